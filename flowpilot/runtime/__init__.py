@@ -1,0 +1,1 @@
+"""Cross-cutting runtime shared by every FlowPilot process."""
