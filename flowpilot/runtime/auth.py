@@ -1,0 +1,157 @@
+"""JWT identity (CONTRACT §2), shared by the gateway and both services.
+
+The accepted algorithms come from configuration, never from the token: HS256
+with `FLOWPILOT_JWT_SECRET`, or RS256/ES256 with `FLOWPILOT_JWT_PUBLIC_KEY`.
+`exp`, `iat`, `iss`, `aud`, `sub`, `account_id` and `role` are required.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+
+from flowpilot.runtime.errors import PermissionDenied, Unauthenticated
+from flowpilot.runtime.settings import Settings
+
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "account_id", "role")
+ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+SYMMETRIC_ALGORITHMS = ("HS256",)
+# Leeway for clock skew between processes.
+LEEWAY_SECONDS = 30
+
+
+class Role(StrEnum):
+    ENGINEER = "engineer"
+    ADMIN = "admin"
+    VIEWER = "viewer"
+    # Service-to-service identity for internal RPCs only; refused on every
+    # user-facing call.
+    SERVICE = "service"
+
+
+USER_ROLES = frozenset({Role.ENGINEER, Role.ADMIN, Role.VIEWER})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, as the verified token says."""
+
+    user_id: str
+    account_id: str
+    role: Role
+    # The raw bearer token, forwarded on calls to other services.
+    token: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def require_writer(self) -> None:
+        """`require_engineer_or_admin`: viewers may read, never change."""
+        if self.role not in (Role.ENGINEER, Role.ADMIN):
+            raise PermissionDenied(
+                "ROLE_CANNOT_WRITE",
+                f"role '{self.role}' may read but not change anything",
+                metadata={"role": str(self.role)},
+            )
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the configured key and claims."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._key: str | bytes
+        if settings.jwt_public_key:
+            self._key = settings.jwt_public_key
+            self._algorithms = list(ASYMMETRIC_ALGORITHMS)
+        else:
+            secret = settings.resolved_jwt_secret()
+            if not secret:
+                raise RuntimeError("no JWT key configured (FLOWPILOT_JWT_SECRET)")
+            self._key = secret
+            self._algorithms = list(SYMMETRIC_ALGORITHMS)
+
+    def verify(self, token: str) -> Principal:
+        if not token:
+            raise Unauthenticated("missing bearer token", reason="TOKEN_MISSING")
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=LEEWAY_SECONDS,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthenticated("token has expired", reason="TOKEN_EXPIRED") from exc
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid token: {exc}", reason="TOKEN_INVALID") from exc
+        try:
+            role = Role(claims["role"])
+        except ValueError as exc:
+            raise Unauthenticated(
+                f"unknown role {claims['role']!r}", reason="TOKEN_INVALID"
+            ) from exc
+        sub, account = claims["sub"], claims["account_id"]
+        if not isinstance(sub, str) or not sub or not isinstance(account, str) or not account:
+            raise Unauthenticated(
+                "sub and account_id must be non-empty strings", reason="TOKEN_INVALID"
+            )
+        return Principal(user_id=sub, account_id=account, role=role, token=token)
+
+
+def bearer_token(header_value: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` value ('' if absent)."""
+    if not header_value:
+        return ""
+    scheme, _, token = header_value.partition(" ")
+    if scheme.lower() != "bearer":
+        return ""
+    return token.strip()
+
+
+def mint_token(
+    settings: Settings,
+    *,
+    user_id: str,
+    account_id: str,
+    role: Role | str,
+    ttl_seconds: int = 3600,
+) -> str:
+    """Signs a token with the configured HS256 secret (development, tests, internal calls)."""
+    secret = settings.resolved_jwt_secret()
+    if not secret:
+        raise RuntimeError("minting needs FLOWPILOT_JWT_SECRET (HS256)")
+    now = int(time.time())
+    claims = {
+        "sub": user_id,
+        "account_id": account_id,
+        "role": str(role),
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def service_token(settings: Settings, service_name: str, ttl_seconds: int = 300) -> str:
+    """The token a service presents on internal RPCs."""
+    if settings.service_token:
+        return settings.service_token
+    return mint_token(
+        settings,
+        user_id=f"service:{service_name}",
+        account_id="*",
+        role=Role.SERVICE,
+        ttl_seconds=ttl_seconds,
+    )

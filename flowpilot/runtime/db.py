@@ -1,0 +1,28 @@
+"""Async SQLAlchemy engines over asyncpg."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def asyncpg_url(url: str) -> str:
+    """Accepts `postgresql://` URLs too and pins the asyncpg driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    if parsed.drivername != "postgresql+asyncpg":
+        raise ValueError(f"only PostgreSQL is supported, got {parsed.drivername!r}")
+    return parsed.render_as_string(hide_password=False)
+
+
+def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        asyncpg_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        # Statement-cache size is per connection; prepared statements make
+        # the hot paths one round trip.
+        connect_args={"server_settings": {"application_name": "flowpilot"}},
+    )

@@ -1,0 +1,279 @@
+"""gRPC server bootstrap shared by both services.
+
+`GrpcServer` wires what every service needs around its servicers: an
+interceptor that authenticates every call and maps `DomainError`s to
+`google.rpc.Status`, `grpc.health.v1`, reflection, and a graceful stop
+(health NOT_SERVING, `server.stop(grace)` so in-flight calls finish, then the
+service's own clean-up such as disposing the database engine).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from flowpilot.runtime.auth import Principal, Role, TokenVerifier, bearer_token
+from flowpilot.runtime.context import (
+    REQUEST_ID_HEADER,
+    new_request_id,
+    principal_var,
+    request_id_var,
+)
+from flowpilot.runtime.errors import STATUS_DETAILS_KEY, DomainError, PermissionDenied
+from flowpilot.runtime.settings import Settings
+
+log = logging.getLogger("flowpilot.grpc")
+
+# Health checks and reflection answer without a token (probes carry none).
+PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+async def abort_with_error(
+    context: grpc.aio.ServicerContext, error: DomainError, domain: str
+) -> None:
+    status = error.to_status(domain)
+    await context.abort(
+        error.code,
+        error.message,
+        trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
+    )
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates every call, binds its context, maps domain errors.
+
+    `internal_methods` (full method names) accept only the `service` role;
+    every other method refuses it.
+    """
+
+    def __init__(
+        self, verifier: TokenVerifier, *, error_domain: str, internal_methods: frozenset[str]
+    ) -> None:
+        self._verifier = verifier
+        self._domain = error_domain
+        self._internal = internal_methods
+
+    def _authorize(self, method: str, principal: Principal) -> None:
+        is_service = principal.role is Role.SERVICE
+        if method in self._internal and not is_service:
+            raise PermissionDenied("INTERNAL_METHOD", f"{method} is for internal services only")
+        if method not in self._internal and is_service:
+            raise PermissionDenied(
+                "SERVICE_IDENTITY_REFUSED", "service identities cannot call user methods"
+            )
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if (
+            handler is None
+            or handler.unary_unary is None
+            or method.startswith(PUBLIC_METHOD_PREFIXES)
+        ):
+            return handler
+        inner = handler.unary_unary
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            metadata = {
+                k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
+            }
+            request_token = request_id_var.set(metadata.get(REQUEST_ID_HEADER) or new_request_id())
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                principal = self._verifier.verify(bearer_token(metadata.get("authorization")))
+                self._authorize(method, principal)
+                principal_token = principal_var.set(principal)
+                try:
+                    return await inner(request, context)
+                finally:
+                    principal_var.reset(principal_token)
+            except DomainError as error:
+                code = error.code
+                await abort_with_error(context, error, self._domain)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+                level = logging.DEBUG if code is grpc.StatusCode.OK else logging.INFO
+                if log.isEnabledFor(level):
+                    log.log(
+                        level, "rpc", extra={"method": method, "code": code.name, "ms": elapsed_ms}
+                    )
+                request_id_var.reset(request_token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+@dataclass
+class ServiceSpec:
+    """What a service contributes to its server."""
+
+    name: str
+    error_domain: str
+    # Full names (`flowpilot.fixes.v1.FixesService`) for health and reflection.
+    service_names: Sequence[str]
+    register: Callable[[grpc.aio.Server], None]
+    internal_methods: frozenset[str] = frozenset()
+    # Run after the server stopped taking calls (close pools, stop workers).
+    on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+class GrpcServer:
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        *,
+        host: str | None = None,
+        port: int = 0,
+        verifier: TokenVerifier | None = None,
+    ) -> None:
+        self.spec = spec
+        self._settings = settings
+        self._address = f"{host or settings.bind_host}:{port}"
+        self._verifier = verifier or TokenVerifier(settings)
+        self._server: grpc.aio.Server | None = None
+        self._health = health.aio.HealthServicer()
+        self._stopped = asyncio.Event()
+        self.port = 0
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> int:
+        max_age_ms = int(self._settings.grpc_max_connection_age_seconds * 1000)
+        server = grpc.aio.server(
+            interceptors=[
+                CallInterceptor(
+                    self._verifier,
+                    error_domain=self.spec.error_domain,
+                    internal_methods=self.spec.internal_methods,
+                )
+            ],
+            options=[
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_connection_age_ms", max_age_ms),
+                (
+                    "grpc.max_connection_age_grace_ms",
+                    int(self._settings.shutdown_grace_seconds * 1000),
+                ),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            ],
+        )
+        self.spec.register(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
+        names = [*self.spec.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+        reflection.enable_server_reflection(names, server)
+        self.port = server.add_insecure_port(self._address)
+        if self.port == 0:
+            raise RuntimeError(f"could not bind {self._address}")
+        await server.start()
+        self._server = server
+        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        log.info(
+            "serving",
+            extra={"grpc_service": self.spec.name, "address": self._address, "port": self.port},
+        )
+        return self.port
+
+    async def _set_health(self, status: int) -> None:
+        await self._health.set("", status)
+        for name in self.spec.service_names:
+            await self._health.set(name, status)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful: NOT_SERVING first, then in-flight calls get `grace` seconds."""
+        if self._server is None or self._stopped.is_set():
+            return
+        self._stopped.set()
+        await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self._server.stop(self._settings.shutdown_grace_seconds if grace is None else grace)
+        for callback in self.spec.on_stop:
+            await callback()
+        log.info("stopped", extra={"grpc_service": self.spec.name})
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+        if self._server is not None:
+            await self._server.wait_for_termination()
+
+
+async def serve_until_signalled(server: GrpcServer) -> None:
+    """Runs `server` until SIGTERM or SIGINT, then stops it gracefully."""
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop_requested.set)
+    await server.start()
+    await stop_requested.wait()
+    await server.stop()
+
+
+def retry_service_config(
+    service_names: Sequence[str], *, idempotent_only: Sequence[str] = ()
+) -> str:
+    """A channel service config: round_robin, and retries on UNAVAILABLE.
+
+    Retries cover every method of `service_names` unless `idempotent_only`
+    narrows them to those full method names (`Service/Method`).
+    """
+    import json
+
+    if idempotent_only:
+        names = [{"service": m.split("/")[0], "method": m.split("/")[1]} for m in idempotent_only]
+    else:
+        names = [{"service": s} for s in service_names]
+    return json.dumps(
+        {
+            "loadBalancingConfig": [{"round_robin": {}}],
+            "methodConfig": [
+                {
+                    "name": names,
+                    "retryPolicy": {
+                        "maxAttempts": 3,
+                        "initialBackoff": "0.05s",
+                        "maxBackoff": "0.5s",
+                        "backoffMultiplier": 2,
+                        "retryableStatusCodes": ["UNAVAILABLE"],
+                    },
+                }
+            ],
+        }
+    )
+
+
+def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.Channel:
+    """One long-lived channel per target; share it for the process's life."""
+    options: list[tuple[str, Any]] = [
+        ("grpc.enable_retries", 1),
+        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+    ]
+    if service_config:
+        options.append(("grpc.service_config", service_config))
+    return grpc.aio.insecure_channel(target, options=options)
