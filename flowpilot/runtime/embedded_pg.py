@@ -31,8 +31,8 @@ class EmbeddedPostgresError(RuntimeError):
     pass
 
 
-def find_bindir() -> Path:
-    """The directory holding `initdb` and `pg_ctl`, newest version first."""
+def candidate_bindirs() -> list[str]:
+    """Where PostgreSQL server binaries may be, newest version first."""
     candidates: list[str] = []
     if env := os.environ.get("FLOWPILOT_PG_BINDIR"):
         candidates.append(env)
@@ -47,7 +47,12 @@ def find_bindir() -> Path:
             candidates.append(subprocess.check_output([pg_config, "--bindir"], text=True).strip())
     if initdb := shutil.which("initdb"):
         candidates.append(str(Path(initdb).parent))
-    for candidate in candidates:
+    return candidates
+
+
+def find_bindir(candidates: Sequence[str] | None = None) -> Path:
+    """The first directory holding both `initdb` and `pg_ctl`."""
+    for candidate in candidate_bindirs() if candidates is None else candidates:
         path = Path(candidate)
         if (path / "initdb").is_file() and (path / "pg_ctl").is_file():
             return path
@@ -94,9 +99,8 @@ class EmbeddedPostgres:
             command = ["runuser", "-u", self._run_as.pw_name, "--", *command]
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if check and result.returncode != 0:
-            raise EmbeddedPostgresError(
-                f"{args[0]} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}"
-            )
+            output = result.stderr.strip() or result.stdout.strip()
+            raise EmbeddedPostgresError(f"{args[0]} failed ({result.returncode}): {output}")
         return result
 
     def _prepare_dirs(self) -> None:
@@ -134,7 +138,10 @@ class EmbeddedPostgres:
     def is_running(self) -> bool:
         if not (self.cluster_dir / "postmaster.pid").exists():
             return False
-        return self._cmd(["pg_ctl", "status", "-D", str(self.cluster_dir)], check=False).returncode == 0
+        return (
+            self._cmd(["pg_ctl", "status", "-D", str(self.cluster_dir)], check=False).returncode
+            == 0
+        )
 
     def start(self, timeout: float = 30.0) -> None:
         self.initdb()
@@ -174,7 +181,10 @@ class EmbeddedPostgres:
     def _wait_accepting(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 0.5):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), 0.5),
+            ):
                 return
             time.sleep(0.05)
         raise EmbeddedPostgresError(f"PostgreSQL did not accept connections on port {self.port}")

@@ -1,0 +1,268 @@
+"""The `flowpilot` command.
+
+`flowpilot up` runs the whole system on one machine: embedded PostgreSQL
+(unless database URLs are given), migrations, the two gRPC services and the
+gateway as child processes started with the very `flowpilot serve ...` and
+`flowpilot migrate ...` commands the Kubernetes manifests use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from flowpilot.runtime.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    """A deployable process: what `serve NAME` runs and what it migrates."""
+
+    name: str
+    # The Python package holding its migrations; None for the gateway.
+    package: str | None = None
+    # Its database in the embedded cluster, and the Settings field with its URL.
+    database: str | None = None
+    url_setting: str | None = None
+
+    def database_url(self, settings: Settings) -> str | None:
+        return getattr(settings, self.url_setting) if self.url_setting else None
+
+    @property
+    def url_env(self) -> str:
+        return f"FLOWPILOT_{(self.url_setting or '').upper()}"
+
+
+PROCESSES: dict[str, ServiceProcess] = {
+    "fixes": ServiceProcess("fixes", "fixes_service", "flowpilot_fixes", "fixes_database_url"),
+    "scriptbuilder": ServiceProcess(
+        "scriptbuilder",
+        "scriptbuilder_service",
+        "flowpilot_scriptbuilder",
+        "scriptbuilder_database_url",
+    ),
+    "gateway": ServiceProcess("gateway"),
+}
+MIGRATED = [p for p in PROCESSES.values() if p.package]
+
+
+def _serve(name: str) -> int:
+    main: Callable[[], None]
+    if name == "fixes":
+        from fixes_service.main import main
+    elif name == "scriptbuilder":
+        from scriptbuilder_service.main import main
+    else:
+        from gateway.app import main
+    main()
+    return 0
+
+
+def _migrate(names: Sequence[str], settings: Settings) -> int:
+    from flowpilot.runtime.migrations import upgrade
+
+    missing = [n for n in names if not PROCESSES[n].database_url(settings)]
+    if missing:
+        # Development convenience: migrate the embedded cluster of the data dir.
+        with _embedded_databases(settings) as urls:
+            for name in names:
+                upgrade(PROCESSES[name].package or "", urls[name])
+                print(f"migrated {name}")
+        return 0
+    for name in names:
+        upgrade(PROCESSES[name].package or "", PROCESSES[name].database_url(settings) or "")
+        print(f"migrated {name}")
+    return 0
+
+
+@contextlib.contextmanager
+def _embedded_databases(settings: Settings):  # noqa: ANN202 - generator context manager
+    """Starts (or reuses) the data dir's cluster; yields a URL per service."""
+    from flowpilot.runtime.embedded_pg import EmbeddedPostgres
+
+    cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+    was_running = cluster.is_running()
+    cluster.start()
+    try:
+        yield {p.name: cluster.create_database(p.database or "") for p in MIGRATED}
+    finally:
+        if not was_running:
+            cluster.stop()
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> int:
+    from flowpilot.runtime.auth import mint_token
+
+    print(
+        mint_token(
+            settings,
+            user_id=args.user,
+            account_id=args.account,
+            role=args.role,
+            ttl_seconds=args.ttl,
+        )
+    )
+    return 0
+
+
+def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {child.returncode} during start-up")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"the system was not ready within {timeout:.0f}s ({url}/readyz)")
+
+
+def _up(settings: Settings) -> int:
+    from flowpilot.runtime.auth import mint_token
+    from flowpilot.runtime.embedded_pg import EmbeddedPostgres
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["FLOWPILOT_DATA_DIR"] = str(settings.data_dir.resolve())
+    secret = settings.resolved_jwt_secret()
+    if secret:
+        env["FLOWPILOT_JWT_SECRET"] = secret
+    env["FLOWPILOT_FIXES_TARGET"] = f"127.0.0.1:{settings.fixes_grpc_port}"
+    env["FLOWPILOT_SCRIPTBUILDER_TARGET"] = f"127.0.0.1:{settings.scriptbuilder_grpc_port}"
+
+    cluster: EmbeddedPostgres | None = None
+    if not all(p.database_url(settings) for p in MIGRATED):
+        cluster = EmbeddedPostgres(settings.data_dir / "postgres")
+        cluster.start()
+        for process in MIGRATED:
+            env[process.url_env] = cluster.create_database(process.database or "")
+        print(
+            f"embedded PostgreSQL on 127.0.0.1:{cluster.port} ({cluster.cluster_dir})", flush=True
+        )
+
+    command = [sys.executable, "-m", "flowpilot.cli"]
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    stop_requested = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    try:
+        for process in MIGRATED:
+            subprocess.run([*command, "migrate", process.name], env=env, check=True)
+        for name in ("fixes", "scriptbuilder", "gateway"):
+            children[name] = subprocess.Popen([*command, "serve", name], env=env)
+        url = f"http://127.0.0.1:{settings.http_port}"
+        _wait_ready(url, children, timeout=60)
+        token_settings = settings.model_copy(update={"jwt_secret": secret})
+        token = mint_token(
+            token_settings,
+            user_id="dev-engineer",
+            account_id="dev-account",
+            role="engineer",
+            ttl_seconds=86_400,
+        )
+        print(
+            f"\nFlowPilot is up: {url}  (API docs: {url}/docs)\n"
+            f"Development token (engineer, 24 h):\n  export TOKEN={token}\n"
+            f'  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/ai-sessions\n'
+            "Ctrl-C stops everything.",
+            flush=True,
+        )
+        while not stop_requested:
+            for name, child in children.items():
+                if child.poll() is not None:
+                    print(f"{name} exited with code {child.returncode}; stopping", file=sys.stderr)
+                    stop_requested = True
+            time.sleep(0.2)
+        return 0
+    except (RuntimeError, subprocess.CalledProcessError) as exc:
+        print(f"flowpilot up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        # The gateway first, so no new calls reach the services while they drain.
+        for name in ("gateway", "scriptbuilder", "fixes"):
+            child = children.get(name)
+            if child and child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+                try:
+                    child.wait(timeout=settings.shutdown_grace_seconds + 5)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+        if cluster is not None:
+            cluster.stop()
+        print("stopped", flush=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flowpilot", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser(
+        "up", help="run the whole system on this machine (embedded PostgreSQL by default)"
+    )
+
+    serve = commands.add_parser(
+        "serve", help="run one process (what each Kubernetes Deployment runs)"
+    )
+    serve.add_argument("process", choices=sorted(PROCESSES))
+
+    migrate = commands.add_parser(
+        "migrate", help="apply database migrations (alembic upgrade head)"
+    )
+    migrate.add_argument(
+        "service", nargs="?", default="all", choices=[*sorted(p.name for p in MIGRATED), "all"]
+    )
+
+    token = commands.add_parser("token", help="print a JWT signed with the configured secret")
+    token.add_argument("--user", required=True)
+    token.add_argument("--account", required=True)
+    token.add_argument("--role", required=True, choices=["engineer", "admin", "viewer"])
+    token.add_argument("--ttl", type=int, default=3600, help="seconds (default 3600)")
+
+    commands.add_parser("codegen", help="regenerate the Python stubs from protos/")
+
+    bench = commands.add_parser(
+        "bench", help="measure PATCH .../script: gateway vs gRPC vs a bare chain"
+    )
+    bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed to the benchmark")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "codegen":
+        from flowpilot.runtime.codegen import main as codegen_main
+
+        return codegen_main()
+    if args.command == "bench":
+        from gateway.bench import main as bench_main
+
+        return bench_main(list(args.bench_args))
+    settings = get_settings()
+    if args.command == "serve":
+        return _serve(args.process)
+    if args.command == "migrate":
+        names = [p.name for p in MIGRATED] if args.service == "all" else [args.service]
+        return _migrate(names, settings)
+    if args.command == "token":
+        return _token(args, settings)
+    return _up(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
