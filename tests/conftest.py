@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -28,16 +30,26 @@ TokenFactory = Callable[..., str]
 DatabaseFactory = Callable[[str], str]
 
 
-@pytest.fixture(scope="session")
-def pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
-    data_dir = Path(tmp_path_factory.mktemp("pg"))
-    data_dir.chmod(0o755)
-    cluster = EmbeddedPostgres(data_dir, fsync=False)
-    cluster.start()
+@contextlib.contextmanager
+def postgres_dir() -> Iterator[Path]:
+    """A directory the `postgres` user can reach (pytest's tmp dirs are 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="flowpilot-test-pg-"))
+    path.chmod(0o755)
     try:
-        yield cluster
+        yield path
     finally:
-        cluster.stop("immediate")
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[EmbeddedPostgres]:
+    with postgres_dir() as data_dir:
+        cluster = EmbeddedPostgres(data_dir, fsync=False)
+        cluster.start()
+        try:
+            yield cluster
+        finally:
+            cluster.stop("immediate")
 
 
 @pytest.fixture(scope="session")

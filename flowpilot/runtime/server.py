@@ -223,13 +223,17 @@ class GrpcServer:
             await self._server.wait_for_termination()
 
 
-async def serve_until_signalled(server: GrpcServer) -> None:
+async def serve_until_signalled(
+    server: GrpcServer, on_started: Callable[[int], None] | None = None
+) -> None:
     """Runs `server` until SIGTERM or SIGINT, then stops it gracefully."""
     loop = asyncio.get_running_loop()
     stop_requested = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_requested.set)
-    await server.start()
+    port = await server.start()
+    if on_started is not None:
+        on_started(port)
     await stop_requested.wait()
     await server.stop()
 

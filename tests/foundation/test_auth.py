@@ -1,0 +1,180 @@
+"""JWT matrix (CONTRACT §2), checked through a real gRPC server on port 0."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from flowpilot.runtime.auth import Principal, Role, TokenVerifier
+from flowpilot.runtime.errors import Unauthenticated, error_info, status_from_metadata
+from flowpilot.runtime.server import GrpcServer
+from flowpilot.runtime.settings import Settings
+from tests.conftest import TEST_JWT_SECRET
+
+from .echo_server import echo_spec
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {
+        "sub": "user-1",
+        "account_id": "acct-1",
+        "role": "engineer",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "flowpilot",
+        "aud": "flowpilot-api",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def hs256(payload: dict[str, Any], secret: str = TEST_JWT_SECRET) -> str:
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def alg_none(payload: dict[str, Any]) -> str:
+    return jwt.encode(payload, None, algorithm="none")
+
+
+def hs256_by_hand(payload: dict[str, Any], secret: bytes) -> str:
+    """HS256 without PyJWT's guard, to forge a key-confusion token."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(payload).encode())
+    signature = hmac.new(secret, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{b64(signature)}"
+
+
+REJECTED = {
+    "expired": lambda: hs256(claims(iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)),
+    "wrong signature": lambda: hs256(claims(), secret="another-secret-" + "y" * 40),
+    "alg none": lambda: alg_none(claims()),
+    "wrong iss": lambda: hs256(claims(iss="someone-else")),
+    "wrong aud": lambda: hs256(claims(aud="another-api")),
+    "missing role": lambda: hs256(claims(role=None)),
+    "missing account_id": lambda: hs256(claims(account_id=None)),
+    "missing exp": lambda: hs256(claims(exp=None)),
+    "missing sub": lambda: hs256(claims(sub=None)),
+    "empty account_id": lambda: hs256(claims(account_id="")),
+    "unknown role": lambda: hs256(claims(role="superuser")),
+    "malformed": lambda: "not-a-jwt",
+    "empty": lambda: "",
+}
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+def test_verifier_rejects(settings: Settings, case: str) -> None:
+    with pytest.raises(Unauthenticated):
+        TokenVerifier(settings).verify(REJECTED[case]())
+
+
+@pytest.mark.parametrize("role", ["engineer", "admin", "viewer"])
+def test_verifier_accepts_valid(settings: Settings, role: str) -> None:
+    principal = TokenVerifier(settings).verify(hs256(claims(role=role)))
+    assert principal.user_id == "user-1"
+    assert principal.account_id == "acct-1"
+    assert principal.role is Role(role)
+
+
+def test_hs256_token_refused_when_public_key_configured(settings: Settings) -> None:
+    """The algorithm list is pinned by configuration, never read from the token."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    asymmetric = settings.model_copy(update={"jwt_public_key": public_pem.decode()})
+    verifier = TokenVerifier(asymmetric)
+    assert verifier.verify(jwt.encode(claims(), key, algorithm="RS256")).user_id == "user-1"
+    # An HS256 token signed with the public key as secret (key confusion) is refused.
+    with pytest.raises(Unauthenticated):
+        verifier.verify(hs256_by_hand(claims(), public_pem))
+
+
+def test_es256_accepted_with_public_key(settings: Settings) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    verifier = TokenVerifier(settings.model_copy(update={"jwt_public_key": public_pem.decode()}))
+    assert verifier.verify(jwt.encode(claims(), key, algorithm="ES256")).role is Role.ENGINEER
+
+
+def test_viewer_cannot_write() -> None:
+    viewer = Principal("u", "a", Role.VIEWER, "t")
+    with pytest.raises(Exception, match="may read but not change"):
+        viewer.require_writer()
+    Principal("u", "a", Role.ENGINEER, "t").require_writer()
+    Principal("u", "a", Role.ADMIN, "t").require_writer()
+
+
+@pytest.fixture
+async def echo(settings: Settings) -> AsyncIterator[grpc.aio.Channel]:
+    server = GrpcServer(echo_spec(), settings, port=0)
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.target) as channel:
+            yield channel
+    finally:
+        await server.stop(0)
+
+
+async def call(channel: grpc.aio.Channel, method: str, token: str | None) -> bytes:
+    metadata = (("authorization", f"Bearer {token}"),) if token is not None else None
+    return await channel.unary_unary(f"/test.Echo/{method}")(b"", metadata=metadata, timeout=5)
+
+
+@pytest.mark.parametrize("case", sorted(REJECTED))
+async def test_interceptor_rejects_every_bad_token(echo: grpc.aio.Channel, case: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(echo, "Whoami", REJECTED[case]())
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    info = error_info(status_from_metadata(err.value.trailing_metadata()))
+    assert info is not None and info.reason.startswith("TOKEN_")
+
+
+async def test_interceptor_rejects_missing_header(echo: grpc.aio.Channel) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(echo, "Whoami", None)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_interceptor_binds_the_caller(echo: grpc.aio.Channel) -> None:
+    answer = json.loads(await call(echo, "Whoami", hs256(claims(sub="u-9", role="admin"))))
+    assert answer == {"user": "u-9", "account": "acct-1", "role": "admin"}
+
+
+async def test_service_identity_refused_on_user_methods(echo: grpc.aio.Channel) -> None:
+    token = hs256(claims(sub="service:x", role="service", account_id="*"))
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(echo, "Whoami", token)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_domain_error_carries_error_info(echo: grpc.aio.Channel) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(echo, "Fail", hs256(claims()))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    status = status_from_metadata(err.value.trailing_metadata())
+    info = error_info(status)
+    assert status is not None and status.message == "the fix is done"
+    assert info is not None
+    assert (info.reason, info.domain, dict(info.metadata)) == (
+        "FIX_TERMINAL",
+        "echo.test",
+        {"fix_id": "f-1"},
+    )
