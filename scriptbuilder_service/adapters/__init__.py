@@ -1,0 +1,1 @@
+"""Everything that talks to the outside: PostgreSQL, the fixes service, AI providers."""

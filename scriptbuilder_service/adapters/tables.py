@@ -1,0 +1,109 @@
+"""SQLAlchemy Core tables: the schema at migration head."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+sessions = Table(
+    "script_builder_sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("user_id", String(255), nullable=False),
+    Column("account_id", String(255), nullable=False),
+    # The AI session lives in the fixes service: a plain UUID, checked over gRPC.
+    Column("ai_session_id", UUID(as_uuid=True), nullable=True),
+    Column("title", String(200), nullable=False),
+    Column("language", String(20), nullable=False),
+    Column("status", String(20), nullable=False, server_default="active"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("origin", String(20), nullable=False, server_default="standalone"),
+    Column("editor_buffer", Text, nullable=False, server_default=""),
+    Column("mode", String(20), nullable=False, server_default="ai"),
+    CheckConstraint(
+        "language IN ('powershell', 'bash', 'python')", name="ck_script_builder_sessions_language"
+    ),
+    CheckConstraint("status IN ('active', 'completed')", name="ck_script_builder_sessions_status"),
+    CheckConstraint(
+        "origin IN ('standalone', 'pilot_inline')", name="ck_script_builder_sessions_origin"
+    ),
+    CheckConstraint(
+        "origin <> 'pilot_inline' OR ai_session_id IS NOT NULL",
+        name="ck_script_builder_sessions_origin_ai_session",
+    ),
+    CheckConstraint("mode IN ('ai', 'editor')", name="ck_script_builder_sessions_mode"),
+    Index("ix_script_builder_sessions_user_created", "user_id", "created_at"),
+    Index(
+        "ux_script_builder_sessions_pilot_inline",
+        "user_id",
+        "ai_session_id",
+        unique=True,
+        postgresql_where=text("origin = 'pilot_inline'"),
+    ),
+)
+
+messages = Table(
+    "script_builder_messages",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
+    # Insertion order: a user message and its answer share a transaction time.
+    Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
+    Column(
+        "session_id",
+        UUID(as_uuid=True),
+        ForeignKey("script_builder_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("role", String(20), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("script", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("role IN ('user', 'assistant')", name="ck_script_builder_messages_role"),
+    Index("ix_script_builder_messages_session_seq", "session_id", "seq"),
+)
+
+templates = Table(
+    "script_templates",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()")),
+    Column("account_id", String(255), nullable=False),
+    Column("created_by_user_id", String(255), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("language", String(20), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("parameters", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column(
+        "source_session_id",
+        UUID(as_uuid=True),
+        ForeignKey("script_builder_sessions.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("status", String(20), nullable=False, server_default="published"),
+    # The fix whose `draft_template` decision proposed it: at most one per fix.
+    Column("source_fix_id", UUID(as_uuid=True), nullable=True, unique=True),
+    CheckConstraint(
+        "language IN ('powershell', 'bash', 'python')", name="ck_script_templates_language"
+    ),
+    CheckConstraint("status IN ('draft', 'published')", name="ck_script_templates_status"),
+    Index("ix_script_templates_account_created", "account_id", "created_at"),
+)

@@ -1,0 +1,1 @@
+"""Pure rules of the script builder: no I/O, no gRPC, no SQL."""

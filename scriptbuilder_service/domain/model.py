@@ -1,0 +1,133 @@
+"""Sessions, messages and the limits every text obeys."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from flowpilot.runtime.errors import InvalidArgument
+
+# The per-user cap on standalone sessions (seed: the `POST /script-builder/sessions`
+# 5-session cap). Inline sessions never count.
+STANDALONE_SESSION_CAP = 5
+CAP_REASON = "SCRIPT_BUILDER_SESSION_CAP"
+
+# Bounds for every text the service stores (CONTRACT §6: oversize input is 400,
+# never 500). Scripts share the fixes service's 1..50,000 bound.
+MAX_TITLE = 200
+MAX_MESSAGE = 20_000
+MAX_SCRIPT = 50_000
+MAX_EDITOR_BUFFER = 50_000
+MAX_TEMPLATE_NAME = 200
+MAX_DESCRIPTION = 2_000
+# How much of the conversation the drafter sees.
+HISTORY_FOR_DRAFTER = 20
+
+
+class Language(StrEnum):
+    POWERSHELL = "powershell"
+    BASH = "bash"
+    PYTHON = "python"
+
+
+class Origin(StrEnum):
+    STANDALONE = "standalone"
+    PILOT_INLINE = "pilot_inline"
+
+
+class SessionStatus(StrEnum):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+
+
+class EditorMode(StrEnum):
+    AI = "ai"
+    EDITOR = "editor"
+
+
+class Role(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    id: uuid.UUID
+    user_id: str
+    account_id: str
+    ai_session_id: uuid.UUID | None
+    origin: Origin
+    title: str
+    language: Language
+    status: SessionStatus
+    editor_buffer: str
+    mode: EditorMode
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: uuid.UUID
+    session_id: uuid.UUID
+    role: Role
+    content: str
+    script: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A validated create request."""
+
+    origin: Origin
+    ai_session_id: uuid.UUID | None
+    language: Language
+    title: str
+
+
+def check_text(
+    value: str, field: str, *, max_len: int, min_len: int = 0, not_blank: bool = False
+) -> str:
+    """Bounds a text and refuses NUL, which PostgreSQL `text` cannot store."""
+    if "\x00" in value:
+        raise InvalidArgument(f"{field} must not contain NUL characters", field=field)
+    if len(value) > max_len:
+        raise InvalidArgument(f"{field} must be at most {max_len} characters", field=field)
+    if len(value) < min_len or (not_blank and not value.strip()):
+        raise InvalidArgument(f"{field} must not be empty", field=field)
+    return value
+
+
+def parse_uuid(value: str, field: str) -> uuid.UUID:
+    try:
+        parsed = uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument(f"{field} must be a UUID", field=field) from None
+    # Only the canonical forms; `uuid.UUID` also takes braces and `urn:uuid:`.
+    if len(value) not in (32, 36):
+        raise InvalidArgument(f"{field} must be a UUID", field=field)
+    return parsed
+
+
+def new_session(
+    *, origin: Origin | None, ai_session_id: str | None, language: Language | None, title: str
+) -> NewSession:
+    """Validates a create request (seed: `pilot_inline` needs `ai_session_id`)."""
+    origin = origin or Origin.STANDALONE
+    title = check_text(title.strip(), "title", max_len=MAX_TITLE)
+    ai_id = parse_uuid(ai_session_id, "ai_session_id") if ai_session_id else None
+    if origin is Origin.PILOT_INLINE and ai_id is None:
+        raise InvalidArgument(
+            "ai_session_id is required when origin is pilot_inline",
+            field="ai_session_id",
+            reason="AI_SESSION_ID_REQUIRED",
+        )
+    return NewSession(
+        origin=origin,
+        ai_session_id=ai_id,
+        language=language or Language.POWERSHELL,
+        title=title or ("Script Builder" if origin is Origin.PILOT_INLINE else "Untitled script"),
+    )

@@ -1,0 +1,147 @@
+"""Migrations: the seed's forward path with a legacy backfill, its invariant,
+and a clean downgrade (seed "Tests / Backend / Migration")."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from flowpilot.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
+from flowpilot.runtime.migrations import downgrade, upgrade
+
+PACKAGE = "scriptbuilder_service"
+
+
+@pytest.fixture
+def empty_db(pg: EmbeddedPostgres) -> tuple[str, str]:
+    name = f"mig_{uuid.uuid4().hex[:10]}"
+    return name, pg.create_database(name)
+
+
+def _tables(pg: EmbeddedPostgres, db: str) -> set[str]:
+    out = pg.psql(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+        "AND tablename <> 'alembic_version'",
+        db,
+    )
+    return set(out.split()) if out else set()
+
+
+def test_legacy_rows_backfill_to_standalone(pg: EmbeddedPostgres, empty_db: tuple[str, str]):
+    db, url = empty_db
+    upgrade(PACKAGE, url, "0001_baseline")
+    ai_session = uuid.uuid4()
+    pg.psql(
+        "INSERT INTO script_builder_sessions (user_id, account_id, ai_session_id, title, language) "
+        f"VALUES ('u1', 'a1', NULL, 'plain', 'powershell'), "
+        f"('u1', 'a1', '{ai_session}', 'linked legacy', 'bash')",
+        db,
+    )
+    upgrade(PACKAGE, url, "0002_script_builder_origin")
+    assert pg.psql("SELECT DISTINCT origin FROM script_builder_sessions", db) == "standalone"
+    upgrade(PACKAGE, url)
+    rows = pg.psql(
+        "SELECT title, origin, editor_buffer, mode FROM script_builder_sessions ORDER BY title", db
+    )
+    assert rows.splitlines() == ["linked legacy|standalone||ai", "plain|standalone||ai"]
+
+
+def test_check_constraint_rejects_inline_without_ai_session(
+    pg: EmbeddedPostgres, empty_db: tuple[str, str]
+):
+    db, url = empty_db
+    upgrade(PACKAGE, url)
+    with pytest.raises(EmbeddedPostgresError, match="ck_script_builder_sessions_origin_ai_session"):
+        pg.psql(
+            "INSERT INTO script_builder_sessions (user_id, account_id, title, language, origin) "
+            "VALUES ('u1', 'a1', 't', 'bash', 'pilot_inline')",
+            db,
+        )
+    with pytest.raises(EmbeddedPostgresError, match="ck_script_builder_sessions_origin"):
+        pg.psql(
+            "INSERT INTO script_builder_sessions (user_id, account_id, title, language, origin) "
+            "VALUES ('u1', 'a1', 't', 'bash', 'sideways')",
+            db,
+        )
+
+
+def test_partial_unique_index_only_binds_inline_rows(
+    pg: EmbeddedPostgres, empty_db: tuple[str, str]
+):
+    db, url = empty_db
+    upgrade(PACKAGE, url)
+    ai = uuid.uuid4()
+    insert = (
+        "INSERT INTO script_builder_sessions "
+        "(user_id, account_id, ai_session_id, title, language, origin) "
+        f"VALUES ('u1', 'a1', '{ai}', 't', 'bash', '{{origin}}')"
+    )
+    # Standalone rows linked to the same AI session are unaffected.
+    pg.psql(insert.format(origin="standalone"), db)
+    pg.psql(insert.format(origin="standalone"), db)
+    pg.psql(insert.format(origin="pilot_inline"), db)
+    with pytest.raises(EmbeddedPostgresError, match="ux_script_builder_sessions_pilot_inline"):
+        pg.psql(insert.format(origin="pilot_inline"), db)
+
+
+def test_downgrade_to_base_and_up_again(pg: EmbeddedPostgres, empty_db: tuple[str, str]):
+    db, url = empty_db
+    upgrade(PACKAGE, url)
+    pg.psql(
+        "INSERT INTO script_builder_sessions "
+        "(user_id, account_id, ai_session_id, title, language, origin) "
+        f"VALUES ('u1', 'a1', '{uuid.uuid4()}', 't', 'bash', 'pilot_inline')",
+        db,
+    )
+    downgrade(PACKAGE, url, "0001_baseline")
+    columns = pg.psql(
+        "SELECT column_name FROM information_schema.columns "
+        "WHERE table_name = 'script_builder_sessions' ORDER BY column_name",
+        db,
+    ).split()
+    assert "origin" not in columns and "editor_buffer" not in columns
+    assert (
+        pg.psql(
+            "SELECT count(*) FROM pg_indexes "
+            "WHERE indexname = 'ux_script_builder_sessions_pilot_inline'",
+            db,
+        )
+        == "0"
+    )
+    downgrade(PACKAGE, url, "base")
+    assert _tables(pg, db) == set()
+    upgrade(PACKAGE, url)
+    assert _tables(pg, db) == {
+        "script_builder_sessions",
+        "script_builder_messages",
+        "script_templates",
+    }
+
+
+def test_head_matches_the_table_metadata(empty_db: tuple[str, str]):
+    """Alembic autogenerate finds nothing to do: tables.py and the revisions agree."""
+    import asyncio
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from scriptbuilder_service.adapters.tables import metadata
+
+    _, url = empty_db
+    upgrade(PACKAGE, url)
+
+    async def diff() -> list[object]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(
+                    lambda sync: compare_metadata(
+                        MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                    )
+                )
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(diff()) == []
