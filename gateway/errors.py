@@ -1,0 +1,172 @@
+"""The REST error body and the gRPC → HTTP mapping of CONTRACT §6.
+
+Every error the gateway answers, whether a service refused the call or the
+gateway itself refused the request (bad JSON, no token, unknown route, body too
+large), has the same body:
+
+    {"error": {"code": 404, "status": "NOT_FOUND", "message": "...",
+               "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", ...}]}}
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, json_format
+from google.rpc import error_details_pb2, status_pb2
+from starlette.responses import Response
+
+from flowpilot.runtime.context import REQUEST_ID_HEADER
+from flowpilot.runtime.errors import (
+    GRPC_CODE_BY_NUMBER,
+    DomainError,
+    status_from_metadata,
+)
+
+# Registers the google.rpc detail types in the default pool so that `Any`
+# details of those types render as JSON.
+_DETAIL_TYPES = error_details_pb2
+GATEWAY_ERROR_DOMAIN = "gateway.flowpilot"
+
+HTTP_BY_GRPC: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+# HTTP statuses the gateway itself produces, with the gRPC name in the body.
+GRPC_NAME_BY_HTTP: dict[int, str] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "UNIMPLEMENTED",
+    409: "FAILED_PRECONDITION",
+    413: "RESOURCE_EXHAUSTED",
+    429: "RESOURCE_EXHAUSTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
+
+def http_status_for(code: grpc.StatusCode) -> int:
+    """CONTRACT §6: anything not listed is 500."""
+    return HTTP_BY_GRPC.get(code, 500)
+
+
+def render_detail(detail: any_pb2.Any) -> dict[str, Any]:
+    try:
+        rendered = json_format.MessageToDict(detail, preserving_proto_field_name=True)
+    except (TypeError, KeyError, json_format.Error):
+        # A detail type this process does not know: keep it, opaque.
+        return {
+            "@type": detail.type_url,
+            "value": base64.b64encode(detail.value).decode("ascii"),
+        }
+    return rendered
+
+
+def error_body(
+    http_status: int, grpc_status: str, message: str, details: Sequence[dict[str, Any]] = ()
+) -> bytes:
+    payload = {
+        "error": {
+            "code": http_status,
+            "status": grpc_status,
+            "message": message,
+            "details": list(details),
+        }
+    }
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def error_response(
+    http_status: int,
+    grpc_status: str,
+    message: str,
+    details: Sequence[dict[str, Any]] = (),
+    *,
+    request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    all_headers = dict(headers or {})
+    if request_id:
+        all_headers[REQUEST_ID_HEADER] = request_id
+    if http_status == 401:
+        all_headers.setdefault("www-authenticate", "Bearer")
+    return Response(
+        error_body(http_status, grpc_status, message, details),
+        status_code=http_status,
+        media_type="application/json",
+        headers=all_headers,
+    )
+
+
+def status_details(status: status_pb2.Status | None) -> list[dict[str, Any]]:
+    return [render_detail(d) for d in status.details] if status else []
+
+
+def domain_error_response(error: DomainError, *, request_id: str | None = None) -> Response:
+    """A refusal raised in the gateway itself (bad input, bad token)."""
+    status = error.to_status(GATEWAY_ERROR_DOMAIN)
+    return error_response(
+        http_status_for(error.code),
+        error.code.name,
+        error.message,
+        status_details(status),
+        request_id=request_id,
+    )
+
+
+def simple_error(
+    http_status: int,
+    reason: str,
+    message: str,
+    *,
+    request_id: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """An HTTP-level refusal (404 route, 405, 413) with an ErrorInfo detail."""
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=GATEWAY_ERROR_DOMAIN)
+    packed = any_pb2.Any()
+    packed.Pack(info)
+    return error_response(
+        http_status,
+        GRPC_NAME_BY_HTTP.get(http_status, "UNKNOWN"),
+        message,
+        [render_detail(packed)],
+        request_id=request_id,
+        headers=headers,
+    )
+
+
+def rpc_error_response(error: grpc.aio.AioRpcError, *, request_id: str | None = None) -> Response:
+    """A service's refusal: its code mapped to HTTP, its google.rpc.Status details kept."""
+    code = error.code()
+    trailing = error.trailing_metadata()
+    status = status_from_metadata(trailing) if trailing else None
+    if status is not None:
+        code = GRPC_CODE_BY_NUMBER.get(status.code, code)
+        message = status.message or (error.details() or "")
+    else:
+        message = error.details() or code.name.lower()
+    if code is grpc.StatusCode.UNAVAILABLE and status is None:
+        # Transport failures carry grpc internals ("failed to connect to all
+        # addresses; last error: ..."); the client only needs to know.
+        message = "a backend service is unavailable"
+    elif code is grpc.StatusCode.DEADLINE_EXCEEDED and status is None:
+        message = "the backend service did not answer in time"
+    return error_response(
+        http_status_for(code), code.name, message, status_details(status), request_id=request_id
+    )
