@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import uuid
@@ -300,3 +301,60 @@ def render(
     resolved = resolve_values(parameters, values)
     rendered = {name: literal(language, value) for name, value in resolved.items()}
     return PLACEHOLDER.sub(lambda m: rendered.get(m.group(1), m.group(0)), body)
+
+
+def _clean(value: str, limit: int) -> str:
+    return value.replace("\x00", "")[:limit]
+
+
+def _proposed_parameter(name: str, hint: Any) -> Parameter:
+    """A parameter for a `{{name}}` of a fix's script, typed from the fix's
+    drafted parameters when they say something usable."""
+    candidates: list[Parameter] = []
+    if isinstance(hint, Mapping) and isinstance(hint.get("type"), str):
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            candidates.append(Parameter.from_json({**hint, "name": name}))
+    elif isinstance(hint, bool):
+        candidates.append(Parameter(name, ParameterType.BOOLEAN, default=hint))
+    elif isinstance(hint, int | float) and float(hint).is_integer():
+        candidates.append(Parameter(name, ParameterType.INTEGER, default=int(hint)))
+    elif isinstance(hint, str):
+        candidates.append(Parameter(name, ParameterType.STRING, default=hint))
+    candidates.append(Parameter(name, ParameterType.STRING, required=True))
+    for index, candidate in enumerate(candidates):
+        try:
+            return check_parameter(candidate, index)
+        except InvalidArgument:
+            continue
+    return candidates[-1]
+
+
+def draft_from_fix(
+    *,
+    fix_id: str,
+    title: str,
+    description: str,
+    language: Language | None,
+    script: str,
+    drafted_parameters: Mapping[str, Any] | None,
+) -> NewTemplate:
+    """The `draft` template a `draft_template` decision proposes.
+
+    Total on purpose: the relay must be able to turn every proposal into a
+    template (a proposal it cannot turn would be retried forever), so the
+    fix's texts are trimmed to fit instead of refused.
+    """
+    hints = drafted_parameters or {}
+    body = _clean(script, MAX_SCRIPT)
+    if not body.strip():
+        body = "# The fix had no script when the template was proposed."
+    params = tuple(_proposed_parameter(n, hints.get(n)) for n in placeholders(body))
+    name = _clean(title, MAX_TEMPLATE_NAME).strip() or f"Draft from fix {fix_id}"
+    return NewTemplate(
+        name=name,
+        description=_clean(description, MAX_DESCRIPTION),
+        language=language or Language.POWERSHELL,
+        body=body,
+        parameters=params[:MAX_PARAMETERS],
+        status=TemplateStatus.DRAFT,
+    )

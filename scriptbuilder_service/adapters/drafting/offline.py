@@ -18,6 +18,8 @@ _SUMMARY_LIMIT = 160
 def _one_line(text: str) -> str:
     """Collapsed to one line so that it cannot leave its comment."""
     line = re.sub(r"\s+", " ", text).strip()
+    # Braces from the request must not turn into template placeholders.
+    line = line.replace("{{", "{ {").replace("}}", "} }")
     if len(line) > _SUMMARY_LIMIT:
         line = line[: _SUMMARY_LIMIT - 1].rstrip() + "…"
     return line or "(no description)"
@@ -32,7 +34,7 @@ def _skeleton(request: DraftRequest) -> str:
     ]
     if fix:
         header.append(f"Fix: {fix}")
-    header.append("Parameters marked {{name}} are filled in when the script is generated.")
+    header.append("{{target}} is a parameter, filled in when the script is generated.")
     if request.language is Language.POWERSHELL:
         lines = [
             *(f"# {h}" for h in header),

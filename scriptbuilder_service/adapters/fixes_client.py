@@ -1,0 +1,169 @@
+"""The gRPC client of the fixes service.
+
+Calls made for a user forward that user's own token (never a service
+super-token), carry a deadline, and ride a channel whose retry policy retries
+UNAVAILABLE only, within that deadline.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.protobuf import json_format
+
+from flowpilot.api.v1 import types_pb2
+from flowpilot.fixes.v1 import fixes_pb2, fixes_pb2_grpc
+from flowpilot.runtime.context import outgoing_metadata
+from flowpilot.runtime.errors import NotFound, Unauthenticated, Unavailable
+from flowpilot.runtime.server import open_channel, retry_service_config
+from scriptbuilder_service.domain.drafting import FixContext
+from scriptbuilder_service.domain.model import Language
+
+log = logging.getLogger("flowpilot.scriptbuilder.fixes_client")
+
+FIXES_SERVICE = "flowpilot.fixes.v1.FixesService"
+# Every method this client calls is a read or idempotent: safe to retry.
+RETRIED_METHODS = (
+    f"{FIXES_SERVICE}/CheckAiSessionAccess",
+    f"{FIXES_SERVICE}/ListSuggestedFixes",
+    f"{FIXES_SERVICE}/ListPendingTemplateProposals",
+    f"{FIXES_SERVICE}/AckTemplateProposal",
+)
+
+LANGUAGE_FROM_PROTO = {
+    types_pb2.SCRIPT_LANGUAGE_POWERSHELL: Language.POWERSHELL,
+    types_pb2.SCRIPT_LANGUAGE_BASH: Language.BASH,
+    types_pb2.SCRIPT_LANGUAGE_PYTHON: Language.PYTHON,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AiSessionAccess:
+    ai_session_id: str
+    account_id: str
+    owner_user_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    """A `draft_template` decision waiting to become a draft template."""
+
+    id: str
+    fix_id: str
+    account_id: str
+    requested_by_user_id: str
+    title: str
+    description: str
+    language: Language | None
+    script: str
+    parameters: Mapping[str, Any]
+
+
+class FixesClient:
+    def __init__(self, target: str, *, timeout_seconds: float) -> None:
+        self._channel = open_channel(
+            target,
+            service_config=retry_service_config([FIXES_SERVICE], idempotent_only=RETRIED_METHODS),
+        )
+        self._stub = fixes_pb2_grpc.FixesServiceStub(self._channel)
+        self._timeout = timeout_seconds
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    async def check_access(self, token: str, ai_session_id: uuid.UUID) -> AiSessionAccess:
+        """OK, or NotFound (absent, not the caller's, another account's), or
+        Unavailable (down, or no answer within the deadline)."""
+        try:
+            reply = await self._stub.CheckAiSessionAccess(
+                fixes_pb2.CheckAiSessionAccessRequest(ai_session_id=str(ai_session_id)),
+                metadata=outgoing_metadata(token),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, ai_session_id) from exc
+        return AiSessionAccess(
+            ai_session_id=reply.ai_session_id,
+            account_id=reply.account_id,
+            owner_user_id=reply.owner_user_id,
+        )
+
+    async def fix_context(self, token: str, ai_session_id: uuid.UUID) -> FixContext | None:
+        """The fix an inline session most likely drafts for: the newest that
+        needs a script. Best effort: drafting works without it."""
+        try:
+            reply = await self._stub.ListSuggestedFixes(
+                fixes_pb2.ListSuggestedFixesRequest(session_id=str(ai_session_id), page_size=100),
+                metadata=outgoing_metadata(token),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            log.info("no fix context for %s: %s", ai_session_id, exc.code().name)
+            return None
+        fixes = [f for f in reply.suggested_fixes if f.needs_script] or [
+            f for f in reply.suggested_fixes if f.apply_route != fixes_pb2.APPLY_ROUTE_NONE
+        ]
+        if not fixes:
+            return None
+        fix = fixes[-1]
+        return FixContext(fix_id=fix.id, title=fix.title, description=fix.description)
+
+    async def pending_proposals(self, token: str, page_size: int = 50) -> list[Proposal]:
+        try:
+            reply = await self._stub.ListPendingTemplateProposals(
+                fixes_pb2.ListPendingTemplateProposalsRequest(page_size=page_size),
+                metadata=outgoing_metadata(token),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, None) from exc
+        return [
+            Proposal(
+                id=p.id,
+                fix_id=p.fix_id,
+                account_id=p.account_id,
+                requested_by_user_id=p.requested_by_user_id,
+                title=p.title,
+                description=p.description,
+                language=LANGUAGE_FROM_PROTO.get(p.language),
+                script=p.script,
+                parameters=json_format.MessageToDict(p.parameters),
+            )
+            for p in reply.proposals
+        ]
+
+    async def ack_proposal(self, token: str, proposal_id: str, template_id: uuid.UUID) -> None:
+        try:
+            await self._stub.AckTemplateProposal(
+                fixes_pb2.AckTemplateProposalRequest(
+                    proposal_id=proposal_id, template_id=str(template_id)
+                ),
+                metadata=outgoing_metadata(token),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, None) from exc
+
+
+def _translate(exc: grpc.aio.AioRpcError, ai_session_id: uuid.UUID | None) -> Exception:
+    code = exc.code()
+    if code is grpc.StatusCode.NOT_FOUND:
+        return NotFound(
+            "AI_SESSION_NOT_FOUND",
+            "AI session not found",
+            metadata={"ai_session_id": str(ai_session_id)} if ai_session_id else None,
+        )
+    if code is grpc.StatusCode.UNAUTHENTICATED:
+        return Unauthenticated("the fixes service refused the token", reason="TOKEN_REFUSED")
+    # Down, too slow, or failing: to our caller it is a dependency that is not
+    # available right now, and nothing was written.
+    return Unavailable(
+        "FIXES_SERVICE_UNAVAILABLE",
+        f"the fixes service is not available ({code.name})",
+        metadata={"upstream_code": code.name},
+    )

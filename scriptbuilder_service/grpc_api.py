@@ -1,0 +1,284 @@
+"""The thin gRPC layer: proto in, use case, proto out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
+
+from flowpilot.api.v1 import types_pb2
+from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
+from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
+from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
+from scriptbuilder_service.domain import templates as tpl
+from scriptbuilder_service.domain.model import (
+    EditorMode,
+    Language,
+    Message,
+    Origin,
+    Role,
+    Session,
+    SessionStatus,
+)
+from scriptbuilder_service.service import ScriptBuilder
+
+E = TypeVar("E")
+
+LANGUAGES = {
+    types_pb2.SCRIPT_LANGUAGE_POWERSHELL: Language.POWERSHELL,
+    types_pb2.SCRIPT_LANGUAGE_BASH: Language.BASH,
+    types_pb2.SCRIPT_LANGUAGE_PYTHON: Language.PYTHON,
+}
+ORIGINS = {pb.ORIGIN_STANDALONE: Origin.STANDALONE, pb.ORIGIN_PILOT_INLINE: Origin.PILOT_INLINE}
+MODES = {pb.EDITOR_MODE_AI: EditorMode.AI, pb.EDITOR_MODE_EDITOR: EditorMode.EDITOR}
+PARAMETER_TYPES = {
+    pb.PARAMETER_TYPE_STRING: tpl.ParameterType.STRING,
+    pb.PARAMETER_TYPE_INTEGER: tpl.ParameterType.INTEGER,
+    pb.PARAMETER_TYPE_BOOLEAN: tpl.ParameterType.BOOLEAN,
+    pb.PARAMETER_TYPE_ENUM: tpl.ParameterType.ENUM,
+}
+STATUSES = {
+    SessionStatus.ACTIVE: pb.SESSION_STATUS_ACTIVE,
+    SessionStatus.COMPLETED: pb.SESSION_STATUS_COMPLETED,
+}
+TEMPLATE_STATUSES = {
+    tpl.TemplateStatus.DRAFT: pb.TEMPLATE_STATUS_DRAFT,
+    tpl.TemplateStatus.PUBLISHED: pb.TEMPLATE_STATUS_PUBLISHED,
+}
+ROLES = {Role.USER: pb.MESSAGE_ROLE_USER, Role.ASSISTANT: pb.MESSAGE_ROLE_ASSISTANT}
+
+
+def _reverse(mapping: dict[int, E]) -> dict[E, int]:
+    return {v: k for k, v in mapping.items()}
+
+
+LANGUAGES_OUT = _reverse(LANGUAGES)
+ORIGINS_OUT = _reverse(ORIGINS)
+MODES_OUT = _reverse(MODES)
+PARAMETER_TYPES_OUT = _reverse(PARAMETER_TYPES)
+
+
+def enum_in(value: int, mapping: dict[int, E], field: str, *, allow_unset: bool = True) -> E | None:
+    """The domain value; None when unset (and allowed); unknown numbers are 400."""
+    if value == 0 and allow_unset:
+        return None
+    if value not in mapping:
+        raise InvalidArgument(f"{field} has an unknown value {value}", field=field)
+    return mapping[value]
+
+
+def _ts(value: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def session_out(s: Session) -> pb.Session:
+    message = pb.Session(
+        id=str(s.id),
+        user_id=s.user_id,
+        account_id=s.account_id,
+        origin=ORIGINS_OUT[s.origin],
+        title=s.title,
+        language=LANGUAGES_OUT[s.language],
+        status=STATUSES[s.status],
+        editor_buffer=s.editor_buffer,
+        mode=MODES_OUT[s.mode],
+        created_at=_ts(s.created_at),
+        updated_at=_ts(s.updated_at),
+    )
+    if s.ai_session_id is not None:
+        message.ai_session_id = str(s.ai_session_id)
+    return message
+
+
+def message_out(m: Message) -> pb.Message:
+    message = pb.Message(
+        id=str(m.id), role=ROLES[m.role], content=m.content, created_at=_ts(m.created_at)
+    )
+    if m.script is not None:
+        message.script = m.script
+    return message
+
+
+def _value_in(value: struct_pb2.Value) -> Any:
+    return json_format.MessageToDict(value) if value.WhichOneof("kind") else None
+
+
+def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
+    ptype = enum_in(p.type, PARAMETER_TYPES, f"parameters[{index}].type", allow_unset=False)
+    assert ptype is not None
+    return tpl.Parameter(
+        name=p.name,
+        type=ptype,
+        required=p.required,
+        default=_value_in(p.default) if p.HasField("default") else None,
+        choices=tuple(p.choices),
+        description=p.description,
+    )
+
+
+def parameter_out(p: tpl.Parameter) -> pb.TemplateParameter:
+    message = pb.TemplateParameter(
+        name=p.name,
+        type=PARAMETER_TYPES_OUT[p.type],
+        required=p.required,
+        choices=list(p.choices),
+        description=p.description,
+    )
+    if p.default is not None:
+        json_format.ParseDict(p.default, message.default)
+    return message
+
+
+def template_out(t: tpl.Template) -> pb.ScriptTemplate:
+    message = pb.ScriptTemplate(
+        id=str(t.id),
+        account_id=t.account_id,
+        created_by_user_id=t.created_by_user_id,
+        name=t.name,
+        description=t.description,
+        language=LANGUAGES_OUT[t.language],
+        body=t.body,
+        parameters=[parameter_out(p) for p in t.parameters],
+        status=TEMPLATE_STATUSES[t.status],
+        created_at=_ts(t.created_at),
+        updated_at=_ts(t.updated_at),
+    )
+    if t.source_fix_id is not None:
+        message.source_fix_id = str(t.source_fix_id)
+    if t.source_session_id is not None:
+        message.source_session_id = str(t.source_session_id)
+    return message
+
+
+class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer):
+    def __init__(self, service: ScriptBuilder) -> None:
+        self._service = service
+
+    async def CreateSession(
+        self, request: pb.CreateSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Session:
+        session, created = await self._service.create_session(
+            current_principal(),
+            origin=enum_in(request.origin, ORIGINS, "origin"),
+            ai_session_id=request.ai_session_id if request.HasField("ai_session_id") else None,
+            language=enum_in(request.language, LANGUAGES, "language"),
+            title=request.title,
+        )
+        if not created:
+            # The gateway answers 200 instead of 201 for an existing inline row.
+            context.set_trailing_metadata(((RESOURCE_CREATED_KEY, "false"),))
+        return session_out(session)
+
+    async def ListSessions(
+        self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSessionsResponse:
+        page = await self._service.list_sessions(
+            current_principal(),
+            include_inline=request.include_inline,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListSessionsResponse(
+            sessions=[session_out(s) for s in page.items], next_page_token=page.next_page_token
+        )
+
+    async def GetSession(
+        self, request: pb.GetSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Session:
+        return session_out(await self._service.get_session(current_principal(), request.session_id))
+
+    async def DeleteSession(
+        self, request: pb.DeleteSessionRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        await self._service.delete_session(current_principal(), request.session_id)
+        return empty_pb2.Empty()
+
+    async def SendMessage(
+        self, request: pb.SendMessageRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SendMessageResponse:
+        user_message, assistant_message = await self._service.send_message(
+            current_principal(), request.session_id, request.content
+        )
+        return pb.SendMessageResponse(
+            user_message=message_out(user_message),
+            assistant_message=message_out(assistant_message),
+        )
+
+    async def ListMessages(
+        self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMessagesResponse:
+        page = await self._service.list_messages(
+            current_principal(),
+            request.session_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListMessagesResponse(
+            messages=[message_out(m) for m in page.items], next_page_token=page.next_page_token
+        )
+
+    async def UpdateDraft(
+        self, request: pb.UpdateDraftRequest, context: grpc.aio.ServicerContext
+    ) -> pb.Session:
+        session = await self._service.update_draft(
+            current_principal(),
+            request.session_id,
+            editor_buffer=request.editor_buffer,
+            mode=enum_in(request.mode, MODES, "mode"),
+        )
+        return session_out(session)
+
+    async def SaveSessionAsTemplate(
+        self, request: pb.SaveSessionAsTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScriptTemplate:
+        template = await self._service.save_session_as_template(
+            current_principal(),
+            request.session_id,
+            name=request.name,
+            description=request.description,
+            parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
+        )
+        return template_out(template)
+
+    async def CreateTemplate(
+        self, request: pb.CreateTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScriptTemplate:
+        template = await self._service.create_template(
+            current_principal(),
+            name=request.name,
+            description=request.description,
+            language=enum_in(request.language, LANGUAGES, "language"),
+            body=request.body,
+            parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
+        )
+        return template_out(template)
+
+    async def ListTemplates(
+        self, request: pb.ListTemplatesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTemplatesResponse:
+        page = await self._service.list_templates(
+            current_principal(), page_size=request.page_size, page_token=request.page_token
+        )
+        return pb.ListTemplatesResponse(
+            templates=[template_out(t) for t in page.items], next_page_token=page.next_page_token
+        )
+
+    async def GetTemplate(
+        self, request: pb.GetTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScriptTemplate:
+        return template_out(
+            await self._service.get_template(current_principal(), request.template_id)
+        )
+
+    async def RenderTemplate(
+        self, request: pb.RenderTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RenderTemplateResponse:
+        script, language = await self._service.render_template(
+            current_principal(), request.template_id, json_format.MessageToDict(request.parameters)
+        )
+        return pb.RenderTemplateResponse(script=script, language=LANGUAGES_OUT[language])

@@ -1,0 +1,108 @@
+"""Builds and runs the script-builder gRPC server."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+import grpc
+
+from flowpilot.runtime.db import create_engine
+from flowpilot.runtime.logging import configure_logging
+from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
+from flowpilot.runtime.settings import Settings, get_settings
+from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2, scriptbuilder_pb2_grpc
+from scriptbuilder_service.adapters.drafting import provider_from_settings
+from scriptbuilder_service.adapters.fixes_client import FixesClient
+from scriptbuilder_service.grpc_api import ScriptBuilderServicer
+from scriptbuilder_service.relay import ProposalRelay
+from scriptbuilder_service.service import ScriptBuilder
+
+if TYPE_CHECKING:
+    from scriptbuilder_service.adapters.drafting import DraftingProvider
+
+SERVICE_NAME = scriptbuilder_pb2.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
+ERROR_DOMAIN = "scriptbuilder.flowpilot.dev"
+
+
+class ScriptBuilderServer(GrpcServer):
+    """The runtime's server, plus the proposal relay started with it."""
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        settings: Settings,
+        *,
+        relay: ProposalRelay,
+        run_relay: bool,
+        host: str | None,
+        port: int,
+    ) -> None:
+        super().__init__(spec, settings, host=host, port=port)
+        self.relay = relay
+        self._run_relay = run_relay
+
+    async def start(self) -> int:
+        port = await super().start()
+        if self._run_relay:
+            self.relay.start()
+        return port
+
+
+async def create_server(
+    settings: Settings,
+    *,
+    database_url: str,
+    fixes_target: str,
+    host: str | None = None,
+    port: int = 0,
+    drafter: DraftingProvider | None = None,
+    run_proposal_relay: bool = True,
+) -> GrpcServer:
+    """Built, not started. Stopping it stops the relay, closes the fixes
+    channel and the drafter, and disposes the engine."""
+    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
+    provider = drafter or provider_from_settings(settings)
+    service = ScriptBuilder(engine, fixes, provider)
+    servicer = ScriptBuilderServicer(service)
+    relay = ProposalRelay(engine, fixes, settings)
+
+    def register(server: grpc.aio.Server) -> None:
+        scriptbuilder_pb2_grpc.add_ScriptBuilderServiceServicer_to_server(servicer, server)
+
+    spec = ServiceSpec(
+        name="scriptbuilder",
+        error_domain=ERROR_DOMAIN,
+        service_names=[SERVICE_NAME],
+        register=register,
+        on_stop=[relay.stop, fixes.close, provider.aclose, engine.dispose],
+    )
+    server = ScriptBuilderServer(
+        spec, settings, relay=relay, run_relay=run_proposal_relay, host=host, port=port
+    )
+    # Handy for tests and tools: the use cases without going through gRPC.
+    server.service = service  # type: ignore[attr-defined]
+    return server
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("scriptbuilder", settings.log_level, settings.log_format)
+    if not settings.scriptbuilder_database_url:
+        raise SystemExit("FLOWPILOT_SCRIPTBUILDER_DATABASE_URL is required")
+
+    async def run() -> None:
+        server = await create_server(
+            settings,
+            database_url=settings.scriptbuilder_database_url or "",
+            fixes_target=settings.fixes_target,
+            port=settings.scriptbuilder_grpc_port,
+        )
+        await serve_until_signalled(server)
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

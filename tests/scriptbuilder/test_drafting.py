@@ -1,0 +1,216 @@
+"""Drafting providers: the offline default, the one system prompt, script
+extraction, and the OpenAI-compatible provider against a real local HTTP
+server speaking chat-completions."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from flowpilot.runtime.errors import Unavailable
+from scriptbuilder_service.adapters.drafting.offline import OfflineDrafter
+from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
+from scriptbuilder_service.domain.drafting import (
+    DraftRequest,
+    FixContext,
+    Turn,
+    extract_script,
+    system_prompt,
+)
+from scriptbuilder_service.domain.model import Language, Origin, Role
+from scriptbuilder_service.domain.templates import Parameter, ParameterType, placeholders, render
+
+
+def request(language: Language = Language.BASH, **kw: Any) -> DraftRequest:
+    args: dict[str, Any] = {
+        "language": language,
+        "origin": Origin.STANDALONE,
+        "session_title": "t",
+        "history": (),
+        "message": "restart the print spooler\n$(exit 3) {{evil}} and report",
+    }
+    args.update(kw)
+    return DraftRequest(**args)
+
+
+def test_extract_prefers_the_block_in_the_session_language():
+    answer = "Prose.\n```text\nnot it\n```\n```bash\necho hi\n```\n"
+    assert extract_script(answer, Language.BASH) == "echo hi"
+    assert extract_script(answer, Language.PYTHON) == "not it"
+    assert extract_script("no code here", Language.BASH) is None
+    assert extract_script("```ps1\nGet-Date\n```", Language.POWERSHELL) == "Get-Date"
+
+
+def test_one_system_prompt_with_anti_parrot_rule():
+    prompt = system_prompt(Language.PYTHON)
+    assert "Do not parrot" in prompt and "python" in prompt
+    # Inline and standalone requests see the very same instructions.
+    inline = OpenAIChatProvider(base_url="http://127.0.0.1:9", model="m").messages(
+        request(origin=Origin.PILOT_INLINE, fix=FixContext("f", "Spooler stuck", "d"))
+    )
+    standalone = OpenAIChatProvider(base_url="http://127.0.0.1:9", model="m").messages(request())
+    assert inline[0] == standalone[0]
+    assert "Spooler stuck" in inline[1]["content"]
+
+
+@pytest.mark.parametrize("language", list(Language))
+async def test_offline_drafter_writes_a_parameterised_skeleton(language: Language):
+    fix = FixContext("f", "Print spooler hangs", "restart it")
+    answer = await OfflineDrafter().draft(request(language, fix=fix))
+    assert "offline drafter" in answer
+    assert "Print spooler hangs" in answer
+    script = extract_script(answer, language)
+    assert script is not None and "{{target}}" in script
+    assert placeholders(script) == ["target"]
+    # Deterministic.
+    assert answer == await OfflineDrafter().draft(request(language, fix=fix))
+    rendered = render(
+        language, script, (Parameter("target", ParameterType.STRING),), {"target": "srv'1"}
+    )
+    await asyncio.to_thread(_check_runs, language, rendered)
+
+
+def _check_runs(language: Language, rendered: str) -> None:
+    """The skeleton is valid code; the request's own text stays in its comment."""
+    if language is Language.BASH:
+        out = subprocess.run(["bash", "-s"], input=rendered.encode(), capture_output=True)
+    elif language is Language.PYTHON:
+        out = subprocess.run(
+            [sys.executable, "-I", "-"], input=rendered.encode(), capture_output=True
+        )
+    else:
+        return
+    assert out.returncode == 0, out.stderr
+    assert b"Checking srv'1" in out.stdout
+
+
+@dataclass
+class ChatServer:
+    """A tiny chat-completions endpoint on 127.0.0.1 (asyncio streams, real HTTP)."""
+
+    mode: str = "ok"
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)
+    url: str = ""
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode().split("\r\n")
+            headers = {
+                k.strip().lower(): v.strip()
+                for k, _, v in (x.partition(":") for x in lines[1:] if x)
+            }
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            self.headers.append(headers)
+            self.requests.append({"path": lines[0].split()[1], **json.loads(body)})
+            if self.mode == "slow":
+                await asyncio.sleep(5)
+            if self.mode == "error":
+                status, payload = "500 Internal Server Error", {"error": "boom"}
+            elif self.mode == "garbage":
+                status, payload = "200 OK", {"unexpected": True}
+            else:
+                content = "Restarts the spooler.\n```bash\nsystemctl restart cups\n```"
+                status, payload = (
+                    "200 OK",
+                    {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": content}}
+                        ],
+                    },
+                )
+            data = json.dumps(payload).encode()
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+                + data
+            )
+            await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@pytest.fixture
+async def chat_server() -> AsyncIterator[ChatServer]:
+    state = ChatServer()
+    server = await asyncio.start_server(state.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    state.url = f"http://127.0.0.1:{port}/v1"
+    try:
+        yield state
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_openai_provider_speaks_chat_completions(chat_server: ChatServer):
+    provider = OpenAIChatProvider(base_url=chat_server.url, model="tiny", api_key="k-123")
+    try:
+        history = (Turn(Role.USER, "earlier"), Turn(Role.ASSISTANT, "answer"))
+        answer = await provider.draft(request(history=history))
+    finally:
+        await provider.aclose()
+    assert extract_script(answer, Language.BASH) == "systemctl restart cups"
+    sent = chat_server.requests[0]
+    assert sent["path"] == "/v1/chat/completions"
+    assert sent["model"] == "tiny"
+    assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
+    assert sent["messages"][0]["content"] == system_prompt(Language.BASH)
+    assert chat_server.headers[0]["authorization"] == "Bearer k-123"
+
+
+async def test_openai_provider_timeout_is_unavailable(chat_server: ChatServer):
+    chat_server.mode = "slow"
+    provider = OpenAIChatProvider(base_url=chat_server.url, model="m", timeout_seconds=0.3)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    try:
+        with pytest.raises(Unavailable) as info:
+            await provider.draft(request())
+    finally:
+        await provider.aclose()
+    assert info.value.reason == "DRAFTER_TIMEOUT"
+    assert loop.time() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"), [("error", "DRAFTER_UNAVAILABLE"), ("garbage", "DRAFTER_BAD_RESPONSE")]
+)
+async def test_openai_provider_bad_answers_are_unavailable(
+    chat_server: ChatServer, mode: str, reason: str
+):
+    chat_server.mode = mode
+    provider = OpenAIChatProvider(base_url=chat_server.url, model="m")
+    try:
+        with pytest.raises(Unavailable) as info:
+            await provider.draft(request())
+    finally:
+        await provider.aclose()
+    assert info.value.reason == reason
+
+
+async def test_openai_provider_down_is_unavailable():
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    provider = OpenAIChatProvider(base_url=f"http://127.0.0.1:{port}/v1", model="m")
+    try:
+        with pytest.raises(Unavailable) as info:
+            await provider.draft(request())
+    finally:
+        await provider.aclose()
+    assert info.value.reason == "DRAFTER_UNAVAILABLE"

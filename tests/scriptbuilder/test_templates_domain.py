@@ -1,0 +1,173 @@
+"""Template schema checks at creation and render-value checks (CONTRACT §3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from flowpilot.runtime.errors import InvalidArgument
+from scriptbuilder_service.domain.model import Language, Origin, new_session
+from scriptbuilder_service.domain.templates import (
+    Parameter,
+    ParameterType,
+    TemplateStatus,
+    draft_from_fix,
+    new_template,
+    render,
+)
+
+S = ParameterType.STRING
+
+
+def make(body: str = "echo {{x}}", params: tuple[Parameter, ...] = (Parameter("x", S),), **kw):
+    args = {"name": "t", "description": "", "language": Language.BASH, "body": body}
+    args.update(kw)
+    return new_template(parameters=params, **args)
+
+
+def test_valid_template_passes():
+    template = make(
+        "Restart-Service {{name}} -Force:{{force}} # {{count}} {{mode}}",
+        (
+            Parameter("name", S, required=True),
+            Parameter("force", ParameterType.BOOLEAN, default=True),
+            Parameter("count", ParameterType.INTEGER, default=3.0),
+            Parameter("mode", ParameterType.ENUM, choices=("fast", "safe"), default="safe"),
+        ),
+        language=Language.POWERSHELL,
+    )
+    assert [p.name for p in template.parameters] == ["name", "force", "count", "mode"]
+    # JSON numbers arrive as floats; integral ones are stored as integers.
+    assert template.parameters[2].default == 3
+    assert isinstance(template.parameters[2].default, int)
+
+
+@pytest.mark.parametrize(
+    ("body", "params", "reason"),
+    [
+        ("{{1x}}", (Parameter("1x", S),), "INVALID_PARAMETER_NAME"),
+        ("{{a-b}}", (Parameter("a-b", S),), "INVALID_PARAMETER_NAME"),
+        ("", (Parameter("", S),), "INVALID_ARGUMENT"),
+        ("{{x}}", (Parameter("x", S), Parameter("x", S)), "DUPLICATE_PARAMETER"),
+        ("{{x}}", (Parameter("x", ParameterType.ENUM),), "INVALID_ARGUMENT"),
+        ("{{x}}", (Parameter("x", S, choices=("a",)),), "INVALID_ARGUMENT"),
+        ("{{x}}", (Parameter("x", ParameterType.ENUM, choices=("a", "a")),), "INVALID_ARGUMENT"),
+        ("{{x}}", (Parameter("x", ParameterType.INTEGER, default="3"),), "INVALID_DEFAULT"),
+        ("{{x}}", (Parameter("x", ParameterType.INTEGER, default=2.5),), "INVALID_DEFAULT"),
+        ("{{x}}", (Parameter("x", ParameterType.BOOLEAN, default="true"),), "INVALID_DEFAULT"),
+        ("{{x}}", (Parameter("x", S, default=1.0),), "INVALID_DEFAULT"),
+        (
+            "{{x}}",
+            (Parameter("x", ParameterType.ENUM, choices=("a",), default="b"),),
+            "INVALID_DEFAULT",
+        ),
+        ("{{x}}", (Parameter("x", S, required=True, default="d"),), "INVALID_ARGUMENT"),
+        ("{{x}} {{y}}", (Parameter("x", S),), "UNDECLARED_PARAMETER"),
+        ("{{x}}", (Parameter("x", S), Parameter("y", S)), "UNUSED_PARAMETER"),
+        ("   ", (), "INVALID_ARGUMENT"),
+        ("a\x00b", (), "INVALID_ARGUMENT"),
+        ("x" * 50_001, (), "INVALID_ARGUMENT"),
+    ],
+)
+def test_bad_schemas_are_refused_at_creation(body, params, reason):
+    with pytest.raises(InvalidArgument) as info:
+        make(body, params)
+    assert info.value.reason == reason
+
+
+def test_bounded_texts_and_known_language():
+    with pytest.raises(InvalidArgument):
+        make(name="n" * 201)
+    with pytest.raises(InvalidArgument):
+        make(name="   ")
+    with pytest.raises(InvalidArgument):
+        make(description="d" * 2001)
+    with pytest.raises(InvalidArgument):
+        make(language=None)
+    with pytest.raises(InvalidArgument):
+        make(params=tuple(Parameter(f"p{i}", S) for i in range(51)))
+
+
+PARAMS = (
+    Parameter("name", S, required=True),
+    Parameter("count", ParameterType.INTEGER, default=1),
+    Parameter("force", ParameterType.BOOLEAN),
+    Parameter("mode", ParameterType.ENUM, choices=("fast", "safe")),
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "reason"),
+    [
+        ({}, "MISSING_PARAMETER"),
+        ({"name": None}, "MISSING_PARAMETER"),
+        ({"name": "a", "extra": 1}, "UNKNOWN_PARAMETER"),
+        ({"name": 5}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "a", "count": "5"}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "a", "count": 1.5}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "a", "count": True}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "a", "count": float("inf")}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "a", "count": 2.0**60}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "a", "force": "yes"}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "a", "mode": "slow"}, "INVALID_PARAMETER_VALUE"),
+        ({"name": ["a"]}, "INVALID_PARAMETER_VALUE"),
+        ({"name": "x" * 10_001}, "INVALID_PARAMETER_VALUE"),
+    ],
+)
+def test_render_values_are_checked(values, reason):
+    with pytest.raises(InvalidArgument) as info:
+        render(Language.BASH, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, values)
+    assert info.value.reason == reason
+
+
+def test_render_fills_defaults():
+    out = render(
+        Language.POWERSHELL, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, {"name": "svc"}
+    )
+    assert out == "'svc' 1 $null $null"
+
+
+def test_inline_session_needs_ai_session_id():
+    with pytest.raises(InvalidArgument) as info:
+        new_session(origin=Origin.PILOT_INLINE, ai_session_id=None, language=None, title="")
+    assert info.value.reason == "AI_SESSION_ID_REQUIRED"
+    with pytest.raises(InvalidArgument):
+        new_session(origin=Origin.PILOT_INLINE, ai_session_id="nope", language=None, title="")
+    standalone = new_session(origin=None, ai_session_id=None, language=None, title="  x ")
+    assert (standalone.origin, standalone.language, standalone.title) == (
+        Origin.STANDALONE,
+        Language.POWERSHELL,
+        "x",
+    )
+
+
+def test_draft_from_fix_is_total_and_passes_the_schema_checks():
+    draft = draft_from_fix(
+        fix_id="f",
+        title="\x00" + "T" * 300,
+        description="d",
+        language=None,
+        script="Restart-Service {{service}} -Force:{{force}}; Start-Sleep {{ secs }}; {{weird}}",
+        drafted_parameters={
+            "service": "Spooler",
+            "force": True,
+            "secs": 5.0,
+            "weird": {"type": "enum", "choices": []},
+        },
+    )
+    assert draft.status is TemplateStatus.DRAFT
+    assert draft.language is Language.POWERSHELL
+    assert len(draft.name) == 200 and "\x00" not in draft.name
+    by_name = {p.name: p for p in draft.parameters}
+    assert by_name["service"].default == "Spooler"
+    assert by_name["force"].type is ParameterType.BOOLEAN
+    assert by_name["secs"].type is ParameterType.INTEGER
+    # An unusable hint falls back to a required string.
+    assert by_name["weird"].type is S and by_name["weird"].required
+    # It would pass creation as it stands.
+    new_template(
+        name=draft.name,
+        description=draft.description,
+        language=draft.language,
+        body=draft.body,
+        parameters=draft.parameters,
+    )
