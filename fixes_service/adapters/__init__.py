@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core tables and the transactional repository."""

@@ -1,0 +1,186 @@
+"""SQLAlchemy Core tables of the fixes database (the migrations create them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from fixes_service.domain.model import (
+    FixEventAction,
+    FixStatus,
+    Outcome,
+    ScriptDecision,
+    ScriptLanguage,
+    SessionStatus,
+)
+from fixes_service.domain.validation import MAX_SCRIPT_CHARS
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _in(column: str, values: Iterable[str]) -> str:
+    return f"{column} IN ({', '.join(repr(str(v)) for v in values)})"
+
+
+def _timestamps() -> list[Column[Any]]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    ]
+
+
+ai_sessions = Table(
+    "ai_sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("owner_user_id", Text, nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=SessionStatus.ACTIVE.value),
+    Column("state_version", BigInteger, nullable=False, server_default=text("0")),
+    Column("escalation_reason", Text),
+    *_timestamps(),
+    CheckConstraint(_in("status", SessionStatus), name="status"),
+    CheckConstraint("state_version >= 0", name="state_version"),
+    # Engineers list their own sessions, admins their account's; newest first.
+    Index("ix_ai_sessions_owner", "account_id", "owner_user_id", "created_at", "id"),
+    Index("ix_ai_sessions_account", "account_id", "created_at", "id"),
+)
+
+suggested_fixes = Table(
+    "suggested_fixes",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "ai_session_id",
+        UUID(as_uuid=True),
+        ForeignKey("ai_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("script_language", Text, nullable=False),
+    Column("ai_drafted_script", Text),
+    Column("ai_drafted_parameters", JSONB(none_as_null=True)),
+    # A script-builder template: another service's row, so no foreign key.
+    Column("script_template_id", UUID(as_uuid=True)),
+    Column("status", Text, nullable=False, server_default=FixStatus.PROPOSED.value),
+    Column("applied_at", DateTime(timezone=True)),
+    Column("outcome_notes", Text),
+    Column("script_decision", Text),
+    Column("ai_outcome_proposal_outcome", Text),
+    Column("ai_outcome_proposal_rationale", Text),
+    Column("ai_outcome_proposal_at", DateTime(timezone=True)),
+    *_timestamps(),
+    CheckConstraint(_in("status", FixStatus), name="status"),
+    CheckConstraint(_in("script_language", ScriptLanguage), name="script_language"),
+    CheckConstraint(
+        f"script_decision IS NULL OR {_in('script_decision', ScriptDecision)}",
+        name="script_decision",
+    ),
+    CheckConstraint(
+        f"ai_outcome_proposal_outcome IS NULL OR {_in('ai_outcome_proposal_outcome', Outcome)}",
+        name="ai_outcome_proposal_outcome",
+    ),
+    CheckConstraint(
+        "(ai_outcome_proposal_outcome IS NULL) = (ai_outcome_proposal_at IS NULL)",
+        name="ai_outcome_proposal_complete",
+    ),
+    CheckConstraint(
+        f"ai_drafted_script IS NULL OR char_length(ai_drafted_script) BETWEEN 1 AND "
+        f"{MAX_SCRIPT_CHARS}",
+        name="ai_drafted_script_length",
+    ),
+    CheckConstraint(
+        "ai_drafted_parameters IS NULL OR jsonb_typeof(ai_drafted_parameters) = 'object'",
+        name="ai_drafted_parameters_object",
+    ),
+    # Partial means something was applied.
+    CheckConstraint(
+        "status <> 'applied_partial' OR applied_at IS NOT NULL", name="partial_was_applied"
+    ),
+    Index("ix_suggested_fixes_session", "ai_session_id", "created_at", "id"),
+)
+
+# Append-only: the migration adds a trigger refusing UPDATE and DELETE.
+fix_events = Table(
+    "fix_events",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "fix_id",
+        UUID(as_uuid=True),
+        ForeignKey("suggested_fixes.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    Column("ai_session_id", UUID(as_uuid=True), nullable=False),
+    Column("actor_user_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("state_version", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint(_in("action", FixEventAction), name="action"),
+    CheckConstraint(f"from_status IS NULL OR {_in('from_status', FixStatus)}", name="from_status"),
+    CheckConstraint(_in("to_status", FixStatus), name="to_status"),
+    Index("ix_fix_events_fix", "fix_id", "id"),
+)
+
+# The transactional outbox of `draft_template` decisions (CONTRACT §4).
+template_proposals = Table(
+    "template_proposals",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "fix_id",
+        UUID(as_uuid=True),
+        ForeignKey("suggested_fixes.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,  # at most one proposal per fix, ever
+    ),
+    Column("ai_session_id", UUID(as_uuid=True), nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("requested_by_user_id", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("language", Text, nullable=False),
+    Column("script", Text, nullable=False),
+    Column("parameters", JSONB(none_as_null=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # A script-builder template: no foreign key across services.
+    Column("template_id", UUID(as_uuid=True)),
+    Column("acked_at", DateTime(timezone=True)),
+    CheckConstraint(_in("language", ScriptLanguage), name="language"),
+    CheckConstraint("(template_id IS NULL) = (acked_at IS NULL)", name="ack_complete"),
+    # The poller reads the pending ones, oldest first.
+    Index(
+        "ix_template_proposals_pending",
+        "created_at",
+        "id",
+        postgresql_where=text("template_id IS NULL"),
+    ),
+)

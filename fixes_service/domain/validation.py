@@ -1,0 +1,128 @@
+"""Input rules, checked before anything reaches SQL (CONTRACT §6: 400, never 5xx)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+from uuid import UUID
+
+from flowpilot.runtime.errors import InvalidArgument
+
+MAX_SCRIPT_CHARS = 50_000
+MAX_TITLE_CHARS = 200
+MAX_DESCRIPTION_CHARS = 10_000
+MAX_NOTES_CHARS = 5_000
+MAX_REASON_CHARS = 5_000
+MAX_PARAMETERS_BYTES = 64 * 1024
+MAX_PARAMETERS_DEPTH = 10
+MAX_ESCALATION_ENTRIES = 500
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    if not value:
+        raise InvalidArgument(f"{field} is required", field=field, reason="MISSING_FIELD")
+    try:
+        # Only the canonical 36-character form: no braces, URNs or bare hex.
+        if len(value) != 36:
+            raise ValueError(value)
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument(
+            f"{field} must be a UUID", field=field, reason="INVALID_UUID"
+        ) from None
+
+
+def _ensure_text(value: str, field: str) -> None:
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in SQL.
+    if "\x00" in value:
+        raise InvalidArgument(
+            f"{field} must not contain NUL characters", field=field, reason="INVALID_CHARACTERS"
+        )
+
+
+def script(value: str, field: str = "ai_drafted_script") -> str:
+    if not value or not value.strip():
+        raise InvalidArgument(
+            f"{field} must not be empty or only white space", field=field, reason="SCRIPT_EMPTY"
+        )
+    if len(value) > MAX_SCRIPT_CHARS:
+        raise InvalidArgument(
+            f"{field} is longer than {MAX_SCRIPT_CHARS} characters",
+            field=field,
+            reason="SCRIPT_TOO_LONG",
+            metadata={"max_chars": str(MAX_SCRIPT_CHARS), "chars": str(len(value))},
+        )
+    _ensure_text(value, field)
+    return value
+
+
+def title(value: str, field: str = "title") -> str:
+    stripped = value.strip()
+    if not stripped:
+        raise InvalidArgument(f"{field} is required", field=field, reason="MISSING_FIELD")
+    return bounded_text(stripped, field, MAX_TITLE_CHARS)
+
+
+def bounded_text(value: str, field: str, max_chars: int) -> str:
+    if len(value) > max_chars:
+        raise InvalidArgument(
+            f"{field} is longer than {max_chars} characters",
+            field=field,
+            reason="FIELD_TOO_LONG",
+            metadata={"max_chars": str(max_chars)},
+        )
+    _ensure_text(value, field)
+    return value
+
+
+def optional_text(value: str, field: str, max_chars: int) -> str | None:
+    """Empty means absent (proto3 strings have no presence)."""
+    value = value.strip()
+    return bounded_text(value, field, max_chars) if value else None
+
+
+def parameters(value: Any, field: str = "ai_drafted_parameters") -> dict[str, Any]:
+    """A JSON object of bounded size and depth, with finite numbers only."""
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"{field} must be a JSON object", field=field)
+    _check_depth(value, field, 1)
+    try:
+        encoded = json.dumps(value, allow_nan=False, ensure_ascii=False)
+    except ValueError:
+        raise InvalidArgument(
+            f"{field} must hold finite numbers only", field=field, reason="INVALID_PARAMETERS"
+        ) from None
+    size = len(encoded.encode())
+    if size > MAX_PARAMETERS_BYTES:
+        raise InvalidArgument(
+            f"{field} is larger than {MAX_PARAMETERS_BYTES} bytes",
+            field=field,
+            reason="PARAMETERS_TOO_LARGE",
+            metadata={"max_bytes": str(MAX_PARAMETERS_BYTES), "bytes": str(size)},
+        )
+    if "\\u0000" in encoded or "\x00" in encoded:
+        raise InvalidArgument(
+            f"{field} must not contain NUL characters", field=field, reason="INVALID_CHARACTERS"
+        )
+    return value
+
+
+def _check_depth(value: Any, field: str, depth: int) -> None:
+    if depth > MAX_PARAMETERS_DEPTH:
+        raise InvalidArgument(
+            f"{field} is nested deeper than {MAX_PARAMETERS_DEPTH} levels",
+            field=field,
+            reason="PARAMETERS_TOO_DEEP",
+            metadata={"max_depth": str(MAX_PARAMETERS_DEPTH)},
+        )
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_depth(item, field, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_depth(item, field, depth + 1)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(
+            f"{field} must hold finite numbers only", field=field, reason="INVALID_PARAMETERS"
+        )

@@ -1,0 +1,58 @@
+"""Process entry point: `flowpilot serve fixes`, the test fixtures and Kubernetes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from fixes_service.adapters.repository import FixesRepository
+from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
+from fixes_service.service import FixesService
+from flowpilot.fixes.v1 import fixes_pb2_grpc
+from flowpilot.runtime.db import create_engine
+from flowpilot.runtime.logging import configure_logging
+from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
+from flowpilot.runtime.settings import Settings, get_settings
+
+ERROR_DOMAIN = "fixes.flowpilot.dev"
+
+
+async def create_server(
+    settings: Settings, *, database_url: str, host: str | None = None, port: int = 0
+) -> GrpcServer:
+    """The fixes gRPC server, built but not started; `stop()` disposes the pool."""
+    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    servicer = FixesServicer(FixesService(FixesRepository(engine)))
+
+    def register(server: grpc.aio.Server) -> None:
+        fixes_pb2_grpc.add_FixesServiceServicer_to_server(servicer, server)
+
+    spec = ServiceSpec(
+        name="fixes",
+        error_domain=ERROR_DOMAIN,
+        service_names=[SERVICE_NAME],
+        register=register,
+        internal_methods=INTERNAL_METHODS,
+        on_stop=[engine.dispose],
+    )
+    return GrpcServer(spec, settings, host=host, port=port)
+
+
+async def _serve(settings: Settings) -> None:
+    if not settings.fixes_database_url:
+        raise SystemExit("FLOWPILOT_FIXES_DATABASE_URL is not set")
+    server = await create_server(
+        settings, database_url=settings.fixes_database_url, port=settings.fixes_grpc_port
+    )
+    await serve_until_signalled(server)
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging("fixes", settings.log_level, settings.log_format)
+    asyncio.run(_serve(settings))
+
+
+if __name__ == "__main__":
+    main()
