@@ -69,11 +69,13 @@ _CREATE_STANDALONE_CAPPED = text(
     f"""
     INSERT INTO script_builder_sessions
         (user_id, account_id, ai_session_id, origin, title, language)
-    SELECT :user_id, :account_id, :ai_session_id, 'standalone', :title, :language
+    SELECT CAST(:user_id AS varchar), CAST(:account_id AS varchar),
+           CAST(:ai_session_id AS uuid), 'standalone', CAST(:title AS varchar),
+           CAST(:language AS varchar)
     WHERE (
         SELECT count(*) FROM script_builder_sessions
-        WHERE user_id = :user_id AND origin = 'standalone'
-    ) < :cap
+        WHERE user_id = CAST(:user_id AS varchar) AND origin = 'standalone'
+    ) < CAST(:cap AS integer)
     RETURNING {_SESSION_COLUMNS}
     """
 )

@@ -1,0 +1,82 @@
+"""Helpers for the script-builder tests: stubs, metadata, error details, SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from flowpilot.api.v1 import types_pb2
+from flowpilot.fixes.v1 import fixes_pb2, fixes_pb2_grpc
+from flowpilot.runtime.context import RESOURCE_CREATED_KEY
+from flowpilot.runtime.db import asyncpg_url
+from flowpilot.runtime.errors import error_info, status_from_metadata
+from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
+from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
+
+Metadata = tuple[tuple[str, str], ...]
+
+
+def md(token: str) -> Metadata:
+    return (("authorization", f"Bearer {token}"),)
+
+
+def sb_stub(channel: grpc.aio.Channel) -> scriptbuilder_pb2_grpc.ScriptBuilderServiceStub:
+    return scriptbuilder_pb2_grpc.ScriptBuilderServiceStub(channel)
+
+
+def fixes_stub(channel: grpc.aio.Channel) -> fixes_pb2_grpc.FixesServiceStub:
+    return fixes_pb2_grpc.FixesServiceStub(channel)
+
+
+def reason(exc: grpc.aio.AioRpcError) -> str:
+    info = error_info(status_from_metadata(exc.trailing_metadata()))
+    return info.reason if info else ""
+
+
+async def create_ai_session(channel: grpc.aio.Channel, token: str, title: str = "VPN down") -> str:
+    session = await fixes_stub(channel).CreateAiSession(
+        fixes_pb2.CreateAiSessionRequest(title=title), metadata=md(token)
+    )
+    return session.id
+
+
+async def create_session(
+    stub: scriptbuilder_pb2_grpc.ScriptBuilderServiceStub,
+    token: str,
+    *,
+    ai_session_id: str | None = None,
+    language: int = types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
+    title: str = "",
+    deadline: float | None = None,
+) -> tuple[sb.Session, bool]:
+    """(session, created) where created follows `flowpilot-resource-created`."""
+    request = sb.CreateSessionRequest(language=language, title=title)
+    if ai_session_id is not None:
+        request.origin = sb.ORIGIN_PILOT_INLINE
+        request.ai_session_id = ai_session_id
+    call = stub.CreateSession(request, metadata=md(token), timeout=deadline)
+    session = await call
+    trailing = dict(await call.trailing_metadata() or ())
+    return session, trailing.get(RESOURCE_CREATED_KEY) != "false"
+
+
+async def sql(url: str, query: str, **params: Any) -> list[tuple[Any, ...]]:
+    engine = create_async_engine(asyncpg_url(url), poolclass=NullPool)
+    try:
+        async with engine.begin() as conn:
+            return [tuple(r) for r in await conn.execute(text(query), params)]
+    finally:
+        await engine.dispose()
+
+
+async def count_sessions(url: str, user_id: str | None = None) -> int:
+    if user_id is None:
+        return (await sql(url, "SELECT count(*) FROM script_builder_sessions"))[0][0]
+    rows = await sql(
+        url, "SELECT count(*) FROM script_builder_sessions WHERE user_id = :u", u=user_id
+    )
+    return rows[0][0]
