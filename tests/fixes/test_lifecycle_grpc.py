@@ -1,0 +1,75 @@
+"""Every cell of the CONTRACT §4 table again, through the real gRPC server and
+PostgreSQL: the answer, `applied_at`, `state_version` and the audit trail."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from tests.fixes.helpers import (
+    Client,
+    audit_rows,
+    fix_row,
+    make_state,
+    refused,
+    run_action,
+    status_name,
+)
+from tests.fixes.lifecycle_table import CELLS, NOOP, TERMINAL, Ok, expected, status_after
+
+
+@pytest.fixture
+def client(fixes_channel, make_token) -> Client:
+    return Client(fixes_channel, make_token(user_id="engineer-1"))
+
+
+@pytest.mark.parametrize(("action", "state"), CELLS)
+async def test_cell(client: Client, db, action: str, state: str) -> None:
+    session = await client.new_session()
+    fix = await make_state(client, session.id, state)
+    version = await client.version(session.id)
+    before = await fix_row(db, fix.id)
+    events = await audit_rows(db, fix.id)
+    cell = expected(action, state)
+
+    if isinstance(cell, str) and cell != NOOP:
+        refusal = await refused(run_action(client, session.id, fix.id, action))
+        assert refusal.code is grpc.StatusCode.FAILED_PRECONDITION
+        assert refusal.reason == cell
+        assert await fix_row(db, fix.id) == before
+        assert await client.version(session.id) == version
+        assert len(await audit_rows(db, fix.id)) == len(events)
+        return
+
+    result = await run_action(client, session.id, fix.id, action)
+    after = await fix_row(db, fix.id)
+    if cell == NOOP:
+        assert after == before
+        assert await client.version(session.id) == version
+        assert len(await audit_rows(db, fix.id)) == len(events)
+        assert result.id == fix.id and status_name(result.status) == before["status"]
+        return
+
+    assert isinstance(cell, Ok)
+    status = status_after(action, state, cell)
+    assert status_name(result.status) == status == after["status"]
+    if cell.applied_at == "stamp":
+        assert before["applied_at"] is None and after["applied_at"] is not None
+        assert result.HasField("applied_at")
+    elif cell.applied_at == "none":
+        assert after["applied_at"] is None and not result.HasField("applied_at")
+    else:
+        assert after["applied_at"] == before["applied_at"] is not None
+        assert result.applied_at.ToDatetime().replace(microsecond=0) == before[
+            "applied_at"
+        ].replace(tzinfo=None, microsecond=0)
+    assert await client.version(session.id) == version + 1
+    rows = await audit_rows(db, fix.id)
+    assert len(rows) == len(events) + 1
+    last = rows[-1]
+    assert last["actor_user_id"] == "engineer-1"
+    assert last["from_status"] == before["status"] and last["to_status"] == status
+    assert last["state_version"] == version + 1
+    # The answer is the stored fix.
+    assert (await client.GetSuggestedFix(session_id=session.id, fix_id=fix.id)) == result
+    assert status not in TERMINAL or result.apply_route == 4  # APPLY_ROUTE_NONE
