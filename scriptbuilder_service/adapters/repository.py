@@ -262,7 +262,7 @@ class Repository:
         self, session_id: uuid.UUID, items: Sequence[tuple[Role, str, str | None]]
     ) -> list[Message]:
         rows = await self._conn.execute(
-            insert(messages).returning(*messages.c).sort_by_parameter_order(),
+            insert(messages).returning(*messages.c, sort_by_parameter_order=True),
             [
                 {"session_id": session_id, "role": role.value, "content": content, "script": script}
                 for role, content, script in items
