@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from flowpilot.runtime.settings import Settings, get_settings
+from flowpilot.runtime.settings import Environment, Settings, get_settings
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,10 @@ def _migrate(names: Sequence[str], settings: Settings) -> int:
     from flowpilot.runtime.migrations import upgrade
 
     missing = [n for n in names if not PROCESSES[n].database_url(settings)]
+    if missing and settings.env is Environment.PRODUCTION:
+        urls = ", ".join(PROCESSES[n].url_env for n in missing)
+        print(f"flowpilot migrate: {urls} must be set in production", file=sys.stderr)
+        return 2
     if missing:
         # Development convenience: migrate the embedded cluster of the data dir.
         with _embedded_databases(settings) as urls:
