@@ -66,30 +66,44 @@ class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
-        self._key: str | bytes
+        # The current key first; the previous one only while a rotation is under way.
+        self._keys: list[str]
         if settings.jwt_public_key:
-            self._key = settings.jwt_public_key
+            self._keys = [settings.jwt_public_key]
+            if settings.jwt_previous_public_key:
+                self._keys.append(settings.jwt_previous_public_key)
             self._algorithms = list(ASYMMETRIC_ALGORITHMS)
         else:
             secret = settings.resolved_jwt_secret()
             if not secret:
                 raise RuntimeError("no JWT key configured (FLOWPILOT_JWT_SECRET)")
-            self._key = secret
+            self._keys = [secret]
+            if settings.jwt_previous_secret:
+                self._keys.append(settings.jwt_previous_secret)
             self._algorithms = list(SYMMETRIC_ALGORITHMS)
+
+    def _decode(self, token: str) -> dict[str, object]:
+        for index, key in enumerate(self._keys):
+            try:
+                return jwt.decode(
+                    token,
+                    key,
+                    algorithms=self._algorithms,
+                    audience=self._audience,
+                    issuer=self._issuer,
+                    leeway=LEEWAY_SECONDS,
+                    options={"require": list(REQUIRED_CLAIMS)},
+                )
+            except jwt.InvalidSignatureError:
+                if index == len(self._keys) - 1:
+                    raise
+        raise AssertionError("unreachable: at least one key is configured")
 
     def verify(self, token: str) -> Principal:
         if not token:
             raise Unauthenticated("missing bearer token", reason="TOKEN_MISSING")
         try:
-            claims = jwt.decode(
-                token,
-                self._key,
-                algorithms=self._algorithms,
-                audience=self._audience,
-                issuer=self._issuer,
-                leeway=LEEWAY_SECONDS,
-                options={"require": list(REQUIRED_CLAIMS)},
-            )
+            claims = self._decode(token)
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token has expired", reason="TOKEN_EXPIRED") from exc
         except jwt.PyJWTError as exc:

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # Identity (CONTRACT §2).
     jwt_secret: str | None = Field(default=None, repr=False)
     jwt_public_key: str | None = Field(default=None, repr=False)
+    # Still accepted (never used to sign) while a rotation is under way.
+    jwt_previous_secret: str | None = Field(default=None, repr=False)
+    jwt_previous_public_key: str | None = Field(default=None, repr=False)
     jwt_issuer: str = "flowpilot"
     jwt_audience: str = "flowpilot-api"
     # A pre-minted `service` token for internal calls, for deployments whose

@@ -105,6 +105,16 @@ def test_hs256_token_refused_when_public_key_configured(settings: Settings) -> N
         verifier.verify(hs256_by_hand(claims(), public_pem))
 
 
+def test_previous_secret_verifies_during_rotation(settings: Settings) -> None:
+    old_secret = "old-secret-" + "z" * 40
+    rotating = settings.model_copy(update={"jwt_previous_secret": old_secret})
+    assert TokenVerifier(rotating).verify(hs256(claims(), secret=old_secret)).user_id == "user-1"
+    assert TokenVerifier(rotating).verify(hs256(claims())).user_id == "user-1"
+    # Once the rotation is over, the old secret is refused again.
+    with pytest.raises(Unauthenticated):
+        TokenVerifier(settings).verify(hs256(claims(), secret=old_secret))
+
+
 def test_es256_accepted_with_public_key(settings: Settings) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     public_pem = key.public_key().public_bytes(
