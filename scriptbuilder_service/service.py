@@ -65,6 +65,9 @@ def _template_not_found(template_id: object) -> NotFound:
 class ScriptBuilder:
     def __init__(self, engine: AsyncEngine, fixes: FixesClient, drafter: DraftingProvider) -> None:
         self._engine = engine
+        # Single-statement work needs no BEGIN/COMMIT round trips: the inline
+        # get-or-create is one atomic statement.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._fixes = fixes
         self._drafter = drafter
 
@@ -89,7 +92,7 @@ class ScriptBuilder:
             await self._fixes.check_access(caller.token, request.ai_session_id)
         if request.origin is Origin.PILOT_INLINE:
             assert request.ai_session_id is not None
-            async with self._engine.begin() as conn:
+            async with self._autocommit.connect() as conn:
                 return await Repository(conn).get_or_create_inline(
                     user_id=caller.user_id,
                     account_id=caller.account_id,
