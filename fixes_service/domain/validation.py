@@ -109,6 +109,13 @@ def parameters(value: Any, field: str = "ai_drafted_parameters") -> dict[str, An
 
 
 def _check_depth(value: Any, field: str, depth: int) -> None:
+    """Depth counts containers: `{"a": 1}` is 1 deep, `{"a": {"b": 1}}` is 2."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidArgument(
+            f"{field} must hold finite numbers only", field=field, reason="INVALID_PARAMETERS"
+        )
+    if not isinstance(value, dict | list):
+        return
     if depth > MAX_PARAMETERS_DEPTH:
         raise InvalidArgument(
             f"{field} is nested deeper than {MAX_PARAMETERS_DEPTH} levels",
@@ -116,13 +123,5 @@ def _check_depth(value: Any, field: str, depth: int) -> None:
             reason="PARAMETERS_TOO_DEEP",
             metadata={"max_depth": str(MAX_PARAMETERS_DEPTH)},
         )
-    if isinstance(value, dict):
-        for item in value.values():
-            _check_depth(item, field, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            _check_depth(item, field, depth + 1)
-    elif isinstance(value, float) and not math.isfinite(value):
-        raise InvalidArgument(
-            f"{field} must hold finite numbers only", field=field, reason="INVALID_PARAMETERS"
-        )
+    for item in value.values() if isinstance(value, dict) else value:
+        _check_depth(item, field, depth + 1)
