@@ -1,0 +1,152 @@
+"""Schemathesis against the gateway's own /openapi.json, with the real services.
+
+Every operation gets at least 100 generated requests with a valid engineer
+token (positive mode), plus a shorter negative run (invalid inputs must be
+4xx). Checks: no 5xx, documented status codes and content types, and every
+response body valid against the published schema.
+
+The HTTP calls are blocking (requests), so they run in a worker thread while
+the servers keep serving on the test's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import httpx
+import hypothesis
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+POSITIVE_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "100"))
+NEGATIVE_EXAMPLES = max(1, POSITIVE_EXAMPLES // 4)
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+def _with_known_ids(strategy, known: dict[str, str], path: str):
+    """Half the cases address resources that exist, so success bodies get validated too."""
+    scope = "script-builder:" if path.startswith("/api/v1/script-builder/") else ""
+
+    def substitute(pair):
+        case, use_known = pair
+        if use_known and case.path_parameters:
+            for name in case.path_parameters:
+                value = known.get(scope + name) or known.get(name)
+                if value:
+                    case.path_parameters[name] = value
+        return case
+
+    return st.tuples(strategy, st.booleans()).map(substitute)
+
+
+def _make_check(operation, mode, examples, checks, label, session, headers, counts, known):
+    @hypothesis.settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis.given(
+        case=_with_known_ids(operation.as_strategy(generation_mode=mode), known, operation.path)
+    )
+    def check(case) -> None:
+        counts[label] = counts.get(label, 0) + 1
+        case.call_and_validate(session=session, headers=headers, checks=checks)
+
+    return check
+
+
+def fuzz(
+    doc: dict, base_url: str, token: str, known: dict[str, str]
+) -> tuple[dict[str, int], list[str]]:
+    schema = schemathesis.openapi.from_dict(doc)
+    schema.config.update(base_url=base_url)
+    headers = {"Authorization": f"Bearer {token}"}
+    session = requests.Session()
+    counts: dict[str, int] = {}
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode, examples, checks in (
+            (GenerationMode.POSITIVE, POSITIVE_EXAMPLES, CHECKS),
+            (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES, [*CHECKS, negative_data_rejection]),
+        ):
+            label = f"{operation.label} [{mode.value}]"
+
+            check = _make_check(
+                operation, mode, examples, checks, label, session, headers, counts, known
+            )
+            try:
+                check()
+            except hypothesis.errors.Unsatisfiable:
+                continue  # nothing invalid to generate for this operation
+            except (Exception, BaseExceptionGroup) as exc:  # collect all, not the first
+                failures.append(f"{label}: {exc}")
+    return counts, failures
+
+
+async def seed(base_url: str, token: str) -> dict[str, str]:
+    """An AI session with a fix, a template and a script-builder session to aim at."""
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url + "/api/v1", headers=headers) as client:
+
+        async def post(path: str, body: dict) -> str:
+            response = await client.post(path, json=body)
+            assert response.status_code == 201, response.text
+            return response.json()["id"]
+
+        session_id = await post("/ai-sessions", {"title": "fuzz"})
+        fix_id = await post(
+            f"/ai-sessions/{session_id}/suggested-fixes",
+            {"title": "f", "script_language": "bash", "ai_drafted_script": "echo hi"},
+        )
+        template_id = await post(
+            "/script-templates",
+            {
+                "name": "t",
+                "language": "bash",
+                "body": "echo {{x}}",
+                "parameters": [{"name": "x", "type": "string"}],
+            },
+        )
+        sb_session_id = await post("/script-builder/sessions", {"title": "fuzz"})
+    return {
+        "session_id": session_id,
+        "fix_id": fix_id,
+        "template_id": template_id,
+        # `session_id` of script-builder routes names a script-builder session.
+        "script-builder:session_id": sb_session_id,
+    }
+
+
+async def test_schemathesis_finds_no_violation(gateway_url, make_token) -> None:
+    async with httpx.AsyncClient(base_url=gateway_url) as client:
+        doc = (await client.get("/openapi.json")).json()
+    token = make_token(user_id=f"fuzz-{uuid.uuid4().hex[:6]}")
+    known = await seed(gateway_url, token)
+    counts, failures = await asyncio.to_thread(fuzz, doc, gateway_url, token, known)
+    assert not failures, "\n\n".join(failures)
+    operations = {label.rsplit(" [", 1)[0] for label in counts}
+    assert len(operations) == 30  # 28 RPC routes, healthz, readyz
+    # healthz/readyz take no input: one distinct request is all there is.
+    positive = {k: v for k, v in counts.items() if k.endswith("[positive]") and "/api/" in k}
+    assert min(positive.values()) >= POSITIVE_EXAMPLES, positive
