@@ -26,19 +26,22 @@ ERROR_DOMAIN = "scriptbuilder.flowpilot.dev"
 
 
 class ScriptBuilderServer(GrpcServer):
-    """The runtime's server, plus the proposal relay started with it."""
+    """The runtime's server, plus the proposal relay started with it and the
+    use cases (`service`) for tools and tests that skip gRPC."""
 
     def __init__(
         self,
         spec: ServiceSpec,
         settings: Settings,
         *,
+        service: ScriptBuilder,
         relay: ProposalRelay,
         run_relay: bool,
         host: str | None,
         port: int,
     ) -> None:
         super().__init__(spec, settings, host=host, port=port)
+        self.service = service
         self.relay = relay
         self._run_relay = run_relay
 
@@ -61,9 +64,10 @@ async def create_server(
 ) -> GrpcServer:
     """Built, not started. Stopping it stops the relay, closes the fixes
     channel and the drafter, and disposes the engine."""
+    # The provider first: a misconfigured drafter fails before anything is opened.
+    provider = drafter or provider_from_settings(settings)
     engine = create_engine(database_url, pool_size=settings.db_pool_size)
     fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
-    provider = drafter or provider_from_settings(settings)
     service = ScriptBuilder(engine, fixes, provider)
     servicer = ScriptBuilderServicer(service)
     relay = ProposalRelay(engine, fixes, settings)
@@ -79,10 +83,14 @@ async def create_server(
         on_stop=[relay.stop, fixes.close, provider.aclose, engine.dispose],
     )
     server = ScriptBuilderServer(
-        spec, settings, relay=relay, run_relay=run_proposal_relay, host=host, port=port
+        spec,
+        settings,
+        service=service,
+        relay=relay,
+        run_relay=run_proposal_relay,
+        host=host,
+        port=port,
     )
-    # Handy for tests and tools: the use cases without going through gRPC.
-    server.service = service  # type: ignore[attr-defined]
     return server
 
 
