@@ -277,3 +277,44 @@ async def test_save_session_as_template(stub, make_token):
             metadata=md(make_token()),
         )
     assert info.value.code() is grpc.StatusCode.NOT_FOUND
+
+
+async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
+    settings, scriptbuilder_db_url, fixes_server, make_token, chat_server
+):
+    from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
+    from scriptbuilder_service.main import create_server
+
+    provider = OpenAIChatProvider(base_url=chat_server.url, model="m", timeout_seconds=0.3)
+    server = await create_server(
+        settings,
+        database_url=scriptbuilder_db_url,
+        fixes_target=fixes_server.target,
+        drafter=provider,
+        run_proposal_relay=False,
+    )
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.target) as channel:
+            stub = sb_stub(channel)
+            token = make_token()
+            session, _ = await create_session(stub, token, language=BASH)
+            reply = await stub.SendMessage(
+                sb.SendMessageRequest(session_id=session.id, content="restart cups"),
+                metadata=md(token),
+            )
+            assert reply.assistant_message.script == "systemctl restart cups"
+            for mode in ("error", "slow"):
+                chat_server.mode = mode
+                with pytest.raises(grpc.aio.AioRpcError) as info:
+                    await stub.SendMessage(
+                        sb.SendMessageRequest(session_id=session.id, content="again"),
+                        metadata=md(token),
+                    )
+                assert info.value.code() is grpc.StatusCode.UNAVAILABLE
+            listed = await stub.ListMessages(
+                sb.ListMessagesRequest(session_id=session.id), metadata=md(token)
+            )
+            assert len(listed.messages) == 2
+    finally:
+        await server.stop(0)
