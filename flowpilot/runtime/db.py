@@ -21,8 +21,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
-        # Statement-cache size is per connection; prepared statements make
-        # the hot paths one round trip.
+        # No ping on checkout: it would double the round trips of every hot
+        # path. A connection the server dropped fails its statement once, and
+        # SQLAlchemy then invalidates it and the rest of the pool.
+        pool_pre_ping=False,
+        pool_recycle=1800,
         connect_args={"server_settings": {"application_name": "flowpilot"}},
     )
