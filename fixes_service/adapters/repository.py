@@ -17,6 +17,7 @@ prepares each once per connection.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,9 +25,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import Select, and_, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.dml import Insert
@@ -79,6 +82,46 @@ def _by_admin(build: Callable[[bool], Any]) -> dict[bool, Any]:
     return {True: build(True), False: build(False)}
 
 
+_ASYNCPG_DIALECT = asyncpg_dialect()
+
+
+class _Compiled:
+    """A Core statement compiled once to asyncpg's `$n` SQL.
+
+    The per-fix mutation is the hot path (UpdateFixScript is benchmarked); it
+    runs on the pooled asyncpg connection directly, skipping SQLAlchemy's
+    per-execute work, while the SQL is still defined (and type-cast) by Core.
+    """
+
+    def __init__(self, stmt: Any) -> None:
+        compiled = stmt.compile(dialect=_ASYNCPG_DIALECT)
+        self.sql = compiled.string
+        self._names = tuple(compiled.positiontup or ())
+        self._defaults = dict(compiled.params)
+        # SQLAlchemy's asyncpg codec exchanges JSONB as text.
+        self._json = frozenset(
+            name for name, bind in compiled.binds.items() if isinstance(bind.type, JSONB)
+        )
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name in self._names:
+            value = params[name] if name in params else self._defaults[name]
+            if name in self._json and value is not None:
+                value = json.dumps(value, separators=(",", ":"))
+            values.append(value)
+        return values
+
+
+def _json_value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def _driver(conn: AsyncConnection) -> asyncpg.Connection:
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection  # type: ignore[return-value]
+
+
 # --- prebuilt statements -------------------------------------------------------
 
 _SESSION_COLS = (
@@ -88,12 +131,14 @@ _SESSION_COLS = (
 )
 
 _LOCK_FIX = _by_admin(
-    lambda admin: _scoped(
-        select(*_SESSION_COLS, *F.c)
-        .select_from(S.join(F, F.c.ai_session_id == S.c.id))
-        .where(S.c.id == bindparam("session_id"), F.c.id == bindparam("fix_id"))
-        .with_for_update(),
-        admin=admin,
+    lambda admin: _Compiled(
+        _scoped(
+            select(*_SESSION_COLS, *F.c)
+            .select_from(S.join(F, F.c.ai_session_id == S.c.id))
+            .where(S.c.id == bindparam("session_id"), F.c.id == bindparam("fix_id"))
+            .with_for_update(),
+            admin=admin,
+        )
     )
 )
 
@@ -176,7 +221,7 @@ def _write_fix(*, script: bool, proposal: bool) -> Insert:
 
 
 _WRITE_FIX = {
-    (script, proposal): _write_fix(script=script, proposal=proposal)
+    (script, proposal): _Compiled(_write_fix(script=script, proposal=proposal))
     for script in (False, True)
     for proposal in (False, True)
 }
@@ -237,8 +282,8 @@ def session_from_row(row: Row[Any] | Mapping[str, Any]) -> AiSession:
     )
 
 
-def fix_from_row(row: Row[Any]) -> Fix:
-    m = row._mapping
+def fix_from_row(row: Row[Any] | Mapping[str, Any]) -> Fix:
+    m = row._mapping if isinstance(row, Row) else row
     proposal = None
     if m["ai_outcome_proposal_outcome"] is not None:
         proposal = OutcomeProposal(
@@ -257,7 +302,7 @@ def fix_from_row(row: Row[Any]) -> Fix:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         ai_drafted_script=m["ai_drafted_script"],
-        ai_drafted_parameters=m["ai_drafted_parameters"],
+        ai_drafted_parameters=_json_value(m["ai_drafted_parameters"]),
         script_template_id=m["script_template_id"],
         applied_at=m["applied_at"],
         outcome_notes=m["outcome_notes"],
@@ -544,44 +589,56 @@ class FixesRepository:
         rule: FixRule,
     ) -> Fix:
         """Locks the session and the fix, runs `rule`, writes its change (if any)."""
-        async with self._engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    _LOCK_FIX[scope.owner_user_id is None],
-                    {"session_id": session_id, "fix_id": fix_id, **_scope_params(scope)},
-                )
-            ).first()
-            if row is None:
-                raise _fix_not_found()
-            fix = fix_from_row(row)
-            change = rule(SessionStatus(row.session_status), fix)
-            if change is None:
-                return fix
-            script_changed = (
-                change.after.ai_drafted_script is not fix.ai_drafted_script
-                or change.after.ai_drafted_parameters is not fix.ai_drafted_parameters
-            )
-            params = _event_params(
-                change, actor=actor, state_version=row.session_state_version + 1, now=now
-            )
-            params.update(_lifecycle_params(change.after, now))
-            if script_changed:
-                params["w_script"] = change.after.ai_drafted_script
-                params["w_parameters"] = change.after.ai_drafted_parameters
-            if change.leaves_template_proposal:
-                params.update(
-                    p_id=uuid.uuid4(),
-                    p_account_id=row.session_account_id,
-                    p_title=fix.title,
-                    p_description=fix.description,
-                    p_language=fix.script_language.value,
-                    p_script=change.after.ai_drafted_script,
-                    p_parameters=change.after.ai_drafted_parameters,
-                )
-            await conn.execute(
-                _WRITE_FIX[(script_changed, change.leaves_template_proposal)], params
-            )
+        lock = _LOCK_FIX[scope.owner_user_id is None]
+        params: dict[str, Any] = {"session_id": session_id, "fix_id": fix_id}
+        params.update(_scope_params(scope))
+        async with self._engine.connect() as conn:
+            driver = await _driver(conn)
+            async with driver.transaction():
+                row = await driver.fetchrow(lock.sql, *lock.args(params))
+                if row is None:
+                    raise _fix_not_found()
+                fix = fix_from_row(row)
+                change = rule(SessionStatus(row["session_status"]), fix)
+                if change is None:
+                    return fix
+                await self._write_change(driver, row, fix, change, actor=actor, now=now)
         return change.after
+
+    @staticmethod
+    async def _write_change(
+        driver: asyncpg.Connection,
+        row: Mapping[str, Any],
+        fix: Fix,
+        change: FixChange,
+        *,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        # The session row is locked, so the new version is known before writing.
+        params = _event_params(
+            change, actor=actor, state_version=row["session_state_version"] + 1, now=now
+        )
+        params.update(_lifecycle_params(change.after, now))
+        script_changed = (
+            change.after.ai_drafted_script is not fix.ai_drafted_script
+            or change.after.ai_drafted_parameters is not fix.ai_drafted_parameters
+        )
+        if script_changed:
+            params["w_script"] = change.after.ai_drafted_script
+            params["w_parameters"] = change.after.ai_drafted_parameters
+        if change.leaves_template_proposal:
+            params.update(
+                p_id=uuid.uuid4(),
+                p_account_id=row["session_account_id"],
+                p_title=fix.title,
+                p_description=fix.description,
+                p_language=fix.script_language.value,
+                p_script=change.after.ai_drafted_script,
+                p_parameters=change.after.ai_drafted_parameters,
+            )
+        write = _WRITE_FIX[(script_changed, change.leaves_template_proposal)]
+        await driver.execute(write.sql, *write.args(params))
 
     async def list_events(
         self, scope: Scope, session_id: UUID, fix_id: UUID, limit: int, after_id: int | None

@@ -133,7 +133,7 @@ async def test_writes(fixes_channel, make_token, db, method: str) -> None:
 
 
 async def test_admin_changes_are_audited_under_the_admin(world, fixes_channel, make_token, db):
-    owner, session, fix, _ = world
+    _, session, fix, _ = world
     admin = Client(fixes_channel, make_token(**CALLERS["admin_same_account"]))
     await admin.RecordOutcome(
         session_id=session.id, fix_id=fix.id, outcome=pb.FIX_OUTCOME_APPLIED_FAILED
