@@ -240,23 +240,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("codegen", help="regenerate the Python stubs from protos/")
 
-    bench = commands.add_parser(
-        "bench", help="measure PATCH .../script: gateway vs gRPC vs a bare chain"
+    # Its options (--seconds, --concurrency, ...) belong to gateway.bench.
+    commands.add_parser(
+        "bench", help="measure PATCH .../script: gateway vs gRPC vs a bare chain", add_help=False
     )
-    bench.add_argument("bench_args", nargs=argparse.REMAINDER, help="passed to the benchmark")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        from gateway.bench import main as bench_main
+
+        return bench_main(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "codegen":
         from flowpilot.runtime.codegen import main as codegen_main
 
         return codegen_main()
-    if args.command == "bench":
-        from gateway.bench import main as bench_main
-
-        return bench_main(list(args.bench_args))
     settings = get_settings()
     if args.command == "serve":
         return _serve(args.process)
