@@ -14,11 +14,9 @@ protos are the schema, and the codec validates against them.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,7 +36,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from flowpilot.fixes.v1 import fixes_pb2
-from flowpilot.runtime.auth import Principal, Role, TokenVerifier, bearer_token
+from flowpilot.runtime.auth import Role, TokenVerifier, bearer_token
 from flowpilot.runtime.context import (
     REQUEST_ID_HEADER,
     RESOURCE_CREATED_KEY,
@@ -187,50 +185,12 @@ class RpcHandler:
         return _JSON_DUMPS(value).encode()
 
 
-class VerifiedTokens:
-    """Tokens already verified, until they expire: a UI sends the same token on
-    every request, and PyJWT's verification is the costliest step of the edge.
-
-    A hit is exactly as valid as re-verifying it would be (same key, same
-    claims, the token's own `exp`); the services verify every call anyway.
-    """
-
-    def __init__(self, verifier: TokenVerifier, max_entries: int = 4096) -> None:
-        self._verifier = verifier
-        self._max = max_entries
-        self._entries: dict[str, tuple[Principal, float]] = {}
-
-    def verify(self, token: str) -> Principal:
-        entry = self._entries.get(token)
-        if entry is not None:
-            if time.time() < entry[1]:
-                return entry[0]
-            del self._entries[token]
-        principal = self._verifier.verify(token)  # raises for every bad token
-        expires = _expiry(token)
-        if expires is not None:
-            if len(self._entries) >= self._max:
-                self._entries.clear()  # crude but bounded; refills from hot tokens
-            self._entries[token] = (principal, expires)
-        return principal
-
-
-def _expiry(token: str) -> float | None:
-    """The `exp` of a token that has just been verified."""
-    try:
-        payload = token.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return float(claims["exp"])
-    except (IndexError, ValueError, KeyError, TypeError):
-        return None
-
-
 class Gateway:
     """Edge concerns shared by every route: auth, limits, deadlines, errors."""
 
     def __init__(self, settings: Settings, backends: Sequence[Backend]) -> None:
         self.settings = settings
-        self.verifier = VerifiedTokens(TokenVerifier(settings))
+        self.verifier = TokenVerifier(settings)
         self.timeout = settings.backend_timeout_seconds
         self.max_body = settings.max_body_bytes
         self.backends = list(backends)

@@ -61,9 +61,17 @@ class Principal:
 
 
 class TokenVerifier:
-    """Verifies bearer tokens against the configured key and claims."""
+    """Verifies bearer tokens against the configured key and claims.
 
-    def __init__(self, settings: Settings) -> None:
+    A client sends the same token on every call, and signature verification is
+    the costliest step of a small call, so a verified token is remembered until
+    its own `exp` (bounded in number). A hit is exactly as valid as verifying
+    again: same keys, same claims, the token's own expiry.
+    """
+
+    def __init__(self, settings: Settings, *, cache_size: int = 4096) -> None:
+        self._cache: dict[str, tuple[Principal, float]] = {}
+        self._cache_size = cache_size
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         # The current key first; the previous one only while a rotation is under way.
@@ -100,6 +108,18 @@ class TokenVerifier:
         raise AssertionError("unreachable: at least one key is configured")
 
     def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        if cached is not None:
+            if time.time() < cached[1]:
+                return cached[0]
+            del self._cache[token]
+        principal, expires_at = self._verify(token)
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()  # crude but bounded; hot tokens come back at once
+        self._cache[token] = (principal, expires_at)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         if not token:
             raise Unauthenticated("missing bearer token", reason="TOKEN_MISSING")
         try:
@@ -119,7 +139,8 @@ class TokenVerifier:
             raise Unauthenticated(
                 "sub and account_id must be non-empty strings", reason="TOKEN_INVALID"
             )
-        return Principal(user_id=sub, account_id=account, role=role, token=token)
+        principal = Principal(user_id=sub, account_id=account, role=role, token=token)
+        return principal, float(claims["exp"])
 
 
 def bearer_token(header_value: str | None) -> str:

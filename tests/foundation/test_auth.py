@@ -188,3 +188,31 @@ async def test_domain_error_carries_error_info(echo: grpc.aio.Channel) -> None:
         "echo.test",
         {"fix_id": "f-1"},
     )
+
+
+def test_verified_tokens_are_remembered_only_until_exp(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowpilot.runtime import auth
+
+    verifier = TokenVerifier(settings)
+    calls: list[str] = []
+    real_verify = verifier._verify
+
+    def counting_verify(token: str) -> tuple[Principal, float]:
+        calls.append(token)
+        return real_verify(token)
+
+    monkeypatch.setattr(verifier, "_verify", counting_verify)
+    token = hs256(claims(exp=int(time.time()) + 60))
+    assert verifier.verify(token).user_id == "user-1"
+    assert verifier.verify(token).user_id == "user-1"
+    assert len(calls) == 1  # the second use was remembered
+    now = time.time()
+    monkeypatch.setattr(auth.time, "time", lambda: now + 3600)
+    verifier.verify(token)  # past the remembered exp: verified again (PyJWT has its own clock)
+    assert len(calls) == 2
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            verifier.verify(token[:-2] + "xx")  # a bad token is never remembered
+    assert len(calls) == 4

@@ -166,30 +166,3 @@ async def test_oversize_body_is_413(fake_stack, engineer_token) -> None:
         error = response.json()["error"]
         assert error["code"] == 413 and error["details"][0]["reason"] == "REQUEST_TOO_LARGE"
     assert not fake_stack.fixes.calls
-
-
-def test_verified_tokens_are_remembered_only_until_exp(settings, monkeypatch) -> None:
-    from flowpilot.runtime.auth import TokenVerifier
-    from flowpilot.runtime.errors import Unauthenticated
-    from gateway import app as gateway_app
-
-    calls = []
-    verifier = TokenVerifier(settings)
-    real_verify = verifier.verify
-
-    def counting_verify(token):
-        calls.append(token)
-        return real_verify(token)
-
-    monkeypatch.setattr(verifier, "verify", counting_verify)
-    cache = gateway_app.VerifiedTokens(verifier)
-    token = mint_token(settings, user_id="u", account_id="a", role="engineer", ttl_seconds=60)
-    assert cache.verify(token).user_id == "u"
-    assert cache.verify(token).user_id == "u"
-    assert len(calls) == 1  # the second use was remembered
-    now = time.time()
-    monkeypatch.setattr(gateway_app.time, "time", lambda: now + 3600)
-    cache.verify(token)  # past the cached exp: verified again (PyJWT keeps its own clock)
-    assert len(calls) == 2
-    with pytest.raises(Unauthenticated):
-        cache.verify(token[:-2] + "xx")  # never cached when bad
