@@ -1,14 +1,23 @@
-"""The fixes database: every mutation is one transaction.
+"""The fixes database: every mutation is atomic and bumps the session once.
 
-A fix mutation takes two statements inside its transaction:
+A fix mutation first tries the optimistic path, two round trips and no
+BEGIN/COMMIT:
 
-1. one `SELECT ... FOR UPDATE` joining the session and the fix (in that FROM
-   order, so PostgreSQL locks the session row first and the fix second; resolve
-   and escalate lock the session first too, so no two writers ever wait on each
-   other in opposite orders), filtered by the caller's scope;
+1. one `SELECT` joining the session and the fix, filtered by the caller's
+   scope (a consistent snapshot of both);
 2. after the pure domain rule accepted the change, one statement whose
-   data-modifying CTEs update the fix, bump `ai_sessions.state_version` by one
-   and append the audit row (and, for `draft_template`, the outbox row).
+   data-modifying CTEs bump `ai_sessions.state_version` by one *only if it is
+   still the version read* (every change to a session or any of its fixes
+   bumps it, so an unchanged version means nothing moved), then update the
+   fix, append the audit row (and, for `draft_template`, the outbox row) from
+   the bump's result. One statement commits as a whole or not at all.
+
+When the compare-and-swap loses (another writer got there first), the
+mutation re-reads; after `OPTIMISTIC_ATTEMPTS` losses it falls back to the
+locking path: a transaction with `SELECT ... FOR UPDATE` (session row first,
+then the fix — resolve and escalate lock the session first too, so no two
+writers wait on each other in opposite orders) and the same write, which then
+cannot lose.
 
 No-ops and refusals write nothing. The statements are built once at import
 time with bind parameters, so SQLAlchemy compiles each once and asyncpg
@@ -26,7 +35,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import Select, and_, bindparam, insert, select, update
+from sqlalchemy import BigInteger, Select, and_, bindparam, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
@@ -130,17 +139,21 @@ _SESSION_COLS = (
     S.c.account_id.label("session_account_id"),
 )
 
-_LOCK_FIX = _by_admin(
-    lambda admin: _Compiled(
-        _scoped(
-            select(*_SESSION_COLS, *F.c)
-            .select_from(S.join(F, F.c.ai_session_id == S.c.id))
-            .where(S.c.id == bindparam("session_id"), F.c.id == bindparam("fix_id"))
-            .with_for_update(),
-            admin=admin,
-        )
+
+def _fix_with_session(admin: bool) -> Select[Any]:
+    return _scoped(
+        select(*_SESSION_COLS, *F.c)
+        .select_from(S.join(F, F.c.ai_session_id == S.c.id))
+        .where(S.c.id == bindparam("session_id"), F.c.id == bindparam("fix_id")),
+        admin=admin,
     )
-)
+
+
+_READ_FIX = _by_admin(lambda admin: _Compiled(_fix_with_session(admin)))
+_LOCK_FIX = _by_admin(lambda admin: _Compiled(_fix_with_session(admin).with_for_update()))
+
+# Optimistic tries before a fix mutation takes row locks.
+OPTIMISTIC_ATTEMPTS = 2
 
 _GET_FIX = _by_admin(
     lambda admin: _scoped(
@@ -180,37 +193,64 @@ _EVENT_VALUES = {
 }
 
 
-def _bump_cte() -> Any:
+def _bump_cte(*, compare_and_swap: bool = False) -> Any:
+    bump = update(S).where(S.c.id == bindparam("e_session_id"))
+    if compare_and_swap:
+        # The session is still as read: nothing changed it or its fixes since.
+        bump = bump.where(S.c.state_version == bindparam("e_read_version", type_=BigInteger))
     return (
-        update(S)
-        .where(S.c.id == bindparam("e_session_id"))
-        .values(state_version=S.c.state_version + 1, updated_at=bindparam("w_now"))
+        bump.values(state_version=S.c.state_version + 1, updated_at=bindparam("w_now"))
+        .returning(S.c.id)
         .cte("bump_session")
     )
 
 
+def _typed_params(table: Any, values: Mapping[str, Any]) -> list[Any]:
+    """The bind parameters of `values` typed like their columns (for INSERT ... SELECT)."""
+    return [bindparam(param.key, type_=table.c[column].type) for column, param in values.items()]
+
+
 def _write_fix(*, script: bool, proposal: bool) -> Insert:
+    """Fix, bump and audit row (and outbox row) in one statement, or nothing.
+
+    Returns the audit row's id, or no row when the compare-and-swap lost.
+    """
+    bump = _bump_cte(compare_and_swap=True)
+    bumped = exists(select(bump.c.id))
     values: dict[str, Any] = dict(_LIFECYCLE_VALUES)
     if script:
         values["ai_drafted_script"] = bindparam("w_script")
         values["ai_drafted_parameters"] = bindparam("w_parameters", type_=_JSON)
-    write_fix = update(F).where(F.c.id == bindparam("e_fix_id")).values(**values).cte("write_fix")
-    stmt = insert(E).values(**_EVENT_VALUES).add_cte(_bump_cte()).add_cte(write_fix)
+    write_fix = (
+        update(F).where(F.c.id == bindparam("e_fix_id"), bumped).values(**values).cte("write_fix")
+    )
+    stmt = (
+        insert(E)
+        .from_select(
+            list(_EVENT_VALUES), select(*_typed_params(E, _EVENT_VALUES)).select_from(bump)
+        )
+        .returning(E.c.id)
+        .add_cte(bump)
+        .add_cte(write_fix)
+    )
     if proposal:
+        outbox_values = {
+            "id": bindparam("p_id"),
+            "fix_id": bindparam("e_fix_id"),
+            "ai_session_id": bindparam("e_session_id"),
+            "account_id": bindparam("p_account_id"),
+            "requested_by_user_id": bindparam("e_actor"),
+            "title": bindparam("p_title"),
+            "description": bindparam("p_description"),
+            "language": bindparam("p_language"),
+            "script": bindparam("p_script"),
+            "parameters": bindparam("p_parameters"),
+            "created_at": bindparam("w_now"),
+        }
         outbox = (
             pg_insert(P)
-            .values(
-                id=bindparam("p_id"),
-                fix_id=bindparam("e_fix_id"),
-                ai_session_id=bindparam("e_session_id"),
-                account_id=bindparam("p_account_id"),
-                requested_by_user_id=bindparam("e_actor"),
-                title=bindparam("p_title"),
-                description=bindparam("p_description"),
-                language=bindparam("p_language"),
-                script=bindparam("p_script"),
-                parameters=bindparam("p_parameters", type_=_JSON),
-                created_at=bindparam("w_now"),
+            .from_select(
+                list(outbox_values), select(*_typed_params(P, outbox_values)).select_from(bump)
             )
             # At most one proposal per fix, ever: a second draft_template keeps the first.
             .on_conflict_do_nothing(index_elements=[P.c.fix_id])
@@ -588,22 +628,38 @@ class FixesRepository:
         now: datetime,
         rule: FixRule,
     ) -> Fix:
-        """Locks the session and the fix, runs `rule`, writes its change (if any)."""
-        lock = _LOCK_FIX[scope.owner_user_id is None]
+        """Runs `rule` on the fix as it is and writes its change (if any) atomically."""
+        admin = scope.owner_user_id is None
         params: dict[str, Any] = {"session_id": session_id, "fix_id": fix_id}
         params.update(_scope_params(scope))
         async with self._engine.connect() as conn:
             driver = await _driver(conn)
-            async with driver.transaction():
-                row = await driver.fetchrow(lock.sql, *lock.args(params))
-                if row is None:
-                    raise _fix_not_found()
-                fix = fix_from_row(row)
-                change = rule(SessionStatus(row["session_status"]), fix)
+            for _ in range(OPTIMISTIC_ATTEMPTS):
+                read = _READ_FIX[admin]
+                row = await driver.fetchrow(read.sql, *read.args(params))
+                fix, change = self._decide(row, rule)
                 if change is None:
                     return fix
-                await self._write_change(driver, row, fix, change, actor=actor, now=now)
+                if await self._write_change(driver, row, fix, change, actor=actor, now=now):
+                    return change.after
+            # Contended: take the locks, so this attempt cannot lose.
+            async with driver.transaction():
+                lock = _LOCK_FIX[admin]
+                row = await driver.fetchrow(lock.sql, *lock.args(params))
+                fix, change = self._decide(row, rule)
+                if change is None:
+                    return fix
+                written = await self._write_change(driver, row, fix, change, actor=actor, now=now)
+                if not written:  # pragma: no cover - the rows are locked
+                    raise RuntimeError("a locked fix changed under its lock")
         return change.after
+
+    @staticmethod
+    def _decide(row: Mapping[str, Any] | None, rule: FixRule) -> tuple[Fix, FixChange | None]:
+        if row is None:
+            raise _fix_not_found()
+        fix = fix_from_row(row)
+        return fix, rule(SessionStatus(row["session_status"]), fix)
 
     @staticmethod
     async def _write_change(
@@ -614,11 +670,11 @@ class FixesRepository:
         *,
         actor: str,
         now: datetime,
-    ) -> None:
-        # The session row is locked, so the new version is known before writing.
-        params = _event_params(
-            change, actor=actor, state_version=row["session_state_version"] + 1, now=now
-        )
+    ) -> bool:
+        """Writes `change` if the session is still at the version read; False if not."""
+        read_version = row["session_state_version"]
+        params = _event_params(change, actor=actor, state_version=read_version + 1, now=now)
+        params["e_read_version"] = read_version
         params.update(_lifecycle_params(change.after, now))
         script_changed = (
             change.after.ai_drafted_script is not fix.ai_drafted_script
@@ -638,7 +694,7 @@ class FixesRepository:
                 p_parameters=change.after.ai_drafted_parameters,
             )
         write = _WRITE_FIX[(script_changed, change.leaves_template_proposal)]
-        await driver.execute(write.sql, *write.args(params))
+        return await driver.fetchval(write.sql, *write.args(params)) is not None
 
     async def list_events(
         self, scope: Scope, session_id: UUID, fix_id: UUID, limit: int, after_id: int | None
