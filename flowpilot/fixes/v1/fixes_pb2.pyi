@@ -132,7 +132,7 @@ FIX_EVENT_ACTION_RESOLVE_AUTO_SUCCESS: FixEventAction
 FIX_EVENT_ACTION_ESCALATION_OUTCOME: FixEventAction
 
 class AiSession(_message.Message):
-    __slots__ = ("id", "owner_user_id", "account_id", "title", "status", "state_version", "created_at", "updated_at")
+    __slots__ = ("id", "owner_user_id", "account_id", "title", "status", "state_version", "created_at", "updated_at", "escalation_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +141,7 @@ class AiSession(_message.Message):
     STATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner_user_id: str
     account_id: str
@@ -149,7 +150,8 @@ class AiSession(_message.Message):
     state_version: int
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ..., state_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    escalation_reason: str
+    def __init__(self, id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ..., state_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., escalation_reason: _Optional[str] = ...) -> None: ...
 
 class AiOutcomeProposal(_message.Message):
     __slots__ = ("outcome", "rationale", "proposed_at")

@@ -90,6 +90,11 @@ class ScriptBuilderServiceStub:
                 request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.GetTemplateRequest.SerializeToString,
                 response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplate.FromString,
                 _registered_method=True)
+        self.PublishTemplate = channel.unary_unary(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/PublishTemplate',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.PublishTemplateRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplate.FromString,
+                _registered_method=True)
         self.RenderTemplate = channel.unary_unary(
                 '/flowpilot.scriptbuilder.v1.ScriptBuilderService/RenderTemplate',
                 request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.RenderTemplateRequest.SerializeToString,
@@ -179,6 +184,15 @@ class ScriptBuilderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishTemplate(self, request, context):
+        """Publishes a draft template (for example one a `draft_template` decision
+        proposed) into the account's library. Its creator or an admin of the
+        account may; publishing a published template changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RenderTemplate(self, request, context):
         """"Generate": renders the template with typed, quoted values. Never stamps
         anything and never calls the fixes service.
@@ -243,6 +257,11 @@ def add_ScriptBuilderServiceServicer_to_server(servicer, server):
             'GetTemplate': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTemplate,
                     request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.GetTemplateRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplate.SerializeToString,
+            ),
+            'PublishTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishTemplate,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.PublishTemplateRequest.FromString,
                     response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplate.SerializeToString,
             ),
             'RenderTemplate': grpc.unary_unary_rpc_method_handler(
@@ -547,6 +566,33 @@ class ScriptBuilderService:
             target,
             '/flowpilot.scriptbuilder.v1.ScriptBuilderService/GetTemplate',
             flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.GetTemplateRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/PublishTemplate',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.PublishTemplateRequest.SerializeToString,
             flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplate.FromString,
             options,
             channel_credentials,
