@@ -78,6 +78,7 @@ def session_out(session: model.AiSession) -> pb.AiSession:
         state_version=session.state_version,
         created_at=session.created_at,
         updated_at=session.updated_at,
+        escalation_reason=session.escalation_reason,
     )
 
 

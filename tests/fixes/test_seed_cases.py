@@ -252,6 +252,7 @@ async def test_escalate_requires_outcomes_and_names_the_fixes(client: Client, db
 
 async def test_escalate_with_partial_choice_writes_notes(client: Client, db) -> None:
     session = await client.new_session()
+    assert not session.HasField("escalation_reason")  # null until escalated
     verifying = await make_state(client, session.id, "verifying")
     other = await make_state(client, session.id, "verifying")
     version = await client.version(session.id)
@@ -267,6 +268,9 @@ async def test_escalate_with_partial_choice_writes_notes(client: Client, db) -> 
 
     assert escalated.status == pb.AI_SESSION_STATUS_ESCALATED
     assert escalated.state_version == version + 1
+    assert escalated.escalation_reason == "needs tier 2"
+    fetched = await client.GetAiSession(session_id=session.id)
+    assert fetched.escalation_reason == "needs tier 2"
     partial_row = await fix_row(db, verifying.id)
     assert partial_row["status"] == "applied_partial"
     assert partial_row["outcome_notes"] == "mailbox repaired, calendar not"
