@@ -10,7 +10,12 @@ from typing import Any
 
 from flowpilot.runtime.context import request_id_var
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message",
+    "asctime",
+    # uvicorn's copy of the message with terminal colour codes.
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):
