@@ -59,6 +59,7 @@ LANGUAGES_OUT = _reverse(LANGUAGES)
 ORIGINS_OUT = _reverse(ORIGINS)
 MODES_OUT = _reverse(MODES)
 PARAMETER_TYPES_OUT = _reverse(PARAMETER_TYPES)
+TEMPLATE_STATUSES_IN = _reverse(TEMPLATE_STATUSES)
 
 
 def enum_in(value: int, mapping: dict[int, E], field: str, *, allow_unset: bool = True) -> E | None:
@@ -262,7 +263,11 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
         self, request: pb.ListTemplatesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListTemplatesResponse:
         page = await self._service.list_templates(
-            current_principal(), page_size=request.page_size, page_token=request.page_token
+            current_principal(),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            source_fix_id=request.source_fix_id if request.HasField("source_fix_id") else None,
+            status=enum_in(request.status, TEMPLATE_STATUSES_IN, "status"),
         )
         return pb.ListTemplatesResponse(
             templates=[template_out(t) for t in page.items], next_page_token=page.next_page_token
@@ -273,6 +278,13 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
     ) -> pb.ScriptTemplate:
         return template_out(
             await self._service.get_template(current_principal(), request.template_id)
+        )
+
+    async def PublishTemplate(
+        self, request: pb.PublishTemplateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScriptTemplate:
+        return template_out(
+            await self._service.publish_template(current_principal(), request.template_id)
         )
 
     async def RenderTemplate(

@@ -33,7 +33,7 @@ from scriptbuilder_service.domain.model import (
     new_session,
     parse_uuid,
 )
-from scriptbuilder_service.domain.paging import next_page_token, page_window
+from scriptbuilder_service.domain.paging import next_page_token, page_window, query_key
 
 log = logging.getLogger("flowpilot.scriptbuilder")
 
@@ -276,14 +276,27 @@ class ScriptBuilder:
             )
 
     async def list_templates(
-        self, caller: Principal, *, page_size: int, page_token: str
+        self,
+        caller: Principal,
+        *,
+        page_size: int,
+        page_token: str,
+        source_fix_id: str | None = None,
+        status: tpl.TemplateStatus | None = None,
     ) -> Page[tpl.Template]:
-        limit, offset = page_window(page_size, page_token, default=50, maximum=100)
+        fix_id = parse_uuid(source_fix_id, "source_fix_id") if source_fix_id is not None else None
+        # A token only continues the list it came from (same filters).
+        query = query_key(source_fix_id=fix_id, status=status)
+        limit, offset = page_window(page_size, page_token, default=50, maximum=100, query=query)
         async with self._engine.connect() as conn:
             rows = await Repository(conn).list_templates(
-                caller.account_id, limit=limit + 1, offset=offset
+                caller.account_id,
+                limit=limit + 1,
+                offset=offset,
+                source_fix_id=fix_id,
+                status=status,
             )
-        return Page(rows[:limit], next_page_token(offset, limit, len(rows)))
+        return Page(rows[:limit], next_page_token(offset, limit, len(rows), query=query))
 
     async def get_template(self, caller: Principal, template_id: str) -> tpl.Template:
         parsed = parse_uuid(template_id, "template_id")
@@ -291,6 +304,27 @@ class ScriptBuilder:
             template = await Repository(conn).get_template(caller.account_id, parsed)
         if template is None:
             raise _template_not_found(parsed)
+        return template
+
+    async def publish_template(self, caller: Principal, template_id: str) -> tpl.Template:
+        """A draft becomes part of the library. Publishing a published template
+        is a no-op (nothing written, `updated_at` kept), for its creator or an
+        admin; anyone else is refused whatever the status."""
+        caller.require_writer()
+        parsed = parse_uuid(template_id, "template_id")
+        creator = tpl.required_publisher(user_id=caller.user_id, is_admin=caller.is_admin)
+        # Autocommit: the common case is one conditional UPDATE; the read that
+        # may follow is a fresh snapshot, so it sees a concurrent publish.
+        async with self._autocommit.connect() as conn:
+            repo = Repository(conn)
+            published = await repo.publish_template(caller.account_id, parsed, creator=creator)
+            if published is not None:
+                return published
+            template = await repo.get_template(caller.account_id, parsed)
+        if template is None:
+            raise _template_not_found(parsed)
+        # Nothing changed: someone else's template, or already published.
+        tpl.check_may_publish(template, user_id=caller.user_id, is_admin=caller.is_admin)
         return template
 
     async def render_template(

@@ -354,15 +354,44 @@ class Repository:
         ).scalar_one()
         return existing, False
 
-    async def list_templates(self, account_id: str, *, limit: int, offset: int) -> list[Template]:
+    async def list_templates(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        offset: int,
+        source_fix_id: uuid.UUID | None = None,
+        status: TemplateStatus | None = None,
+    ) -> list[Template]:
+        query = select(templates).where(templates.c.account_id == account_id)
+        if source_fix_id is not None:
+            query = query.where(templates.c.source_fix_id == source_fix_id)
+        if status is not None:
+            query = query.where(templates.c.status == status.value)
         rows = await self._conn.execute(
-            select(templates)
-            .where(templates.c.account_id == account_id)
-            .order_by(templates.c.created_at.desc(), templates.c.id.desc())
+            query.order_by(templates.c.created_at.desc(), templates.c.id.desc())
             .limit(limit)
             .offset(offset)
         )
         return [_template(r) for r in rows]
+
+    async def publish_template(
+        self, account_id: str, template_id: uuid.UUID, *, creator: str | None
+    ) -> Template | None:
+        """The template, now published, when it was a draft of the account
+        (and of `creator` unless None); None otherwise, with nothing written.
+        One conditional statement: of concurrent publishers exactly one
+        changes the row, the others see `published` once its lock is released."""
+        query = update(templates).where(
+            templates.c.id == template_id,
+            templates.c.account_id == account_id,
+            templates.c.status == TemplateStatus.DRAFT.value,
+        )
+        if creator is not None:
+            query = query.where(templates.c.created_by_user_id == creator)
+        query = query.values(status=TemplateStatus.PUBLISHED.value, updated_at=func.now())
+        row = (await self._conn.execute(query.returning(*templates.c))).first()
+        return _template(row) if row else None
 
     async def get_template(self, account_id: str, template_id: uuid.UUID) -> Template | None:
         row = (

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.errors import InvalidArgument, PermissionDenied
 from scriptbuilder_service.domain.model import (
     MAX_DESCRIPTION,
     MAX_SCRIPT,
@@ -107,6 +107,28 @@ class NewTemplate:
     body: str
     parameters: tuple[Parameter, ...] = field(default=())
     status: TemplateStatus = TemplateStatus.PUBLISHED
+
+
+NOT_TEMPLATE_CREATOR = "NOT_TEMPLATE_CREATOR"
+
+
+def required_publisher(*, user_id: str, is_admin: bool) -> str | None:
+    """Whose templates the caller may publish: their own (the user id), or
+    any of the account's when an admin (None). The account scope is the
+    caller's own and is applied by every read anyway."""
+    return None if is_admin else user_id
+
+
+def check_may_publish(template: Template, *, user_id: str, is_admin: bool) -> None:
+    """Only the creator or an admin of the account publishes a template; a
+    colleague may use a draft but not promote someone else's proposal."""
+    creator = required_publisher(user_id=user_id, is_admin=is_admin)
+    if creator is not None and template.created_by_user_id != creator:
+        raise PermissionDenied(
+            NOT_TEMPLATE_CREATOR,
+            "only the template's creator or an admin of the account may publish it",
+            metadata={"template_id": str(template.id)},
+        )
 
 
 def _fits(ptype: ParameterType, value: Any, choices: Sequence[str]) -> Any:
