@@ -116,7 +116,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 level = logging.DEBUG if code is grpc.StatusCode.OK else logging.INFO
                 if log.isEnabledFor(level):
                     log.log(
-                        level, "rpc", extra={"method": method, "code": code.name, "ms": elapsed_ms}
+                        level,
+                        "rpc",
+                        extra={
+                            "method": method,
+                            "code": code.name,
+                            "ms": elapsed_ms,
+                            # On the record itself, so every handler sees it.
+                            "request_id": request_id_var.get(),
+                        },
                     )
                 request_id_var.reset(request_token)
 
