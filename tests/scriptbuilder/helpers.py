@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
+from google.protobuf import struct_pb2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -18,6 +19,9 @@ from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
 
 Metadata = tuple[tuple[str, str], ...]
+
+# The script of the fixes whose `draft_template` decision the tests record.
+SCRIPT = "Restart-Service -Name {{service}} -Force\nGet-Service {{service}}"
 
 
 def md(token: str) -> Metadata:
@@ -80,3 +84,48 @@ async def count_sessions(url: str, user_id: str | None = None) -> int:
         url, "SELECT count(*) FROM script_builder_sessions WHERE user_id = :u", u=user_id
     )
     return rows[0][0]
+
+
+async def decide_draft_template(
+    fixes_channel: grpc.aio.Channel, token: str, title: str = "Restart spooler"
+) -> str:
+    """A fix with a script whose engineer decides `draft_template`; its id."""
+    fixes = fixes_stub(fixes_channel)
+    ai = await create_ai_session(fixes_channel, token)
+    params = struct_pb2.Struct()
+    params.update({"service": "Spooler"})
+    fix = await fixes.CreateSuggestedFix(
+        fixes_pb2.CreateSuggestedFixRequest(
+            session_id=ai,
+            title=title,
+            description="The spooler hangs",
+            script_language=types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
+            ai_drafted_script=SCRIPT,
+            ai_drafted_parameters=params,
+        ),
+        metadata=md(token),
+    )
+    await fixes.RecordScriptDecision(
+        fixes_pb2.RecordScriptDecisionRequest(
+            session_id=ai, fix_id=fix.id, decision=fixes_pb2.SCRIPT_DECISION_DRAFT_TEMPLATE
+        ),
+        metadata=md(token),
+    )
+    return fix.id
+
+
+async def insert_draft(
+    url: str, *, account_id: str, user_id: str, fix_id: str | None = None, name: str = "Draft"
+) -> str:
+    """A draft template as the relay stores one, straight into the database."""
+    rows = await sql(
+        url,
+        "INSERT INTO script_templates "
+        "(account_id, created_by_user_id, name, language, body, status, source_fix_id) "
+        "VALUES (:a, :u, :n, 'bash', 'echo hi', 'draft', CAST(:f AS uuid)) RETURNING id",
+        a=account_id,
+        u=user_id,
+        n=name,
+        f=fix_id,
+    )
+    return str(rows[0][0])

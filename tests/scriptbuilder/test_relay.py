@@ -10,18 +10,21 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from google.protobuf import struct_pb2
 
-from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2
 from flowpilot.runtime.auth import service_token
 from flowpilot.runtime.errors import Unavailable
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
 from scriptbuilder_service.main import create_server
-from tests.scriptbuilder.helpers import create_ai_session, fixes_stub, md, sb_stub, sql
-
-SCRIPT = "Restart-Service -Name {{service}} -Force\nGet-Service {{service}}"
+from tests.scriptbuilder.helpers import (
+    SCRIPT,
+    decide_draft_template,
+    fixes_stub,
+    md,
+    sb_stub,
+    sql,
+)
 
 
 class Crash(Exception):
@@ -40,31 +43,6 @@ async def instance(
         yield server
     finally:
         await server.stop(0)
-
-
-async def decide_draft_template(fixes_channel, token: str, title: str = "Restart spooler") -> str:
-    fixes = fixes_stub(fixes_channel)
-    ai = await create_ai_session(fixes_channel, token)
-    params = struct_pb2.Struct()
-    params.update({"service": "Spooler"})
-    fix = await fixes.CreateSuggestedFix(
-        fixes_pb2.CreateSuggestedFixRequest(
-            session_id=ai,
-            title=title,
-            description="The spooler hangs",
-            script_language=types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
-            ai_drafted_script=SCRIPT,
-            ai_drafted_parameters=params,
-        ),
-        metadata=md(token),
-    )
-    await fixes.RecordScriptDecision(
-        fixes_pb2.RecordScriptDecisionRequest(
-            session_id=ai, fix_id=fix.id, decision=fixes_pb2.SCRIPT_DECISION_DRAFT_TEMPLATE
-        ),
-        metadata=md(token),
-    )
-    return fix.id
 
 
 async def pending(fixes_channel, settings) -> list[fixes_pb2.TemplateProposal]:

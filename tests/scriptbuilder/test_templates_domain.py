@@ -1,15 +1,22 @@
-"""Template schema checks at creation and render-value checks (CONTRACT §3)."""
+"""Template schema checks at creation and render-value checks (CONTRACT §3),
+the publish rule and filter-bound page tokens."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 import pytest
 
-from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.errors import InvalidArgument, PermissionDenied
 from scriptbuilder_service.domain.model import Language, Origin, new_session
+from scriptbuilder_service.domain.paging import next_page_token, page_window, query_key
 from scriptbuilder_service.domain.templates import (
     Parameter,
     ParameterType,
+    Template,
     TemplateStatus,
+    check_may_publish,
     draft_from_fix,
     new_template,
     render,
@@ -171,3 +178,47 @@ def test_draft_from_fix_is_total_and_passes_the_schema_checks():
         body=draft.body,
         parameters=draft.parameters,
     )
+
+
+def _stored(creator: str, status: TemplateStatus = TemplateStatus.DRAFT) -> Template:
+    now = datetime.now(UTC)
+    return Template(
+        id=uuid.uuid4(),
+        account_id="acct-1",
+        created_by_user_id=creator,
+        name="t",
+        description="",
+        language=Language.BASH,
+        body="echo hi",
+        parameters=(),
+        status=status,
+        source_fix_id=None,
+        source_session_id=None,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+@pytest.mark.parametrize("status", list(TemplateStatus))
+def test_only_the_creator_or_an_admin_may_publish(status):
+    template = _stored("alice", status)
+    check_may_publish(template, user_id="alice", is_admin=False)
+    check_may_publish(template, user_id="bob", is_admin=True)
+    check_may_publish(template, user_id="alice", is_admin=True)
+    with pytest.raises(PermissionDenied) as info:
+        check_may_publish(template, user_id="bob", is_admin=False)
+    assert info.value.reason == "NOT_TEMPLATE_CREATOR"
+
+
+def test_page_tokens_are_bound_to_their_filters():
+    drafts = query_key(status=TemplateStatus.DRAFT, source_fix_id=None)
+    assert query_key(status=None, source_fix_id=None) == ""
+    assert drafts != query_key(status=TemplateStatus.PUBLISHED, source_fix_id=None)
+    plain = next_page_token(0, 10, 11)
+    bound = next_page_token(0, 10, 11, query=drafts)
+    assert page_window(10, plain, default=50, maximum=100) == (10, 10)
+    assert page_window(10, bound, default=50, maximum=100, query=drafts) == (10, 10)
+    for token, query in ((plain, drafts), (bound, ""), (bound, "other")):
+        with pytest.raises(InvalidArgument) as info:
+            page_window(10, token, default=50, maximum=100, query=query)
+        assert info.value.reason == "PAGE_TOKEN_FILTER_MISMATCH"
