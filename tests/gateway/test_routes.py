@@ -41,8 +41,14 @@ RPCS = annotated_rpcs()
 
 
 def test_the_protos_have_the_contract_surface() -> None:
-    # CONTRACT §3: 16 fixes routes and 12 script-builder ones.
-    assert len(RPCS) == 28
+    # CONTRACT §3: 16 fixes routes and 12 script-builder ones, plus PublishTemplate.
+    assert len(RPCS) == 29
+    assert (
+        "ScriptBuilderService",
+        "PublishTemplate",
+        "POST",
+        "/api/v1/script-templates/{template_id}/publish",
+    ) in RPCS
     assert (
         "FixesService",
         "UpdateFixScript",

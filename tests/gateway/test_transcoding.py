@@ -310,5 +310,5 @@ async def test_openapi_and_docs_are_served(fake_stack) -> None:
         "PATCH",
         "/api/v1/ai-sessions/{session_id}/suggested-fixes/{fix_id}/script",
     ) in operations
-    assert len(operations) == 28 + 2  # every annotated RPC, healthz, readyz
+    assert len(operations) == 29 + 2  # every annotated RPC, healthz, readyz
     assert docs.status_code == 200 and "/openapi.json" in docs.text
