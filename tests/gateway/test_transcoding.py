@@ -16,6 +16,7 @@ from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
 from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
 from tests.conftest import serve_http
 from tests.gateway.fakes import FakeService
+from tests.gateway.test_routes import annotated_rpcs
 
 SID, FID = str(uuid.uuid4()), str(uuid.uuid4())
 FIX_PATH = f"/api/v1/ai-sessions/{SID}/suggested-fixes/{FID}"
@@ -310,5 +311,5 @@ async def test_openapi_and_docs_are_served(fake_stack) -> None:
         "PATCH",
         "/api/v1/ai-sessions/{session_id}/suggested-fixes/{fix_id}/script",
     ) in operations
-    assert len(operations) == 29 + 2  # every annotated RPC, healthz, readyz
+    assert len(operations) == len(annotated_rpcs()) + 2  # every annotated RPC, healthz, readyz
     assert docs.status_code == 200 and "/openapi.json" in docs.text
