@@ -6,7 +6,6 @@ turns them into `google.rpc.Status` with an `ErrorInfo`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.runtime.context import current_principal
 from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.validation import parse_uuid, required_enum
 
 SERVICE_NAME = "flowpilot.fixes.v1.FixesService"
 INTERNAL_METHODS = frozenset(
@@ -49,16 +49,6 @@ _, CHOICE_IN = _enum_maps(model.EscalationChoice, pb.EscalationChoice, "ESCALATI
 BANNER, _ = _enum_maps(model.BannerMode, pb.BannerMode, "BANNER_MODE_")
 ROUTE, _ = _enum_maps(model.ApplyRoute, pb.ApplyRoute, "APPLY_ROUTE_")
 ACTION, _ = _enum_maps(model.FixEventAction, pb.FixEventAction, "FIX_EVENT_ACTION_")
-
-
-def _enum_in(mapping: Mapping[int, E], number: int, field: str) -> E:
-    member = mapping.get(number)
-    if member is None:
-        reason = "MISSING_FIELD" if number == 0 else "INVALID_ENUM"
-        raise InvalidArgument(
-            f"{field} is required and must be a known value", field=field, reason=reason
-        )
-    return member
 
 
 def _struct_in(message: struct_pb2.Struct, field: str) -> dict[str, Any]:
@@ -178,26 +168,26 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def GetAiSession(
         self, request: pb.GetAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        session_id = valid.parse_uuid(request.session_id, "session_id")
+        session_id = parse_uuid(request.session_id, "session_id")
         return session_out(await self._service.get_session(current_principal(), session_id))
 
     async def ResolveAiSession(
         self, request: pb.ResolveAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        session_id = valid.parse_uuid(request.session_id, "session_id")
+        session_id = parse_uuid(request.session_id, "session_id")
         return session_out(await self._service.resolve(current_principal(), session_id))
 
     async def EscalateAiSession(
         self, request: pb.EscalateAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        session_id = valid.parse_uuid(request.session_id, "session_id")
+        session_id = parse_uuid(request.session_id, "session_id")
         reason = valid.optional_text(request.reason, "reason", valid.MAX_REASON_CHARS)
         if len(request.fix_outcomes) > valid.MAX_ESCALATION_ENTRIES:
             raise InvalidArgument("too many fix_outcomes", field="fix_outcomes")
         entries = [
             model.EscalationEntry(
-                fix_id=valid.parse_uuid(entry.fix_id, "fix_outcomes.fix_id"),
-                choice=_enum_in(CHOICE_IN, entry.choice, "fix_outcomes.choice"),
+                fix_id=parse_uuid(entry.fix_id, "fix_outcomes.fix_id"),
+                choice=required_enum(entry.choice, CHOICE_IN, "fix_outcomes.choice"),
                 notes=valid.optional_text(entry.notes, "fix_outcomes.notes", valid.MAX_NOTES_CHARS),
             )
             for entry in request.fix_outcomes
@@ -212,13 +202,13 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def CreateSuggestedFix(
         self, request: pb.CreateSuggestedFixRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id = valid.parse_uuid(request.session_id, "session_id")
+        session_id = parse_uuid(request.session_id, "session_id")
         new = NewFix(
             title=valid.title(request.title),
             description=valid.bounded_text(
                 request.description.strip(), "description", valid.MAX_DESCRIPTION_CHARS
             ),
-            script_language=_enum_in(LANGUAGE_IN, request.script_language, "script_language"),
+            script_language=required_enum(request.script_language, LANGUAGE_IN, "script_language"),
             ai_drafted_script=(
                 valid.script(request.ai_drafted_script)
                 if request.HasField("ai_drafted_script")
@@ -230,7 +220,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
                 else None
             ),
             script_template_id=(
-                valid.parse_uuid(request.script_template_id, "script_template_id")
+                parse_uuid(request.script_template_id, "script_template_id")
                 if request.HasField("script_template_id")
                 else None
             ),
@@ -241,7 +231,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def ListSuggestedFixes(
         self, request: pb.ListSuggestedFixesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSuggestedFixesResponse:
-        session_id = valid.parse_uuid(request.session_id, "session_id")
+        session_id = parse_uuid(request.session_id, "session_id")
         fixes, token = await self._service.list_fixes(
             current_principal(), session_id, request.page_size, request.page_token
         )
@@ -280,7 +270,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
         self, request: pb.RecordScriptDecisionRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
         session_id, fix_id = _ids(request)
-        decision = _enum_in(DECISION_IN, request.decision, "decision")
+        decision = required_enum(request.decision, DECISION_IN, "decision")
         fix = await self._service.record_script_decision(
             current_principal(), session_id, fix_id, decision
         )
@@ -290,7 +280,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
         self, request: pb.RecordOutcomeRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
         session_id, fix_id = _ids(request)
-        outcome = _enum_in(OUTCOME_IN, request.outcome, "outcome")
+        outcome = required_enum(request.outcome, OUTCOME_IN, "outcome")
         notes = valid.optional_text(request.notes, "notes", valid.MAX_NOTES_CHARS)
         fix = await self._service.record_outcome(
             current_principal(), session_id, fix_id, outcome=outcome, notes=notes
@@ -307,7 +297,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
         self, request: pb.ProposeOutcomeRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
         session_id, fix_id = _ids(request)
-        outcome = _enum_in(OUTCOME_IN, request.outcome, "outcome")
+        outcome = required_enum(request.outcome, OUTCOME_IN, "outcome")
         rationale = valid.bounded_text(
             request.rationale.strip(), "rationale", valid.MAX_NOTES_CHARS
         )
@@ -339,7 +329,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def CheckAiSessionAccess(
         self, request: pb.CheckAiSessionAccessRequest, context: grpc.aio.ServicerContext
     ) -> pb.CheckAiSessionAccessResponse:
-        session_id = valid.parse_uuid(request.ai_session_id, "ai_session_id")
+        session_id = parse_uuid(request.ai_session_id, "ai_session_id")
         session = await self._service.check_access(current_principal(), session_id)
         return pb.CheckAiSessionAccessResponse(
             ai_session_id=str(session.id),
@@ -359,14 +349,14 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def AckTemplateProposal(
         self, request: pb.AckTemplateProposalRequest, context: grpc.aio.ServicerContext
     ) -> pb.TemplateProposal:
-        proposal_id = valid.parse_uuid(request.proposal_id, "proposal_id")
-        template_id = valid.parse_uuid(request.template_id, "template_id")
+        proposal_id = parse_uuid(request.proposal_id, "proposal_id")
+        template_id = parse_uuid(request.template_id, "template_id")
         proposal = await self._service.ack_template_proposal(proposal_id, template_id)
         return proposal_out(proposal)
 
 
 def _ids(request: Any) -> tuple[Any, Any]:
     return (
-        valid.parse_uuid(request.session_id, "session_id"),
-        valid.parse_uuid(request.fix_id, "fix_id"),
+        parse_uuid(request.session_id, "session_id"),
+        parse_uuid(request.fix_id, "fix_id"),
     )

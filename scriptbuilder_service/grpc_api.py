@@ -10,7 +10,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
-from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.validation import optional_enum, required_enum
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
 from scriptbuilder_service.domain import templates as tpl
@@ -62,15 +62,6 @@ PARAMETER_TYPES_OUT = _reverse(PARAMETER_TYPES)
 TEMPLATE_STATUSES_IN = _reverse(TEMPLATE_STATUSES)
 
 
-def enum_in(value: int, mapping: dict[int, E], field: str, *, allow_unset: bool = True) -> E | None:
-    """The domain value; None when unset (and allowed); unknown numbers are 400."""
-    if value == 0 and allow_unset:
-        return None
-    if value not in mapping:
-        raise InvalidArgument(f"{field} has an unknown value {value}", field=field)
-    return mapping[value]
-
-
 def _ts(value: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(value)
@@ -110,7 +101,7 @@ def _value_in(value: struct_pb2.Value) -> Any:
 
 
 def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
-    ptype = enum_in(p.type, PARAMETER_TYPES, f"parameters[{index}].type", allow_unset=False)
+    ptype = required_enum(p.type, PARAMETER_TYPES, f"parameters[{index}].type")
     assert ptype is not None
     return tpl.Parameter(
         name=p.name,
@@ -165,9 +156,9 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
     ) -> pb.Session:
         session, created = await self._service.create_session(
             current_principal(),
-            origin=enum_in(request.origin, ORIGINS, "origin"),
+            origin=optional_enum(request.origin, ORIGINS, "origin"),
             ai_session_id=request.ai_session_id if request.HasField("ai_session_id") else None,
-            language=enum_in(request.language, LANGUAGES, "language"),
+            language=optional_enum(request.language, LANGUAGES, "language"),
             title=request.title,
         )
         if not created:
@@ -230,7 +221,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             current_principal(),
             request.session_id,
             editor_buffer=request.editor_buffer,
-            mode=enum_in(request.mode, MODES, "mode"),
+            mode=optional_enum(request.mode, MODES, "mode"),
         )
         return session_out(session)
 
@@ -253,7 +244,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             current_principal(),
             name=request.name,
             description=request.description,
-            language=enum_in(request.language, LANGUAGES, "language"),
+            language=optional_enum(request.language, LANGUAGES, "language"),
             body=request.body,
             parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
         )
@@ -267,7 +258,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             page_size=request.page_size,
             page_token=request.page_token,
             source_fix_id=request.source_fix_id if request.HasField("source_fix_id") else None,
-            status=enum_in(request.status, TEMPLATE_STATUSES_IN, "status"),
+            status=optional_enum(request.status, TEMPLATE_STATUSES_IN, "status"),
         )
         return pb.ListTemplatesResponse(
             templates=[template_out(t) for t in page.items], next_page_token=page.next_page_token

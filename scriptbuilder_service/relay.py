@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from flowpilot.runtime.auth import service_token
 from flowpilot.runtime.errors import DomainError
 from flowpilot.runtime.settings import Settings
+from flowpilot.runtime.validation import parse_uuid
 from scriptbuilder_service.adapters.fixes_client import FixesClient, Proposal
 from scriptbuilder_service.adapters.repository import Repository
-from scriptbuilder_service.domain.model import parse_uuid
 from scriptbuilder_service.domain.templates import draft_from_fix
 
 log = logging.getLogger("flowpilot.scriptbuilder.relay")

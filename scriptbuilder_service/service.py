@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from flowpilot.runtime.auth import Principal
 from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from flowpilot.runtime.validation import parse_uuid
 from scriptbuilder_service.adapters.drafting import DraftingProvider
 from scriptbuilder_service.adapters.fixes_client import FixesClient
 from scriptbuilder_service.adapters.repository import Repository
@@ -31,7 +32,6 @@ from scriptbuilder_service.domain.model import (
     Session,
     check_text,
     new_session,
-    parse_uuid,
 )
 from scriptbuilder_service.domain.paging import next_page_token, page_window, query_key
 

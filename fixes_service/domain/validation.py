@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
-from uuid import UUID
 
 from flowpilot.runtime.errors import InvalidArgument
 
@@ -17,20 +16,6 @@ MAX_REASON_CHARS = 5_000
 MAX_PARAMETERS_BYTES = 64 * 1024
 MAX_PARAMETERS_DEPTH = 10
 MAX_ESCALATION_ENTRIES = 500
-
-
-def parse_uuid(value: str, field: str) -> UUID:
-    if not value:
-        raise InvalidArgument(f"{field} is required", field=field, reason="MISSING_FIELD")
-    try:
-        # Only the canonical 36-character form: no braces, URNs or bare hex.
-        if len(value) != 36:
-            raise ValueError(value)
-        return UUID(value)
-    except ValueError:
-        raise InvalidArgument(
-            f"{field} must be a UUID", field=field, reason="INVALID_UUID"
-        ) from None
 
 
 def _ensure_text(value: str, field: str) -> None:

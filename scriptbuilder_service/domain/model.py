@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.validation import parse_uuid
 
 # The per-user cap on standalone sessions (seed: the `POST /script-builder/sessions`
 # 5-session cap). Inline sessions never count.
@@ -99,17 +100,6 @@ def check_text(
     if len(value) < min_len or (not_blank and not value.strip()):
         raise InvalidArgument(f"{field} must not be empty", field=field)
     return value
-
-
-def parse_uuid(value: str, field: str) -> uuid.UUID:
-    try:
-        parsed = uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument(f"{field} must be a UUID", field=field) from None
-    # Only the canonical forms; `uuid.UUID` also takes braces and `urn:uuid:`.
-    if len(value) not in (32, 36):
-        raise InvalidArgument(f"{field} must be a UUID", field=field)
-    return parsed
 
 
 def new_session(

@@ -1,0 +1,48 @@
+"""Input checks every service applies the same way, so one bad input gets one
+answer whichever service it reaches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+from uuid import UUID
+
+from flowpilot.runtime.errors import InvalidArgument
+
+E = TypeVar("E")
+
+CANONICAL_UUID_LENGTH = 36
+
+
+def parse_uuid(value: str, field: str) -> UUID:
+    """A UUID in its canonical 36-character text form (no braces, URN or bare hex)."""
+    if not value:
+        raise InvalidArgument(f"{field} is required", field=field, reason="MISSING_FIELD")
+    try:
+        if len(value) != CANONICAL_UUID_LENGTH:
+            raise ValueError(value)
+        return UUID(value)
+    except ValueError:
+        raise InvalidArgument(
+            f"{field} must be a UUID", field=field, reason="INVALID_UUID"
+        ) from None
+
+
+def optional_enum(number: int, mapping: Mapping[int, E], field: str) -> E | None:
+    """The domain value of a proto enum number; None when unset (zero)."""
+    if number == 0:
+        return None
+    member = mapping.get(number)
+    if member is None:
+        raise InvalidArgument(
+            f"{field} has an unknown value {number}", field=field, reason="INVALID_ENUM"
+        )
+    return member
+
+
+def required_enum(number: int, mapping: Mapping[int, E], field: str) -> E:
+    """Like `optional_enum`, but unset is a missing field."""
+    member = optional_enum(number, mapping, field)
+    if member is None:
+        raise InvalidArgument(f"{field} is required", field=field, reason="MISSING_FIELD")
+    return member
