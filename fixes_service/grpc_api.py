@@ -20,7 +20,7 @@ from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.runtime.context import current_principal
 from flowpilot.runtime.errors import InvalidArgument
-from flowpilot.runtime.validation import parse_uuid, required_enum
+from flowpilot.runtime.validation import check_text, parse_uuid, required_enum
 
 SERVICE_NAME = "flowpilot.fixes.v1.FixesService"
 INTERNAL_METHODS = frozenset(
@@ -205,8 +205,8 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
         session_id = parse_uuid(request.session_id, "session_id")
         new = NewFix(
             title=valid.title(request.title),
-            description=valid.bounded_text(
-                request.description.strip(), "description", valid.MAX_DESCRIPTION_CHARS
+            description=check_text(
+                request.description.strip(), "description", max_len=valid.MAX_DESCRIPTION_CHARS
             ),
             script_language=required_enum(request.script_language, LANGUAGE_IN, "script_language"),
             ai_drafted_script=(
@@ -298,8 +298,8 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     ) -> pb.SuggestedFix:
         session_id, fix_id = _ids(request)
         outcome = required_enum(request.outcome, OUTCOME_IN, "outcome")
-        rationale = valid.bounded_text(
-            request.rationale.strip(), "rationale", valid.MAX_NOTES_CHARS
+        rationale = check_text(
+            request.rationale.strip(), "rationale", max_len=valid.MAX_NOTES_CHARS
         )
         fix = await self._service.propose_outcome(
             current_principal(), session_id, fix_id, outcome=outcome, rationale=rationale

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.validation import check_text
 
 MAX_SCRIPT_CHARS = 50_000
 MAX_TITLE_CHARS = 200
@@ -16,14 +17,6 @@ MAX_REASON_CHARS = 5_000
 MAX_PARAMETERS_BYTES = 64 * 1024
 MAX_PARAMETERS_DEPTH = 10
 MAX_ESCALATION_ENTRIES = 500
-
-
-def _ensure_text(value: str, field: str) -> None:
-    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in SQL.
-    if "\x00" in value:
-        raise InvalidArgument(
-            f"{field} must not contain NUL characters", field=field, reason="INVALID_CHARACTERS"
-        )
 
 
 def script(value: str, field: str = "ai_drafted_script") -> str:
@@ -38,33 +31,20 @@ def script(value: str, field: str = "ai_drafted_script") -> str:
             reason="SCRIPT_TOO_LONG",
             metadata={"max_chars": str(MAX_SCRIPT_CHARS), "chars": str(len(value))},
         )
-    _ensure_text(value, field)
-    return value
+    return check_text(value, field, max_len=MAX_SCRIPT_CHARS)
 
 
 def title(value: str, field: str = "title") -> str:
     stripped = value.strip()
     if not stripped:
         raise InvalidArgument(f"{field} is required", field=field, reason="MISSING_FIELD")
-    return bounded_text(stripped, field, MAX_TITLE_CHARS)
-
-
-def bounded_text(value: str, field: str, max_chars: int) -> str:
-    if len(value) > max_chars:
-        raise InvalidArgument(
-            f"{field} is longer than {max_chars} characters",
-            field=field,
-            reason="FIELD_TOO_LONG",
-            metadata={"max_chars": str(max_chars)},
-        )
-    _ensure_text(value, field)
-    return value
+    return check_text(stripped, field, max_len=MAX_TITLE_CHARS)
 
 
 def optional_text(value: str, field: str, max_chars: int) -> str | None:
     """Empty means absent (proto3 strings have no presence)."""
     value = value.strip()
-    return bounded_text(value, field, max_chars) if value else None
+    return check_text(value, field, max_len=max_chars) if value else None
 
 
 def parameters(value: Any, field: str = "ai_drafted_parameters") -> dict[str, Any]:

@@ -28,6 +28,26 @@ def parse_uuid(value: str, field: str) -> UUID:
         ) from None
 
 
+def check_text(
+    value: str, field: str, *, max_len: int, min_len: int = 0, not_blank: bool = False
+) -> str:
+    """Bounds a text and refuses NUL, which PostgreSQL `text` cannot store."""
+    if "\x00" in value:
+        raise InvalidArgument(
+            f"{field} must not contain NUL characters", field=field, reason="INVALID_CHARACTERS"
+        )
+    if len(value) > max_len:
+        raise InvalidArgument(
+            f"{field} must be at most {max_len} characters",
+            field=field,
+            reason="FIELD_TOO_LONG",
+            metadata={"max_chars": str(max_len)},
+        )
+    if len(value) < min_len or (not_blank and not value.strip()):
+        raise InvalidArgument(f"{field} must not be empty", field=field, reason="FIELD_EMPTY")
+    return value
+
+
 def optional_enum(number: int, mapping: Mapping[int, E], field: str) -> E | None:
     """The domain value of a proto enum number; None when unset (zero)."""
     if number == 0:

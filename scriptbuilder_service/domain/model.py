@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flowpilot.runtime.errors import InvalidArgument
-from flowpilot.runtime.validation import parse_uuid
+from flowpilot.runtime.validation import check_text, parse_uuid
 
 # The per-user cap on standalone sessions (seed: the `POST /script-builder/sessions`
 # 5-session cap). Inline sessions never count.
@@ -87,19 +87,6 @@ class NewSession:
     ai_session_id: uuid.UUID | None
     language: Language
     title: str
-
-
-def check_text(
-    value: str, field: str, *, max_len: int, min_len: int = 0, not_blank: bool = False
-) -> str:
-    """Bounds a text and refuses NUL, which PostgreSQL `text` cannot store."""
-    if "\x00" in value:
-        raise InvalidArgument(f"{field} must not contain NUL characters", field=field)
-    if len(value) > max_len:
-        raise InvalidArgument(f"{field} must be at most {max_len} characters", field=field)
-    if len(value) < min_len or (not_blank and not value.strip()):
-        raise InvalidArgument(f"{field} must not be empty", field=field)
-    return value
 
 
 def new_session(

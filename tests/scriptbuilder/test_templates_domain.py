@@ -53,7 +53,7 @@ def test_valid_template_passes():
     [
         ("{{1x}}", (Parameter("1x", S),), "INVALID_PARAMETER_NAME"),
         ("{{a-b}}", (Parameter("a-b", S),), "INVALID_PARAMETER_NAME"),
-        ("", (Parameter("", S),), "INVALID_ARGUMENT"),
+        ("", (Parameter("", S),), "FIELD_EMPTY"),
         ("{{x}}", (Parameter("x", S), Parameter("x", S)), "DUPLICATE_PARAMETER"),
         ("{{x}}", (Parameter("x", ParameterType.ENUM),), "INVALID_ARGUMENT"),
         ("{{x}}", (Parameter("x", S, choices=("a",)),), "INVALID_ARGUMENT"),
@@ -70,9 +70,9 @@ def test_valid_template_passes():
         ("{{x}}", (Parameter("x", S, required=True, default="d"),), "INVALID_ARGUMENT"),
         ("{{x}} {{y}}", (Parameter("x", S),), "UNDECLARED_PARAMETER"),
         ("{{x}}", (Parameter("x", S), Parameter("y", S)), "UNUSED_PARAMETER"),
-        ("   ", (), "INVALID_ARGUMENT"),
-        ("a\x00b", (), "INVALID_ARGUMENT"),
-        ("x" * 50_001, (), "INVALID_ARGUMENT"),
+        ("   ", (), "FIELD_EMPTY"),
+        ("a\x00b", (), "INVALID_CHARACTERS"),
+        ("x" * 50_001, (), "FIELD_TOO_LONG"),
     ],
 )
 def test_bad_schemas_are_refused_at_creation(body, params, reason):
