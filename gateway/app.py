@@ -99,10 +99,7 @@ class Backend:
 
     def service_config(self) -> str:
         idempotent = [r.retry_name for r in self.routes if r.idempotent]
-        if not idempotent:
-            # retry_service_config with no names would retry every method.
-            return json.dumps({"loadBalancingConfig": [{"round_robin": {}}]})
-        return retry_service_config([self.descriptor.full_name], idempotent_only=idempotent)
+        return retry_service_config([self.descriptor.full_name], methods=idempotent)
 
 
 class RpcHandler:

@@ -28,7 +28,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -59,12 +58,6 @@ BARE_UPDATE = (
     "RETURNING id, session_id, script, updated_at"
 )
 BARE_BUMP = "UPDATE bare_sessions SET state_version = state_version + 1 WHERE id = $1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------- the bare chain
@@ -295,7 +288,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
     from flowpilot.fixes.v1 import fixes_pb2
     from flowpilot.runtime.auth import mint_token
     from flowpilot.runtime.db import asyncpg_url
-    from flowpilot.runtime.embedded_pg import EmbeddedPostgres
+    from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
     from flowpilot.runtime.migrations import upgrade
     from flowpilot.runtime.settings import Settings
 
@@ -313,7 +306,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         await connection.execute(BARE_SCHEMA)
         await connection.close()
 
-        ports = {name: _free_port() for name in ("fixes", "sb", "gateway", "bare_grpc", "bare")}
+        ports = {name: free_port() for name in ("fixes", "sb", "gateway", "bare_grpc", "bare")}
         env = {
             **os.environ,
             "FLOWPILOT_JWT_SECRET": secret,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import socket
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -18,7 +17,7 @@ import grpc
 import pytest
 
 from flowpilot.runtime.auth import mint_token
-from flowpilot.runtime.embedded_pg import EmbeddedPostgres
+from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
 from flowpilot.runtime.migrations import upgrade
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.runtime.settings import Settings
@@ -156,18 +155,12 @@ async def scriptbuilder_channel(
         yield channel
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def serve_http(app: object) -> AsyncIterator[str]:
     """Serves an ASGI app with uvicorn on a free loopback port; yields its URL."""
     import uvicorn
 
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -247,36 +247,34 @@ async def serve_until_signalled(
 
 
 def retry_service_config(
-    service_names: Sequence[str], *, idempotent_only: Sequence[str] = ()
+    service_names: Sequence[str], *, methods: Sequence[str] | None = None
 ) -> str:
     """A channel service config: round_robin, and retries on UNAVAILABLE.
 
-    Retries cover every method of `service_names` unless `idempotent_only`
-    narrows them to those full method names (`Service/Method`).
+    Retries cover every method of `service_names` when `methods` is None, else
+    exactly those full method names (`Service/Method`): none when it is empty.
     """
     import json
 
-    if idempotent_only:
-        names = [{"service": m.split("/")[0], "method": m.split("/")[1]} for m in idempotent_only]
-    else:
+    config: dict[str, Any] = {"loadBalancingConfig": [{"round_robin": {}}]}
+    if methods is None:
         names = [{"service": s} for s in service_names]
-    return json.dumps(
-        {
-            "loadBalancingConfig": [{"round_robin": {}}],
-            "methodConfig": [
-                {
-                    "name": names,
-                    "retryPolicy": {
-                        "maxAttempts": 3,
-                        "initialBackoff": "0.05s",
-                        "maxBackoff": "0.5s",
-                        "backoffMultiplier": 2,
-                        "retryableStatusCodes": ["UNAVAILABLE"],
-                    },
-                }
-            ],
-        }
-    )
+    else:
+        names = [{"service": m.split("/")[0], "method": m.split("/")[1]} for m in methods]
+    if names:
+        config["methodConfig"] = [
+            {
+                "name": names,
+                "retryPolicy": {
+                    "maxAttempts": 3,
+                    "initialBackoff": "0.05s",
+                    "maxBackoff": "0.5s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    return json.dumps(config)
 
 
 def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.Channel:

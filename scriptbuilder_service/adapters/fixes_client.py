@@ -68,7 +68,7 @@ class FixesClient:
     def __init__(self, target: str, *, timeout_seconds: float) -> None:
         self._channel = open_channel(
             target,
-            service_config=retry_service_config([FIXES_SERVICE], idempotent_only=RETRIED_METHODS),
+            service_config=retry_service_config([FIXES_SERVICE], methods=RETRIED_METHODS),
         )
         self._stub = fixes_pb2_grpc.FixesServiceStub(self._channel)
         self._timeout = timeout_seconds

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import _free_port, postgres_dir
+from flowpilot.runtime.embedded_pg import free_port
+from tests.conftest import postgres_dir
 
 
 @pytest.fixture
@@ -37,13 +38,13 @@ def _descendants(pid: int) -> set[int]:
 
 
 def test_up_serves_and_stops(data_dir: Path) -> None:
-    http_port = _free_port()
+    http_port = free_port()
     env = {
         **os.environ,
         "FLOWPILOT_DATA_DIR": str(data_dir),
         "FLOWPILOT_HTTP_PORT": str(http_port),
-        "FLOWPILOT_FIXES_GRPC_PORT": str(_free_port()),
-        "FLOWPILOT_SCRIPTBUILDER_GRPC_PORT": str(_free_port()),
+        "FLOWPILOT_FIXES_GRPC_PORT": str(free_port()),
+        "FLOWPILOT_SCRIPTBUILDER_GRPC_PORT": str(free_port()),
         "FLOWPILOT_SHUTDOWN_GRACE_SECONDS": "2",
     }
     for key in (

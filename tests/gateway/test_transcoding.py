@@ -259,9 +259,9 @@ def httpx_client(url: str, token: str):
 
 
 async def test_service_down_is_503_and_not_ready(settings, make_token) -> None:
-    from tests.conftest import _free_port
+    from flowpilot.runtime.embedded_pg import free_port
 
-    dead = f"127.0.0.1:{_free_port()}"
+    dead = f"127.0.0.1:{free_port()}"
     app = create_app(settings, fixes_target=dead, scriptbuilder_target=dead)
     async with serve_http(app) as url, httpx_client(url, make_token()) as client:
         response = await client.post("/api/v1/ai-sessions", json={"title": "t"})

@@ -136,11 +136,9 @@ async def test_openai_provider_bad_answers_are_unavailable(
 
 
 async def test_openai_provider_down_is_unavailable():
-    import socket
+    from flowpilot.runtime.embedded_pg import free_port
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     provider = OpenAIChatProvider(base_url=f"http://127.0.0.1:{port}/v1", model="m")
     try:
         with pytest.raises(Unavailable) as info:
