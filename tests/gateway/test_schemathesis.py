@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from collections import Counter
 
 import httpx
 import hypothesis
@@ -58,7 +59,7 @@ def _with_known_ids(strategy, known: dict[str, str], path: str):
     return st.tuples(strategy, st.booleans()).map(substitute)
 
 
-def _make_check(operation, mode, examples, checks, label, session, headers, counts, known):
+def _make_check(operation, mode, examples, checks, label, session, counts, statuses, known):
     @hypothesis.settings(
         max_examples=examples,
         deadline=None,
@@ -72,19 +73,32 @@ def _make_check(operation, mode, examples, checks, label, session, headers, coun
     )
     def check(case) -> None:
         counts[label] = counts.get(label, 0) + 1
-        case.call_and_validate(session=session, headers=headers, checks=checks)
+        response = case.call_and_validate(session=session, checks=checks)
+        statuses.setdefault(label, Counter())[response.status_code] += 1
 
     return check
 
 
 def fuzz(
     doc: dict, base_url: str, token: str, known: dict[str, str]
-) -> tuple[dict[str, int], list[str]]:
+) -> tuple[dict[str, int], dict[str, Counter], list[str]]:
     schema = schemathesis.openapi.from_dict(doc)
     schema.config.update(base_url=base_url)
-    headers = {"Authorization": f"Bearer {token}"}
+
+    # Schemathesis' own auth, not `headers=`: a negative case that drops the
+    # Authorization header must stay dropped, or a valid request is sent and
+    # then reported as a schema violation that was accepted.
+    @schema.auth(refresh_interval=None)
+    class BearerToken:
+        def get(self, case, context):
+            return token
+
+        def set(self, case, data, context):
+            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
     session = requests.Session()
     counts: dict[str, int] = {}
+    statuses: dict[str, Counter] = {}
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -95,7 +109,7 @@ def fuzz(
             label = f"{operation.label} [{mode.value}]"
 
             check = _make_check(
-                operation, mode, examples, checks, label, session, headers, counts, known
+                operation, mode, examples, checks, label, session, counts, statuses, known
             )
             try:
                 check()
@@ -103,7 +117,7 @@ def fuzz(
                 continue  # nothing invalid to generate for this operation
             except (Exception, BaseExceptionGroup) as exc:  # collect all, not the first
                 failures.append(f"{label}: {exc}")
-    return counts, failures
+    return counts, statuses, failures
 
 
 async def seed(base_url: str, token: str) -> dict[str, str]:
@@ -145,8 +159,22 @@ async def test_schemathesis_finds_no_violation(gateway_url, make_token) -> None:
         doc = (await client.get("/openapi.json")).json()
     token = make_token(user_id=f"fuzz-{uuid.uuid4().hex[:6]}")
     known = await seed(gateway_url, token)
-    counts, failures = await asyncio.to_thread(fuzz, doc, gateway_url, token, known)
+    counts, statuses, failures = await asyncio.to_thread(fuzz, doc, gateway_url, token, known)
     assert not failures, "\n\n".join(failures)
+    # The auth provider really authenticates positive cases: every API
+    # operation answered something other than 401 at least once, and the
+    # positive run as a whole reached successful responses.
+    for label, seen in statuses.items():
+        if label.endswith("[positive]") and "/api/" in label:
+            assert set(seen) - {401}, f"{label}: only 401s, the token was not sent"
+    positive_2xx = sum(
+        n
+        for label, seen in statuses.items()
+        if label.endswith("[positive]")
+        for code, n in seen.items()
+        if 200 <= code < 300
+    )
+    assert positive_2xx > 0
     operations = {label.rsplit(" [", 1)[0] for label in counts}
     assert len(operations) == len(annotated_rpcs()) + 2  # every RPC route, healthz, readyz
     assert "POST /api/v1/script-templates/{template_id}/publish" in operations
