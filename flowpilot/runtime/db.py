@@ -16,9 +16,13 @@ def asyncpg_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> AsyncEngine:
+    """`autocommit`: the pool's connections run each statement on its own unless
+    a transaction is asked for by name (how `UnitOfWork` uses its engine)."""
+    options = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     return create_async_engine(
         asyncpg_url(url),
+        **options,
         pool_size=pool_size,
         max_overflow=pool_size,
         # No ping on checkout: it would double the round trips of every hot

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scriptbuilder_service.domain.model import Language, Origin, Role
+from flowpilot.kernel import ScriptLanguage
+from scriptbuilder_service.domain.model import Origin, Role
 
 # One prompt for inline and standalone sessions alike (seed, open deferrals:
 # the inline tab must reuse the script-builder prompt, anti-parrot included).
@@ -31,9 +32,9 @@ write the best script you can.
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:\n)?```", re.DOTALL)
 _LANGUAGE_TAGS = {
-    Language.POWERSHELL: {"powershell", "pwsh", "ps1", "ps"},
-    Language.BASH: {"bash", "sh", "shell", "zsh"},
-    Language.PYTHON: {"python", "py", "python3"},
+    ScriptLanguage.POWERSHELL: {"powershell", "pwsh", "ps1", "ps"},
+    ScriptLanguage.BASH: {"bash", "sh", "shell", "zsh"},
+    ScriptLanguage.PYTHON: {"python", "py", "python3"},
 }
 
 
@@ -54,7 +55,7 @@ class FixContext:
 
 @dataclass(frozen=True, slots=True)
 class DraftRequest:
-    language: Language
+    language: ScriptLanguage
     origin: Origin
     session_title: str
     history: tuple[Turn, ...]
@@ -62,7 +63,7 @@ class DraftRequest:
     fix: FixContext | None = None
 
 
-def system_prompt(language: Language) -> str:
+def system_prompt(language: ScriptLanguage) -> str:
     return SYSTEM_PROMPT.format(language=language.value)
 
 
@@ -76,7 +77,7 @@ def context_note(request: DraftRequest) -> str | None:
     )
 
 
-def extract_script(answer: str, language: Language) -> str | None:
+def extract_script(answer: str, language: ScriptLanguage) -> str | None:
     """The script of an answer: the fenced block tagged with the session's
     language, else the first fenced block; None when there is none."""
     blocks = [(tag.lower(), code) for tag, code in _FENCE.findall(answer)]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.domain.drafting import DraftRequest
-from scriptbuilder_service.domain.model import Language
 
 _SUMMARY_LIMIT = 160
 
@@ -35,7 +35,7 @@ def _skeleton(request: DraftRequest) -> str:
     if fix:
         header.append(f"Fix: {fix}")
     header.append("{{target}} is a parameter, filled in when the script is generated.")
-    if request.language is Language.POWERSHELL:
+    if request.language is ScriptLanguage.POWERSHELL:
         lines = [
             *(f"# {h}" for h in header),
             "param(",
@@ -57,7 +57,7 @@ def _skeleton(request: DraftRequest) -> str:
             "# 3. Verify and report.",
             'Write-Host "Done: $Target"',
         ]
-    elif request.language is Language.BASH:
+    elif request.language is ScriptLanguage.BASH:
         lines = [
             "#!/usr/bin/env bash",
             *(f"# {h}" for h in header),

@@ -1,0 +1,65 @@
+"""Database rows as domain values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flowpilot.kernel import ScriptLanguage
+from scriptbuilder_service.domain.model import (
+    EditorMode,
+    Message,
+    Origin,
+    Role,
+    Session,
+    SessionStatus,
+)
+from scriptbuilder_service.domain.templates import Parameter, Template, TemplateStatus
+
+
+def session_from_row(row: Any) -> Session:
+    m = row._mapping
+    return Session(
+        id=m["id"],
+        user_id=m["user_id"],
+        account_id=m["account_id"],
+        ai_session_id=m["ai_session_id"],
+        origin=Origin(m["origin"]),
+        title=m["title"],
+        language=ScriptLanguage(m["language"]),
+        status=SessionStatus(m["status"]),
+        editor_buffer=m["editor_buffer"],
+        mode=EditorMode(m["mode"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
+
+
+def message_from_row(row: Any) -> Message:
+    m = row._mapping
+    return Message(
+        id=m["id"],
+        session_id=m["session_id"],
+        role=Role(m["role"]),
+        content=m["content"],
+        script=m["script"],
+        created_at=m["created_at"],
+    )
+
+
+def template_from_row(row: Any) -> Template:
+    m = row._mapping
+    return Template(
+        id=m["id"],
+        account_id=m["account_id"],
+        created_by_user_id=m["created_by_user_id"],
+        name=m["name"],
+        description=m["description"],
+        language=ScriptLanguage(m["language"]),
+        body=m["body"],
+        parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
+        status=TemplateStatus(m["status"]),
+        source_fix_id=m["source_fix_id"],
+        source_session_id=m["source_session_id"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+    )
