@@ -1,4 +1,11 @@
-"""The `flowpilot` command.
+"""The `flowpilot` command, and the composition root of the system.
+
+This is the only module that knows the services: `PROCESSES` names every
+deployable process, its package and its database, and `serve` imports the
+chosen one's entry point. Nothing else in the shared `flowpilot` package
+imports a service or the gateway, the services never import each other, and
+the gateway never imports a service (`tests/foundation/test_import_rules.py`
+checks it); they meet only here and over gRPC.
 
 `flowpilot up` runs the whole system on one machine: embedded PostgreSQL
 (unless database URLs are given), migrations, the two gRPC services and the
@@ -17,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from flowpilot.runtime.settings import Environment, Settings, get_settings
 
@@ -114,6 +122,26 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
         )
     )
     return 0
+
+
+def source_checkout() -> Path | None:
+    """The source checkout this package runs from (an editable install), if any."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / "bench" / "__main__.py").is_file():
+        return root
+    return None
+
+
+def _bench(extra: Sequence[str], checkout: Path | None) -> int:
+    """`flowpilot bench ...` is `python -m bench ...` in the source checkout."""
+    if checkout is None:
+        print(
+            "flowpilot bench: the benchmark is part of the source checkout (bench/), not of "
+            "this installation; run `python -m bench` from a checkout of the repository.",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.call([sys.executable, "-m", "bench", *extra], cwd=checkout)
 
 
 def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
@@ -240,9 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("codegen", help="regenerate the Python stubs from protos/")
 
-    # Its options (--seconds, --concurrency, ...) belong to gateway.bench.
+    # Its options (--seconds, --concurrency, ...) belong to `python -m bench`.
     commands.add_parser(
-        "bench", help="measure PATCH .../script: gateway vs gRPC vs a bare chain", add_help=False
+        "bench",
+        help="python -m bench, in a source checkout: PATCH .../script through the gateway, "
+        "over gRPC and through a bare chain",
+        add_help=False,
     )
     return parser
 
@@ -251,9 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "bench":
-        from gateway.bench import main as bench_main
-
-        return bench_main(extra)
+        return _bench(extra, source_checkout())
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "codegen":
