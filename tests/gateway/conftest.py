@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from flowpilot.runtime.settings import Settings
-from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
+from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, BackendService, create_app
 from tests.conftest import serve_http
 from tests.gateway.fakes import FakeService
 
@@ -35,7 +35,11 @@ async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
     await sb_server.start()
     try:
         app = create_app(
-            settings, fixes_target=fixes_server.target, scriptbuilder_target=sb_server.target
+            settings,
+            [
+                BackendService(FIXES_SERVICE, fixes_server.target),
+                BackendService(SCRIPTBUILDER_SERVICE, sb_server.target),
+            ],
         )
         async with serve_http(app) as url:
             yield FakeStack(url, fixes, scriptbuilder, settings)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import Unavailable
 from scriptbuilder_service.adapters.drafting.offline import OfflineDrafter
 from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
@@ -21,12 +22,12 @@ from scriptbuilder_service.domain.drafting import (
     extract_script,
     system_prompt,
 )
-from scriptbuilder_service.domain.model import Language, Origin, Role
+from scriptbuilder_service.domain.model import Origin, Role
 from scriptbuilder_service.domain.templates import Parameter, ParameterType, placeholders, render
 from tests.scriptbuilder.conftest import ChatServer
 
 
-def request(language: Language = Language.BASH, **kw: Any) -> DraftRequest:
+def request(language: ScriptLanguage = ScriptLanguage.BASH, **kw: Any) -> DraftRequest:
     args: dict[str, Any] = {
         "language": language,
         "origin": Origin.STANDALONE,
@@ -40,14 +41,14 @@ def request(language: Language = Language.BASH, **kw: Any) -> DraftRequest:
 
 def test_extract_prefers_the_block_in_the_session_language():
     answer = "Prose.\n```text\nnot it\n```\n```bash\necho hi\n```\n"
-    assert extract_script(answer, Language.BASH) == "echo hi"
-    assert extract_script(answer, Language.PYTHON) == "not it"
-    assert extract_script("no code here", Language.BASH) is None
-    assert extract_script("```ps1\nGet-Date\n```", Language.POWERSHELL) == "Get-Date"
+    assert extract_script(answer, ScriptLanguage.BASH) == "echo hi"
+    assert extract_script(answer, ScriptLanguage.PYTHON) == "not it"
+    assert extract_script("no code here", ScriptLanguage.BASH) is None
+    assert extract_script("```ps1\nGet-Date\n```", ScriptLanguage.POWERSHELL) == "Get-Date"
 
 
 def test_one_system_prompt_with_anti_parrot_rule():
-    prompt = system_prompt(Language.PYTHON)
+    prompt = system_prompt(ScriptLanguage.PYTHON)
     assert "Do not parrot" in prompt and "python" in prompt
     # Inline and standalone requests see the very same instructions.
     inline = OpenAIChatProvider(base_url="http://127.0.0.1:9", model="m").messages(
@@ -58,8 +59,9 @@ def test_one_system_prompt_with_anti_parrot_rule():
     assert "Spooler stuck" in inline[1]["content"]
 
 
-@pytest.mark.parametrize("language", list(Language))
-async def test_offline_drafter_writes_a_parameterised_skeleton(language: Language):
+@pytest.mark.integration  # runs the skeleton with bash and python
+@pytest.mark.parametrize("language", list(ScriptLanguage))
+async def test_offline_drafter_writes_a_parameterised_skeleton(language: ScriptLanguage):
     fix = FixContext("f", "Print spooler hangs", "restart it")
     answer = await OfflineDrafter().draft(request(language, fix=fix))
     assert "offline drafter" in answer
@@ -75,11 +77,11 @@ async def test_offline_drafter_writes_a_parameterised_skeleton(language: Languag
     await asyncio.to_thread(_check_runs, language, rendered)
 
 
-def _check_runs(language: Language, rendered: str) -> None:
+def _check_runs(language: ScriptLanguage, rendered: str) -> None:
     """The skeleton is valid code; the request's own text stays in its comment."""
-    if language is Language.BASH:
+    if language is ScriptLanguage.BASH:
         out = subprocess.run(["bash", "-s"], input=rendered.encode(), capture_output=True)
-    elif language is Language.PYTHON:
+    elif language is ScriptLanguage.PYTHON:
         out = subprocess.run(
             [sys.executable, "-I", "-"], input=rendered.encode(), capture_output=True
         )
@@ -89,6 +91,7 @@ def _check_runs(language: Language, rendered: str) -> None:
     assert b"Checking srv'1" in out.stdout
 
 
+@pytest.mark.integration  # real HTTP
 async def test_openai_provider_speaks_chat_completions(chat_server: ChatServer):
     provider = OpenAIChatProvider(base_url=chat_server.url, model="tiny", api_key="k-123")
     try:
@@ -96,15 +99,16 @@ async def test_openai_provider_speaks_chat_completions(chat_server: ChatServer):
         answer = await provider.draft(request(history=history))
     finally:
         await provider.aclose()
-    assert extract_script(answer, Language.BASH) == "systemctl restart cups"
+    assert extract_script(answer, ScriptLanguage.BASH) == "systemctl restart cups"
     sent = chat_server.requests[0]
     assert sent["path"] == "/v1/chat/completions"
     assert sent["model"] == "tiny"
     assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
-    assert sent["messages"][0]["content"] == system_prompt(Language.BASH)
+    assert sent["messages"][0]["content"] == system_prompt(ScriptLanguage.BASH)
     assert chat_server.headers[0]["authorization"] == "Bearer k-123"
 
 
+@pytest.mark.integration  # real HTTP
 async def test_openai_provider_timeout_is_unavailable(chat_server: ChatServer):
     chat_server.mode = "slow"
     provider = OpenAIChatProvider(base_url=chat_server.url, model="m", timeout_seconds=0.3)
@@ -122,6 +126,7 @@ async def test_openai_provider_timeout_is_unavailable(chat_server: ChatServer):
 @pytest.mark.parametrize(
     ("mode", "reason"), [("error", "DRAFTER_UNAVAILABLE"), ("garbage", "DRAFTER_BAD_RESPONSE")]
 )
+@pytest.mark.integration  # real HTTP
 async def test_openai_provider_bad_answers_are_unavailable(
     chat_server: ChatServer, mode: str, reason: str
 ):
@@ -135,6 +140,7 @@ async def test_openai_provider_bad_answers_are_unavailable(
     assert info.value.reason == reason
 
 
+@pytest.mark.integration  # real HTTP
 async def test_openai_provider_down_is_unavailable():
     from flowpilot.runtime.embedded_pg import free_port
 

@@ -1,0 +1,1 @@
+"""Helpers every test package shares: one gRPC client, one set of token claims."""
