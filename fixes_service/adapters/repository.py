@@ -47,7 +47,6 @@ from fixes_service.adapters.rows import (
     fix_from_row,
     proposal_from_row,
     session_from_row,
-    session_status_of,
 )
 from fixes_service.adapters.tables import ai_sessions as S
 from fixes_service.adapters.tables import fix_events as E
@@ -332,7 +331,7 @@ def _snapshot(row: Mapping[str, Any] | None) -> FixSnapshot:
         raise fix_not_found()
     return FixSnapshot(
         fix=fix_from_row(row),
-        session_status=session_status_of(row),
+        session_status=SessionStatus(row["session_status"]),
         session_version=row["session_state_version"],
         account_id=row["session_account_id"],
     )

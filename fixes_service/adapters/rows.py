@@ -82,11 +82,6 @@ def fix_from_row(row: AnyRow) -> Fix:
     )
 
 
-def session_status_of(row: AnyRow) -> SessionStatus:
-    """The session status a fix-with-session read carries beside the fix."""
-    return SessionStatus(_mapping(row)["session_status"])
-
-
 def event_from_row(row: AnyRow) -> FixEvent:
     m = _mapping(row)
     return FixEvent(

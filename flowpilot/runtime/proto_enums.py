@@ -11,6 +11,7 @@ rule for the wire names.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
@@ -33,20 +34,18 @@ def enum_value_prefix(enum_name: str) -> str:
 class ProtoEnum(Generic[E]):
     """One domain `StrEnum` and its proto enum (a generated `EnumTypeWrapper`)."""
 
-    __slots__ = ("_from_proto", "_to_proto")
+    __slots__ = ("_from_proto", "get", "to_proto")
 
     def __init__(self, domain: type[E], proto: Any) -> None:
         prefix = enum_value_prefix(proto.DESCRIPTOR.name)
         # proto.Value raises ValueError for a domain value the proto lacks.
-        self._to_proto: dict[E, int] = {m: proto.Value(prefix + m.value.upper()) for m in domain}
-        self._from_proto: dict[int, E] = {n: m for m, n in self._to_proto.items()}
-
-    def to_proto(self, member: E) -> int:
-        return self._to_proto[member]
-
-    def get(self, number: int) -> E | None:
-        """Lenient: None for unset or unknown (an answer from a newer peer)."""
-        return self._from_proto.get(number)
+        to_proto: dict[E, int] = {m: proto.Value(prefix + m.value.upper()) for m in domain}
+        self._from_proto: dict[int, E] = {n: m for m, n in to_proto.items()}
+        # Bound dict lookups: answers build several enums per message, and this
+        # costs no Python call per field (the fixes hot path encodes four).
+        self.to_proto: Callable[[E], int] = to_proto.__getitem__
+        # Lenient: None for unset or unknown (an answer from a newer peer).
+        self.get: Callable[[int], E | None] = self._from_proto.get
 
     def optional(self, number: int, field: str) -> E | None:
         """A request's value: None when unset (zero), refused when unknown."""
