@@ -1,17 +1,22 @@
-"""Gateway fixtures: the gateway over fake services (fast, no database)."""
+"""Gateway fixtures: the gateway over fake services (fast, no database).
+
+The app and the fakes are imported by the fixture, not here: `-m unit` runs
+the gateway's pure tests without importing FastAPI or gRPC servers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from flowpilot.runtime.settings import Settings
-from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, BackendService, create_app
 from tests.conftest import serve_http
-from tests.gateway.fakes import FakeService
+
+if TYPE_CHECKING:
+    from tests.gateway.fakes import FakeService
 
 
 @dataclass
@@ -29,6 +34,9 @@ class FakeStack:
 
 @pytest.fixture
 async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
+    from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, BackendService, create_app
+    from tests.gateway.fakes import FakeService
+
     fixes, scriptbuilder = FakeService(FIXES_SERVICE), FakeService(SCRIPTBUILDER_SERVICE)
     fixes_server, sb_server = fixes.server(settings), scriptbuilder.server(settings)
     await fixes_server.start()
