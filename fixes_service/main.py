@@ -10,7 +10,7 @@ from fixes_service.adapters.repository import FixesRepository
 from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
 from fixes_service.service import FixesService
 from flowpilot.fixes.v1 import fixes_pb2_grpc
-from flowpilot.runtime.db import create_engine
+from flowpilot.runtime.db import engine_from_settings
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
@@ -22,7 +22,7 @@ async def create_server(
     settings: Settings, *, database_url: str, host: str | None = None, port: int = 0
 ) -> GrpcServer:
     """The fixes gRPC server, built but not started; `stop()` disposes the pool."""
-    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    engine = engine_from_settings(database_url, settings)
     servicer = FixesServicer(FixesService(FixesRepository(engine)))
 
     def register(server: grpc.aio.Server) -> None:

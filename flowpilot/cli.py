@@ -18,7 +18,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from flowpilot.runtime.settings import Environment, Settings, get_settings
+from flowpilot.runtime.settings import Environment, MigrationSettings, Settings, get_settings
+
+# Exit codes a supervisor (Kubernetes, systemd) can tell apart.
+EXIT_CONFIG = 2  # the settings are invalid
+EXIT_SCHEMA = 3  # the database schema does not fit this code
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,40 @@ PROCESSES: dict[str, ServiceProcess] = {
 MIGRATED = [p for p in PROCESSES.values() if p.package]
 
 
-def _serve(name: str) -> int:
+def _check_schema(name: str, settings: Settings) -> int | None:
+    """Before serving: the database must be at this code's revision or ahead
+    of it within the expand/contract window. A database that is behind is
+    waited for (the release's migration Job may still be running); serving
+    never migrates."""
+    import asyncio
+
+    from flowpilot.runtime.migrations import wait_for_schema
+
+    process = PROCESSES[name]
+    url = process.database_url(settings)
+    if not process.package or not url:
+        return None  # the gateway; or no URL, which the service itself reports
+    try:
+        status = asyncio.run(
+            wait_for_schema(
+                process.package,
+                url,
+                timeout=settings.schema_wait_seconds,
+                statement_cache_size=settings.db_statement_cache_size,
+            )
+        )
+    except ConnectionError as exc:
+        print(f"flowpilot serve {name}: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
+    if not status.serviceable:
+        print(f"flowpilot serve {name}: refusing to start: {status.describe()}", file=sys.stderr)
+        return EXIT_SCHEMA
+    return None
+
+
+def _serve(name: str, settings: Settings | None = None) -> int:
+    if settings is not None and (refused := _check_schema(name, settings)) is not None:
+        return refused
     main: Callable[[], None]
     if name == "fixes":
         from fixes_service.main import main
@@ -65,9 +102,54 @@ def _serve(name: str) -> int:
     return 0
 
 
-def _migrate(names: Sequence[str], settings: Settings) -> int:
-    from flowpilot.runtime.migrations import upgrade
+def _migrate_one(name: str, url: str, settings: Settings) -> int:
+    """Upgrades one database to this code's head; a database already ahead
+    and compatible is left alone (a rollback re-running an older Job)."""
+    import asyncio
 
+    from flowpilot.runtime.migrations import (
+        MigrationLockTimeout,
+        SchemaState,
+        schema_status,
+        upgrade,
+    )
+
+    package = PROCESSES[name].package or ""
+    try:
+        status = asyncio.run(
+            schema_status(package, url, statement_cache_size=settings.db_statement_cache_size)
+        )
+        if status.state is SchemaState.AHEAD_COMPATIBLE:
+            print(f"{name}: nothing to do: {status.describe()}")
+            return 0
+        if status.state is SchemaState.AHEAD_INCOMPATIBLE:
+            print(f"flowpilot migrate {name}: {status.describe()}", file=sys.stderr)
+            return EXIT_SCHEMA
+        upgrade(
+            package,
+            url,
+            lock_timeout_seconds=settings.migration_lock_timeout_seconds,
+            lock_wait_seconds=settings.migration_lock_wait_seconds,
+            statement_cache_size=settings.db_statement_cache_size,
+        )
+    except MigrationLockTimeout as exc:
+        print(f"flowpilot migrate {name}: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as exc:
+        from flowpilot.runtime.db import parse_database_url
+
+        where = parse_database_url(url).display
+        print(
+            f"flowpilot migrate {name}: cannot use the database {where}: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"migrated {name}")
+    return 0
+
+
+def _migrate(names: Sequence[str], settings: Settings) -> int:
     missing = [n for n in names if not PROCESSES[n].database_url(settings)]
     if missing and settings.env is Environment.PRODUCTION:
         urls = ", ".join(PROCESSES[n].url_env for n in missing)
@@ -77,12 +159,12 @@ def _migrate(names: Sequence[str], settings: Settings) -> int:
         # Development convenience: migrate the embedded cluster of the data dir.
         with _embedded_databases(settings) as urls:
             for name in names:
-                upgrade(PROCESSES[name].package or "", urls[name])
-                print(f"migrated {name}")
+                if code := _migrate_one(name, urls[name], settings):
+                    return code
         return 0
     for name in names:
-        upgrade(PROCESSES[name].package or "", PROCESSES[name].database_url(settings) or "")
-        print(f"migrated {name}")
+        if code := _migrate_one(name, PROCESSES[name].database_url(settings) or "", settings):
+            return code
     return 0
 
 
@@ -260,9 +342,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from flowpilot.runtime.codegen import main as codegen_main
 
         return codegen_main()
-    settings = get_settings()
+    try:
+        # A migration needs only its database URL (the Job gets no JWT key).
+        settings = MigrationSettings() if args.command == "migrate" else get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is one; values are never echoed
+        print(f"flowpilot {args.command}: invalid configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.command == "serve":
-        return _serve(args.process)
+        return _serve(args.process, settings)
     if args.command == "migrate":
         names = [p.name for p in MIGRATED] if args.service == "all" else [args.service]
         return _migrate(names, settings)

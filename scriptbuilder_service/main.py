@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
-from flowpilot.runtime.db import create_engine
+from flowpilot.runtime.db import engine_from_settings
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
@@ -66,7 +66,7 @@ async def create_server(
     channel and the drafter, and disposes the engine."""
     # The provider first: a misconfigured drafter fails before anything is opened.
     provider = drafter or provider_from_settings(settings)
-    engine = create_engine(database_url, pool_size=settings.db_pool_size)
+    engine = engine_from_settings(database_url, settings)
     fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
     service = ScriptBuilder(engine, fixes, provider)
     servicer = ScriptBuilderServicer(service)
