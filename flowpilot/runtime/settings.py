@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,8 +21,15 @@ class Environment(StrEnum):
 
 
 class Drafter(StrEnum):
-    OFFLINE = "offline"
+    # Vetted recipes from the catalogue; no model needed.
+    RECIPES = "recipes"
+    # An OpenAI-compatible chat-completions endpoint, given the best recipes.
     OPENAI = "openai"
+
+
+# The skeleton-only `offline` drafter was retired when recipes replaced it;
+# deployments that still name it get the recipe drafter.
+RETIRED_DRAFTERS = {"offline": Drafter.RECIPES}
 
 
 class Settings(BaseSettings):
@@ -68,7 +75,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
 
     # Script drafting (script-builder service).
-    drafter: Drafter = Drafter.OFFLINE
+    drafter: Drafter = Drafter.RECIPES
     openai_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, repr=False)
     openai_model: str | None = None
@@ -77,6 +84,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: str = "json"
+
+    @field_validator("drafter", mode="before")
+    @classmethod
+    def _retired_drafters(cls, value: object) -> object:
+        if isinstance(value, str):
+            return RETIRED_DRAFTERS.get(value.strip().lower(), value)
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_keys(self) -> Settings:

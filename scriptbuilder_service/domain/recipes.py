@@ -218,7 +218,16 @@ def _parameter(data: Any, where: str) -> RecipeParameter:
     )
 
 
-_RECIPE_KEYS = {"id", "title", "summary", "platform", "keywords", "synonyms", "parameters", "scripts"}
+_RECIPE_KEYS = {
+    "id",
+    "title",
+    "summary",
+    "platform",
+    "keywords",
+    "synonyms",
+    "parameters",
+    "scripts",
+}
 
 
 def parse_recipe(data: Mapping[str, Any], *, source: str) -> Recipe:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
+from scriptbuilder_service.domain.recipe_matching import RecipeIndex
 from scriptbuilder_service.domain.recipes import Recipe, RecipeError, check_unique, parse_recipe
 
 CATALOGUE = "catalogue"
@@ -15,9 +16,7 @@ CATALOGUE = "catalogue"
 
 def recipe_files() -> list[Traversable]:
     folder = resources.files(__package__) / CATALOGUE
-    return sorted(
-        (f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name
-    )
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
 
 
 def read_recipe(file: Traversable) -> Recipe:
@@ -34,3 +33,9 @@ def load_recipes() -> tuple[Recipe, ...]:
     recipes = tuple(read_recipe(f) for f in recipe_files())
     check_unique(recipes)
     return recipes
+
+
+@lru_cache(maxsize=1)
+def load_index() -> RecipeIndex:
+    """The catalogue's search index, built once per process."""
+    return RecipeIndex(load_recipes())
