@@ -298,7 +298,6 @@ async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
 ):
     from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
     from scriptbuilder_service.main import create_server
-
     from scriptbuilder_service.recipes import load_index
 
     provider = OpenAIChatProvider(
