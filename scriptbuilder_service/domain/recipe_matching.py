@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from scriptbuilder_service.domain.model import Language
+from scriptbuilder_service.domain.recipe_values import find_value
 from scriptbuilder_service.domain.recipes import Platform, Recipe
 
 
@@ -33,6 +34,8 @@ K1 = 1.2
 B = 0.75
 # A recipe synonym met word for word: this much per word of the phrase.
 PHRASE_BONUS = 0.6
+# Each required parameter the request gives a value for.
+EVIDENCE_BONUS = 2.5
 # The platform the request names multiplies the score.
 PLATFORM_MATCH = 1.15
 PLATFORM_MISMATCH = 0.7
@@ -52,7 +55,7 @@ STOPWORDS = _wordset(
     would you your yours yourself yourselves please pls thanks thank hi hello hey need needs
     want wants get gets got getting keep keeps kept make makes still already since ago
     anymore again every today yesterday morning night tonight asap urgent ticket issue
-    problem help someone something anything everything thing things way lot lots bit
+    problem help someone something anything everything nothing thing things way lot lots bit
     one two three four five six seven eight nine ten around like via using use used let
     seems seem think guess maybe probably usually sure ok okay yes can't won't don't
     doesn't isn't didn't couldn't wouldn't shouldn't it's i'm we're they're you're that's
@@ -271,11 +274,26 @@ class RecipeIndex:
                         score += PHRASE_BONUS * len(phrase) * weight
             if score <= 0:
                 continue
+            score += self._evidence(recipe, parts)
             if platform is not None and recipe.platform is not Platform.ANY:
                 score *= PLATFORM_MATCH if recipe.platform is platform else PLATFORM_MISMATCH
             matches.append(Match(recipe, round(score, 3)))
         matches.sort(key=lambda m: (-m.score, m.recipe.id))
         return matches
+
+    @staticmethod
+    def _evidence(recipe: Recipe, parts: Sequence[QueryPart]) -> float:
+        """A request that names what the recipe needs (the service of "restart
+        the backup service", the user of "unlock jsmith") fits it better."""
+        bonus = 0.0
+        for parameter in recipe.parameters:
+            if not parameter.parameter.required:
+                continue
+            weight = max(
+                (p.weight for p in parts if find_value(parameter, p.text) is not None), default=0
+            )
+            bonus += EVIDENCE_BONUS * weight
+        return bonus
 
     def _bm25(self, i: int, query: Counter[str]) -> float:
         tf, length = self._tf[i], self._lengths[i]

@@ -36,6 +36,7 @@ NOT_NAMES = _wordset(
     too very just only even yet already soon later remote local localhost reports report
     tried trying try works working work fails failing failed error errors issue issues
     problem problems ticket everyone someone somebody nobody anyone thing things way
+    hung frozen stuck dead broken running stopped crashed whole main entire same
     """
 )
 
@@ -171,6 +172,7 @@ USER_CUES = (
     "of",
     "samaccountname",
 )
+_HOST_CUE = re.compile(rf"(?<!\w)(?:{'|'.join(HOST_CUES)})\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+)?$")
 NEGATIONS = ("don't", "do not", "dont", "not", "no", "without", "never", "skip", "no need to")
 
 _IPV4 = r"(?:\d{1,3}\.){3}\d{1,3}"
@@ -179,6 +181,7 @@ _HOSTISH = re.compile(rf"(?<![\w.@\\/-])({_IPV4}|{_DOTTED}|[A-Za-z0-9][A-Za-z0-9
 _UNC = re.compile(r"(?<![\w\\])\\\\[A-Za-z0-9][\w.-]*(?:\\[\w.$&'@%+~-]+)+")
 _WINDOWS_PATH = re.compile(r"(?<![\w\\])[A-Za-z]:\\(?:[^\s\"'<>|?*,;]+)?")
 _POSIX_PATH = re.compile(r"(?<![\w.:/~-])/(?:[\w.@+%-]+/?)+")
+_HOST_PORT = re.compile(rf"(?<![\w.-])({_IPV4}|{_DOTTED}|[A-Za-z][\w-]*\d[\w-]*):(\d{{1,5}})\b")
 _QUOTED = re.compile(r"[\"'\u201c\u2018`]([^\"'\u201d\u2019`\n]{1,200})[\"'\u201d\u2019`]")
 
 
@@ -225,33 +228,26 @@ def _looks_like_host(word: str, *, cued: bool) -> bool:
 
 
 def find_host(text: str) -> str | None:
-    unc = _UNC.search(text)
-    host_port = re.search(
-        rf"(?<![\w.-])({_IPV4}|{_DOTTED}|[A-Za-z][\w-]*\d[\w-]*):(\d{{1,5}})\b", text
-    )
+    """A computer: host:port, else the most host-like word (after a cue such
+    as "on" or "server", with digits or dots), else the server of a UNC path."""
+    host_port = _HOST_PORT.search(text)
     if host_port and _looks_like_host(host_port.group(1), cued=True):
         return host_port.group(1)
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, str] | None = None
     for match in _HOSTISH.finditer(text):
         word = match.group(1)
-        before = text[max(0, match.start() - 25) : match.start()].lower()
-        cued = bool(
-            re.search(
-                rf"(?<!\w)(?:{'|'.join(HOST_CUES)})\s+(?:the\s+|a\s+|an\s+)?(?:\w+\s+)?$", before
-            )
-        )
+        before = text[max(0, match.start() - 25) : match.start()]
+        # A shouted sentence (REMOTE HOST IDENTIFICATION) has no cues.
+        cued = bool(_HOST_CUE.search(before.lower())) and not before.isupper()
         if not _looks_like_host(word, cued=cued):
             continue
-        score = (
-            (2 if cued else 0) + (1 if "." in word else 0) + (1 if re.search(r"\d", word) else 0)
-        )
+        score = 2 * cued + ("." in word) + bool(re.search(r"\d", word))
         if best is None or score > best[0]:
-            best = (score, match.start(), word)
+            best = (score, word)
     if best:
-        return best[2]
-    if unc:
-        return unc.group(0)[2:].split("\\", 1)[0]
-    return None
+        return best[1]
+    unc = _UNC.search(text)
+    return unc.group(0)[2:].split("\\", 1)[0] if unc else None
 
 
 def find_fqdn(text: str) -> str | None:
@@ -272,10 +268,9 @@ def find_windows_service(text: str) -> str | None:
     )
     if quoted:
         return (quoted.group(1) or quoted.group(2)).strip()
-    named = re.search(
+    for named in re.finditer(
         r"(?:the\s+)?([A-Za-z][\w$.-]{2,})\s+service\b|\bservice\s+([A-Za-z][\w$.-]{2,})", text
-    )
-    if named:
+    ):
         name = named.group(1) or named.group(2)
         if name.lower() not in NOT_NAMES and name.lower() != "windows":
             return name
@@ -292,15 +287,13 @@ def find_systemd_unit(text: str) -> str | None:
         lowered = word.lower()
         if lowered in SYSTEMD_UNITS:
             return _UNIT_CASE.get(lowered, word if not word.isupper() else lowered)
-    named = re.search(
-        r"\bthe\s+([a-z][\w@.-]{1,})\s+(?:service|daemon|unit)\b|\b(?:service|unit|restart|systemctl\s+\w+)\s+([a-z][\w@.-]+)",
-        text,
-        re.I,
-    )
-    if named:
-        name = named.group(1) or named.group(2)
-        if name.lower() not in NOT_NAMES:
-            return name
+    for pattern in (
+        r"\bthe\s+([a-z][\w@.-]{1,})\s+(?:service|daemon|unit)\b",
+        r"\b(?:service|unit|restart|systemctl\s+\w+)\s+([a-z][\w@.-]+)",
+    ):
+        for named in re.finditer(pattern, text, re.I):
+            if named.group(1).lower() not in NOT_NAMES:
+                return named.group(1)
     return None
 
 
@@ -310,15 +303,21 @@ def find_unc_path(text: str) -> str | None:
 
 
 def find_paths(text: str) -> list[str]:
+    """Windows, UNC and POSIX paths in order of appearance; a quoted path may
+    hold spaces ("C:\\Program Files\\Acme")."""
     found: list[tuple[int, str]] = []
+    quoted_spans: list[tuple[int, int]] = []
     for quoted in _QUOTED.finditer(text):
         inner = quoted.group(1)
         if re.match(r"[A-Za-z]:\\|/|\\\\", inner):
             found.append((quoted.start(), inner))
+            quoted_spans.append(quoted.span())
     for pattern in (_WINDOWS_PATH, _UNC, _POSIX_PATH):
         for match in pattern.finditer(text):
+            if any(a <= match.start() < b for a, b in quoted_spans):
+                continue
             value = _strip_punctuation(match.group(0))
-            if value not in (v for _, v in found) and len(value) > 1:
+            if len(value) > 1 and value not in (v for _, v in found):
                 found.append((match.start(), value))
     return [v for _, v in sorted(found)]
 
@@ -377,10 +376,9 @@ def find_process(text: str) -> str | None:
     for name in sorted(PROCESSES, key=len, reverse=True):
         if _has_phrase(lowered, name):
             return PROCESSES[name]
-    named = re.search(
+    for named in re.finditer(
         r"\b(?:process|kill|pkill)\s+([A-Za-z][\w.-]+)|\b([A-Za-z][\w.-]+)\s+process\b", text, re.I
-    )
-    if named:
+    ):
         name = named.group(1) or named.group(2)
         if name.lower() not in NOT_NAMES:
             return name
@@ -393,7 +391,7 @@ def find_name(text: str, cues: tuple[str, ...]) -> str | None:
     for cue in sorted(cues, key=len, reverse=True):
         pattern = re.escape(cue)
         after = re.search(
-            rf"(?<!\w){pattern}\s+(?:is\s+|named\s+|called\s+|:\s*)?(?:[\"'`]([^\"'`]+)[\"'`]|([\w$.*:\\/-]+))",
+            rf"(?<!\w){pattern}\s+(?:named\s+|called\s+|:\s*)?(?:[\"'`]([^\"'`]+)[\"'`]|([\w$.*:\\/-]+))",
             text,
             re.I,
         )
