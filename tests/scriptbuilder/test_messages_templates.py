@@ -344,3 +344,36 @@ async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
             assert len(listed.messages) == 2
     finally:
         await server.stop(0)
+
+
+async def test_a_follow_up_refines_the_stored_draft(stub, make_token):
+    """The previous draft comes back from the database (recipe, language,
+    parameters) and the follow-up changes it instead of repeating it."""
+    token = make_token()
+    session, _ = await create_session(stub, token)
+
+    async def send(content: str) -> sb.Message:
+        reply = await stub.SendMessage(
+            sb.SendMessageRequest(session_id=session.id, content=content), metadata=md(token)
+        )
+        return reply.assistant_message
+
+    def values(message: sb.Message) -> dict[str, object]:
+        return {p.name: json_format.MessageToDict(p.default) for p in message.parameters}
+
+    first = await send("Nothing prints on PRN-SRV02, jobs stuck in the queue. Clear it.")
+    assert first.recipe_id == "clear-print-queue"
+    assert values(first)["computer_name"] == "PRN-SRV02"
+    second = await send("same on PRN-SRV03 please")
+    assert second.recipe_id == "clear-print-queue" and second.script == first.script
+    assert values(second) == {"computer_name": "PRN-SRV03", "dry_run": False}
+    third = await send("just show me, don't change anything")
+    assert values(third) == {"computer_name": "PRN-SRV03", "dry_run": True}
+    question = await send("and order pizza")
+    assert not question.HasField("script") and not question.HasField("recipe_id")
+    assert question.language == types_pb2.SCRIPT_LANGUAGE_UNSPECIFIED
+    assert not question.parameters and question.explanation == question.content
+    listed = await stub.ListMessages(
+        sb.ListMessagesRequest(session_id=session.id), metadata=md(token)
+    )
+    assert list(listed.messages)[1::2] == [first, second, third, question]

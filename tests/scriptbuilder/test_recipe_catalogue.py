@@ -186,6 +186,28 @@ def test_bash_scripts_parse_and_keep_every_value_in_its_literal(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_bash_scripts_pass_shellcheck():
+    """Every bash script, rendered, has no ShellCheck finding at any
+    severity (a disabled check says why, next to it)."""
+    findings = {}
+    for recipe, language in BASH:
+        script = render(
+            language, recipe.scripts[language], recipe.template_parameters, default_values(recipe)
+        )
+        out = subprocess.run(
+            ["shellcheck", "--shell=bash", "--severity=style", "--format=gcc", "-"],
+            input=script.encode(),
+            capture_output=True,
+        )
+        if out.returncode:
+            findings[recipe.id] = out.stdout.decode()
+    assert findings == {}
+    broken = subprocess.run(
+        ["shellcheck", "--shell=bash", "-"], input=b"rm -rf $dir/*\n", capture_output=True
+    )
+    assert broken.returncode != 0  # the check can fail
+
+
 @pytest.mark.parametrize(("recipe", "language"), PYTHON, ids=[r.id for r, _ in PYTHON])
 def test_python_scripts_compile_and_keep_every_value_in_its_literal(
     recipe: Recipe, language: Language, tmp_path: Path
