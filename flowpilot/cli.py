@@ -198,6 +198,56 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _templates_import(args: argparse.Namespace, settings: Settings) -> int:
+    """The recipe catalogue as published templates of an account."""
+    import asyncio
+
+    from flowpilot.runtime.db import create_engine
+    from flowpilot.runtime.errors import DomainError
+    from scriptbuilder_service.adapters.recipe_templates import Outcome, run_import
+    from scriptbuilder_service.recipes import load_recipes
+
+    process = PROCESSES["scriptbuilder"]
+
+    async def run(url: str) -> int:
+        engine = create_engine(url, pool_size=1)
+        try:
+            results = await run_import(
+                engine,
+                load_recipes(),
+                account_id=args.account,
+                user_id=args.user,
+                dry_run=args.dry_run,
+            )
+        except DomainError as exc:
+            print(f"flowpilot templates import: {exc.message}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+        for item in results:
+            print(f"{item.outcome:<9}  {item.recipe_id} ({item.language})  {item.template_id}")
+        counts = {o: sum(r.outcome is o for r in results) for o in Outcome}
+        imported = len(results) - counts[Outcome.STALE]
+        print(
+            f"{'dry run, nothing written: ' if args.dry_run else ''}"
+            f"{imported} templates for account {args.account.strip()}: "
+            + ", ".join(f"{counts[o]} {o}" for o in Outcome)
+        )
+        return 0
+
+    url = process.database_url(settings)
+    if url:
+        return asyncio.run(run(url))
+    if settings.env is Environment.PRODUCTION:
+        print(f"flowpilot templates import: {process.url_env} must be set", file=sys.stderr)
+        return 2
+    with _embedded_databases(settings) as urls:
+        from flowpilot.runtime.migrations import upgrade
+
+        upgrade(process.package or "", urls[process.name])
+        return asyncio.run(run(urls[process.name]))
+
+
 def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
     import httpx
 
@@ -322,6 +372,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("codegen", help="regenerate the Python stubs from protos/")
 
+    templates = commands.add_parser("templates", help="the script template library")
+    template_commands = templates.add_subparsers(dest="templates_command", required=True)
+    importer = template_commands.add_parser(
+        "import",
+        help="load the recipe catalogue as published templates of an account (idempotent)",
+    )
+    importer.add_argument("--account", required=True, help="the account that gets the templates")
+    importer.add_argument(
+        "--user",
+        default="flowpilot-catalogue",
+        help="recorded as the templates' creator (default flowpilot-catalogue)",
+    )
+    importer.add_argument(
+        "--dry-run", action="store_true", help="report what would change; write nothing"
+    )
+
+    # Its options (--split, --verbose, --json, --min-hit-rate) belong to the evaluation.
+    commands.add_parser(
+        "drafter-eval",
+        help="hit rate of the recipe drafter on the evaluation requests",
+        add_help=False,
+    )
+
     # Its options (--seconds, --concurrency, ...) belong to gateway.bench.
     commands.add_parser(
         "bench", help="measure PATCH .../script: gateway vs gRPC vs a bare chain", add_help=False
@@ -336,6 +409,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from gateway.bench import main as bench_main
 
         return bench_main(extra)
+    if args.command == "drafter-eval":
+        from scriptbuilder_service.recipes.evaluate import main as evaluate_main
+
+        return evaluate_main(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "codegen":
@@ -355,6 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _migrate(names, settings)
     if args.command == "token":
         return _token(args, settings)
+    if args.command == "templates":
+        return _templates_import(args, settings)
     return _up(settings)
 
 

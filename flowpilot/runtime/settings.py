@@ -48,8 +48,15 @@ class Environment(StrEnum):
 
 
 class Drafter(StrEnum):
-    OFFLINE = "offline"
+    # Vetted recipes from the catalogue; no model needed.
+    RECIPES = "recipes"
+    # An OpenAI-compatible chat-completions endpoint, given the best recipes.
     OPENAI = "openai"
+
+
+# The skeleton-only `offline` drafter was retired when recipes replaced it;
+# deployments that still name it get the recipe drafter.
+RETIRED_DRAFTERS = {"offline": Drafter.RECIPES}
 
 
 def read_secrets_dir(directory: Path) -> dict[str, str]:
@@ -173,7 +180,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
 
     # Script drafting (script-builder service).
-    drafter: Drafter = Drafter.OFFLINE
+    drafter: Drafter = Drafter.RECIPES
     openai_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, repr=False)
     openai_model: str | None = None
@@ -209,6 +216,13 @@ class Settings(BaseSettings):
             parse_database_url(value)
         except InvalidDatabaseUrl as exc:
             raise ValueError(f"invalid PostgreSQL URL: {exc}") from None
+        return value
+
+    @field_validator("drafter", mode="before")
+    @classmethod
+    def _retired_drafters(cls, value: object) -> object:
+        if isinstance(value, str):
+            return RETIRED_DRAFTERS.get(value.strip().lower(), value)
         return value
 
     @model_validator(mode="after")

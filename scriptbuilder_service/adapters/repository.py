@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scriptbuilder_service.adapters.tables import messages, sessions, templates
+from scriptbuilder_service.domain.drafting import Draft
 from scriptbuilder_service.domain.model import (
     EditorMode,
     Language,
@@ -108,7 +109,30 @@ def _message(row: Any) -> Message:
         content=m["content"],
         script=m["script"],
         created_at=m["created_at"],
+        language=Language(m["language"]) if m["language"] else None,
+        parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
+        explanation=m["explanation"],
+        recipe_id=m["recipe_id"],
     )
+
+
+def _draft_columns(draft: Draft | None) -> dict[str, Any]:
+    """The drafter's output contract, as stored with an assistant message."""
+    if draft is None:
+        return {
+            "script": None,
+            "language": None,
+            "parameters": [],
+            "explanation": "",
+            "recipe_id": None,
+        }
+    return {
+        "script": draft.script,
+        "language": draft.language.value if draft.language else None,
+        "parameters": [p.to_json() for p in draft.parameters],
+        "explanation": draft.explanation,
+        "recipe_id": draft.recipe_id,
+    }
 
 
 def _template(row: Any) -> Template:
@@ -127,6 +151,7 @@ def _template(row: Any) -> Template:
         source_session_id=m["source_session_id"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        source_recipe_id=m["source_recipe_id"],
     )
 
 
@@ -259,13 +284,14 @@ class Repository:
     # Messages.
 
     async def add_messages(
-        self, session_id: uuid.UUID, items: Sequence[tuple[Role, str, str | None]]
+        self, session_id: uuid.UUID, items: Sequence[tuple[Role, str, Draft | None]]
     ) -> list[Message]:
         rows = await self._conn.execute(
             insert(messages).returning(*messages.c, sort_by_parameter_order=True),
             [
-                {"session_id": session_id, "role": role.value, "content": content, "script": script}
-                for role, content, script in items
+                {"session_id": session_id, "role": role.value, "content": content}
+                | _draft_columns(draft)
+                for role, content, draft in items
             ],
         )
         added = [_message(r) for r in rows]

@@ -313,3 +313,10 @@ async def test_openapi_and_docs_are_served(fake_stack) -> None:
     ) in operations
     assert len(operations) == len(annotated_rpcs()) + 2  # every annotated RPC, healthz, readyz
     assert docs.status_code == 200 and "/openapi.json" in docs.text
+    # New proto fields show up without gateway changes: the drafter's contract.
+    message = doc["components"]["schemas"]["Message"]["properties"]
+    assert message["parameters"]["items"] == {"$ref": "#/components/schemas/TemplateParameter"}
+    assert {"language", "explanation", "recipe_id", "script"} <= set(message)
+    assert "powershell" in str(message["language"])
+    template = doc["components"]["schemas"]["ScriptTemplate"]["properties"]
+    assert "source_recipe_id" in template
