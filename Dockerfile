@@ -12,6 +12,15 @@
 # Pin the base by digest in your build pipeline, e.g.
 #   docker build --build-arg PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:<digest> .
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# --- web stage: the console's bundle (gateway/web → dist), from package-lock.json
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY gateway/web/package.json gateway/web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY gateway/web/ ./
+RUN npm run build
 
 # --- build stage: resolve and install into a self-contained virtualenv -------
 FROM ${PYTHON_IMAGE} AS build
@@ -29,6 +38,7 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # .dockerignore admits only what the wheel needs (see it for the list).
 COPY . .
+COPY --from=web /web/dist gateway/web/dist
 # Install the project (not editable), compile bytecode now because the root
 # filesystem is read-only at run time, then drop the installers from the venv.
 RUN pip install . \
