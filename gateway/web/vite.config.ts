@@ -16,6 +16,8 @@ export default defineConfig({
     // Monaco is big by nature; it lives in a lazy chunk (see CodeEditor.tsx).
     chunkSizeWarningLimit: 4096,
     reportCompressedSize: false,
+    // The worker build dominates; a timing report on every build is noise.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
   worker: { format: 'es' },
   server: {

@@ -90,7 +90,7 @@ export function ProposalBanner({
     >
       <div className="banner-head">
         <span className={`badge badge--${fix.banner_mode}`}>{MODE_LABEL[fix.banner_mode]}</span>
-        <h2 id={titleId} className="banner-title">
+        <h2 id={titleId} className="banner-title" tabIndex={-1}>
           {fix.title}
         </h2>
         <span className="hint">{LANGUAGE_LABEL[fix.script_language]}</span>

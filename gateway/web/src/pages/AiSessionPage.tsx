@@ -21,7 +21,7 @@ import { Link, navigate } from '../router'
 interface SessionState {
   session: AiSession
   fixes: SuggestedFix[]
-  events: FixEvent[]
+  events: FixEvent[] | null
 }
 
 const TERMINAL = new Set(['applied_success', 'applied_failed', 'dismissed'])
@@ -57,15 +57,19 @@ export function AiSessionPage({
   const builderHeading = useRef<HTMLHeadingElement>(null)
   const templateHeading = useRef<HTMLHeadingElement>(null)
 
+  // Two steps: the session and its fixes render at once; the timeline (one
+  // audit trail per fix) fills in when it arrives.
   const load = useCallback(async (): Promise<void> => {
     const [session, fixes] = await Promise.all([
       api.getAiSession(sessionId, signal),
       api.listFixes(sessionId, signal),
     ])
-    const eventLists = await Promise.all(fixes.map((fix) => api.listFixEvents(fix, signal)))
     if (signal.aborted) return
     version.current = session.state_version
-    setState({ session, fixes, events: sortEvents(eventLists.flat()) })
+    setState((previous) => ({ session, fixes, events: previous?.events ?? null }))
+    const eventLists = await Promise.all(fixes.map((fix) => api.listFixEvents(fix, signal)))
+    if (signal.aborted) return
+    setState((previous) => (previous ? { ...previous, events: sortEvents(eventLists.flat()) } : previous))
   }, [sessionId, signal])
 
   const initialLoad = useCallback(() => {
@@ -280,7 +284,7 @@ export function AiSessionPage({
             <ChatTabStrip active={chatTab} onSelect={setChatTab} draftInProgress={draftInProgress} />
           ) : null}
           <div className="chat-panel" {...chatPanelProps}>
-            <Timeline events={state.events} fixes={fixes} />
+            {state.events ? <Timeline events={state.events} fixes={fixes} /> : <Loading what="the activity" />}
             {activeFix ? (
               <ProposalBanner
                 key={activeFix.id}
