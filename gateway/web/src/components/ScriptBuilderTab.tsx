@@ -61,7 +61,8 @@ export function ScriptBuilderTab({
     [fix.script_language, fix.title, fix.description],
   )
 
-  // Get-or-create the inline session, then its conversation.
+  // Get-or-create the inline session, then its conversation: once per fix (a
+  // refreshed copy of the same fix, after a poll, does not start it again).
   useEffect(() => {
     const controller = new AbortController()
     signal.current = controller
@@ -79,7 +80,7 @@ export function ScriptBuilderTab({
       if (!api.isAbort(error) && !controller.signal.aborted) setLoadError(error)
     })
     return () => controller.abort()
-  }, [fix.id, attempt]) // eslint-disable-line react-hooks/exhaustive-deps
+  }, [fix.id, attempt])
 
   const conversation = useMemo(() => conversationFor(fix, messages), [fix, messages])
   const inProgress =

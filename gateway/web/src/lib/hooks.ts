@@ -22,7 +22,8 @@ export interface Loaded<T> {
   setData: (update: T | ((previous: T | null) => T)) => void
 }
 
-/** Loads on mount and when `deps` change; a superseded or unmounted load is dropped. */
+/** Loads on mount and when `deps` change (only then: `load` may be a new closure each
+ * render); a superseded or unmounted load is dropped. */
 export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, deps: DependencyList): Loaded<T> {
   const [data, setDataState] = useState<T | null>(null)
   const [error, setError] = useState<unknown>(null)
@@ -46,7 +47,6 @@ export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, deps: De
       },
     )
     return () => controller.abort()
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, generation])
 
   const reload = useCallback(() => setGeneration((g) => g + 1), [])
