@@ -26,6 +26,16 @@
 # and replace it in both FROM lines; Renovate's and Dependabot's docker
 # managers do exactly that.
 
+# --- web stage: the console's bundle (gateway/web → dist), from package-lock.json.
+# Pinned by digest like the Python base (the same multi-arch index digest is
+# pinned by several public projects); bump it the same way.
+FROM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS web
+WORKDIR /web
+COPY gateway/web/package.json gateway/web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY gateway/web/ ./
+RUN npm run build
+
 # --- build stage: install the locked dependencies and the project into a venv --
 FROM python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b AS build
 
@@ -46,6 +56,8 @@ RUN pip install --no-compile --only-binary=:all: --require-hashes --no-deps \
         -r requirements/runtime.lock -r requirements/build.lock
 # .dockerignore admits only what the wheel needs (see it for the list).
 COPY . .
+# The console's bundle, built in the web stage, ships as package data.
+COPY --from=web /web/dist gateway/web/dist
 # The project itself, without resolving anything (its dependencies are all
 # above), then bytecode compiled once without timestamps (the root filesystem
 # is read-only at run time), then the installers leave the venv.

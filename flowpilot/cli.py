@@ -311,8 +311,12 @@ def _up(settings: Settings) -> int:
             role="engineer",
             ttl_seconds=86_400,
         )
+        # The token rides in the URL fragment, which browsers never send to a
+        # server; the console moves it to sessionStorage and out of the address bar.
         print(
             f"\nFlowPilot is up: {url}  (API docs: {url}/docs)\n"
+            f"Web console, development sign-in link (engineer, 24 h; keep it private):\n"
+            f"  {url}/#token={token}\n"
             f"Development token (engineer, 24 h):\n  export TOKEN={token}\n"
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/ai-sessions\n'
             "Ctrl-C stops everything.",

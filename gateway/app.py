@@ -49,6 +49,7 @@ from flowpilot.runtime.server import open_channel, retry_service_config
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
 from gateway.codec import CodecRegistry, set_text_field
+from gateway.console import console_routes
 from gateway.errors import (
     domain_error_response,
     rpc_error_response,
@@ -443,6 +444,8 @@ def create_app(settings: Settings, *, fixes_target: str, scriptbuilder_target: s
     ordered = sorted(first_route.items(), key=lambda item: (len(item[1].path.variables), item[0]))
     for pattern, route in ordered:
         app.router.routes.append(_starlette_route(gateway, by_pattern[pattern], route))
+    # The web console last: its paths never overlap the API's (docs/gateway.md).
+    app.router.routes.extend(console_routes(settings))
     return app
 
 

@@ -67,9 +67,26 @@ def test_multi_stage_on_slim_python_311() -> None:
         image = resolve(stage.base, args)
         if stage.base in {s.name for s in stages}:
             continue
+        if stage.name == "web":  # the console's bundle, built with Node
+            assert re.match(r"^node:20(\.\d+)*-bookworm-slim", image), image
+            continue
         assert re.match(r"^python:3\.11(\.\d+)?-slim", image), image
     copies = [rest for kw, rest in stages[-1].instructions if kw == "COPY"]
     assert any(rest.startswith("--from=") for rest in copies), "runtime copies the build output"
+
+
+def test_the_image_carries_the_console_built_from_its_lockfile() -> None:
+    """The web stage runs `npm ci` (package-lock.json) and the build; the Python
+    build stage copies the bundle in before `pip install .` packages it."""
+    _, stages = parse_dockerfile()
+    web = next(s for s in stages if s.name == "web")
+    runs = [rest for kw, rest in web.instructions if kw == "RUN"]
+    assert any(r.startswith("npm ci") for r in runs) and "npm run build" in runs
+    build = next(s for s in stages if s.name == "build")
+    copies = [rest for kw, rest in build.instructions if kw == "COPY"]
+    assert "--from=web /web/dist gateway/web/dist" in copies
+    lines = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
+    assert {"**/node_modules", "gateway/web/dist"} <= lines
 
 
 def test_final_stage_has_no_build_tools() -> None:
