@@ -218,7 +218,8 @@ async def test_script_builder_chat_and_save_as_template(open_console) -> None:
     await page.get_by_role("button", name="New session").click()
     await expect(page.get_by_role("heading", name=re.compile("^Reset a password"))).to_be_visible()
 
-    await page.get_by_label("Message the drafter").fill("when does the AD password of jsmith expire")
+    message = "when does the AD password of jsmith expire"
+    await page.get_by_label("Message the drafter").fill(message)
     await page.get_by_role("button", name="Send").click()
     await expect(page.get_by_role("group", name="Drafted script")).to_contain_text("{{user_name}}")
     await page.get_by_label("Template name").fill("Reset AD password")
