@@ -22,7 +22,7 @@ async def create_server(
     settings: Settings, *, database_url: str, host: str | None = None, port: int = 0
 ) -> GrpcServer:
     """The fixes gRPC server, built but not started; `stop()` disposes the pool."""
-    uow = UnitOfWork(database_url, FixesRepository, pool_size=settings.db_pool_size)
+    uow = UnitOfWork.from_settings(database_url, FixesRepository, settings)
     servicer = FixesServicer(FixesService(uow))
 
     def register(server: grpc.aio.Server) -> None:

@@ -26,7 +26,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from flowpilot.runtime.settings import Environment, Settings, get_settings
+from flowpilot.runtime.settings import Environment, MigrationSettings, Settings, get_settings
+
+# Exit codes a supervisor (Kubernetes, systemd) can tell apart.
+EXIT_CONFIG = 2  # the settings are invalid
+EXIT_SCHEMA = 3  # the database schema does not fit this code
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,40 @@ PROCESSES: dict[str, ServiceProcess] = {
 MIGRATED = [p for p in PROCESSES.values() if p.package]
 
 
-def _serve(name: str) -> int:
+def _check_schema(name: str, settings: Settings) -> int | None:
+    """Before serving: the database must be at this code's revision or ahead
+    of it within the expand/contract window. A database that is behind is
+    waited for (the release's migration Job may still be running); serving
+    never migrates."""
+    import asyncio
+
+    from flowpilot.runtime.migrations import wait_for_schema
+
+    process = PROCESSES[name]
+    url = process.database_url(settings)
+    if not process.package or not url:
+        return None  # the gateway; or no URL, which the service itself reports
+    try:
+        status = asyncio.run(
+            wait_for_schema(
+                process.package,
+                url,
+                timeout=settings.schema_wait_seconds,
+                statement_cache_size=settings.db_statement_cache_size,
+            )
+        )
+    except ConnectionError as exc:
+        print(f"flowpilot serve {name}: {exc}", file=sys.stderr)
+        return EXIT_SCHEMA
+    if not status.serviceable:
+        print(f"flowpilot serve {name}: refusing to start: {status.describe()}", file=sys.stderr)
+        return EXIT_SCHEMA
+    return None
+
+
+def _serve(name: str, settings: Settings | None = None) -> int:
+    if settings is not None and (refused := _check_schema(name, settings)) is not None:
+        return refused
     main: Callable[[], None]
     if name == "fixes":
         from fixes_service.main import main
@@ -73,9 +110,54 @@ def _serve(name: str) -> int:
     return 0
 
 
-def _migrate(names: Sequence[str], settings: Settings) -> int:
-    from flowpilot.runtime.migrations import upgrade
+def _migrate_one(name: str, url: str, settings: Settings) -> int:
+    """Upgrades one database to this code's head; a database already ahead
+    and compatible is left alone (a rollback re-running an older Job)."""
+    import asyncio
 
+    from flowpilot.runtime.migrations import (
+        MigrationLockTimeout,
+        SchemaState,
+        schema_status,
+        upgrade,
+    )
+
+    package = PROCESSES[name].package or ""
+    try:
+        status = asyncio.run(
+            schema_status(package, url, statement_cache_size=settings.db_statement_cache_size)
+        )
+        if status.state is SchemaState.AHEAD_COMPATIBLE:
+            print(f"{name}: nothing to do: {status.describe()}")
+            return 0
+        if status.state is SchemaState.AHEAD_INCOMPATIBLE:
+            print(f"flowpilot migrate {name}: {status.describe()}", file=sys.stderr)
+            return EXIT_SCHEMA
+        upgrade(
+            package,
+            url,
+            lock_timeout_seconds=settings.migration_lock_timeout_seconds,
+            lock_wait_seconds=settings.migration_lock_wait_seconds,
+            statement_cache_size=settings.db_statement_cache_size,
+        )
+    except MigrationLockTimeout as exc:
+        print(f"flowpilot migrate {name}: {exc}", file=sys.stderr)
+        return 1
+    except (OSError, ConnectionError) as exc:
+        from flowpilot.runtime.db import parse_database_url
+
+        where = parse_database_url(url).display
+        print(
+            f"flowpilot migrate {name}: cannot use the database {where}: "
+            f"{type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"migrated {name}")
+    return 0
+
+
+def _migrate(names: Sequence[str], settings: Settings) -> int:
     missing = [n for n in names if not PROCESSES[n].database_url(settings)]
     if missing and settings.env is Environment.PRODUCTION:
         urls = ", ".join(PROCESSES[n].url_env for n in missing)
@@ -85,12 +167,12 @@ def _migrate(names: Sequence[str], settings: Settings) -> int:
         # Development convenience: migrate the embedded cluster of the data dir.
         with _embedded_databases(settings) as urls:
             for name in names:
-                upgrade(PROCESSES[name].package or "", urls[name])
-                print(f"migrated {name}")
+                if code := _migrate_one(name, urls[name], settings):
+                    return code
         return 0
     for name in names:
-        upgrade(PROCESSES[name].package or "", PROCESSES[name].database_url(settings) or "")
-        print(f"migrated {name}")
+        if code := _migrate_one(name, PROCESSES[name].database_url(settings) or "", settings):
+            return code
     return 0
 
 
@@ -142,6 +224,58 @@ def _bench(extra: Sequence[str], checkout: Path | None) -> int:
         )
         return 2
     return subprocess.call([sys.executable, "-m", "bench", *extra], cwd=checkout)
+
+
+def _templates_import(args: argparse.Namespace, settings: Settings) -> int:
+    """The recipe catalogue as published templates of an account."""
+    import asyncio
+
+    from flowpilot.runtime.db import create_engine
+    from flowpilot.runtime.errors import DomainError
+    from scriptbuilder_service.adapters.recipe_templates import Outcome, run_import
+    from scriptbuilder_service.recipes import load_recipes
+
+    process = PROCESSES["scriptbuilder"]
+
+    async def run(url: str) -> int:
+        engine = create_engine(
+            url, pool_size=1, statement_cache_size=settings.db_statement_cache_size
+        )
+        try:
+            results = await run_import(
+                engine,
+                load_recipes(),
+                account_id=args.account,
+                user_id=args.user,
+                dry_run=args.dry_run,
+            )
+        except DomainError as exc:
+            print(f"flowpilot templates import: {exc.message}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+        for item in results:
+            print(f"{item.outcome:<9}  {item.recipe_id} ({item.language})  {item.template_id}")
+        counts = {o: sum(r.outcome is o for r in results) for o in Outcome}
+        imported = len(results) - counts[Outcome.STALE]
+        print(
+            f"{'dry run, nothing written: ' if args.dry_run else ''}"
+            f"{imported} templates for account {args.account.strip()}: "
+            + ", ".join(f"{counts[o]} {o}" for o in Outcome)
+        )
+        return 0
+
+    url = process.database_url(settings)
+    if url:
+        return asyncio.run(run(url))
+    if settings.env is Environment.PRODUCTION:
+        print(f"flowpilot templates import: {process.url_env} must be set", file=sys.stderr)
+        return 2
+    with _embedded_databases(settings) as urls:
+        from flowpilot.runtime.migrations import upgrade
+
+        upgrade(process.package or "", urls[process.name])
+        return asyncio.run(run(urls[process.name]))
 
 
 def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
@@ -207,8 +341,12 @@ def _up(settings: Settings) -> int:
             role="engineer",
             ttl_seconds=86_400,
         )
+        # The token rides in the URL fragment, which browsers never send to a
+        # server; the console moves it to sessionStorage and out of the address bar.
         print(
             f"\nFlowPilot is up: {url}  (API docs: {url}/docs)\n"
+            f"Web console, development sign-in link (engineer, 24 h; keep it private):\n"
+            f"  {url}/#token={token}\n"
             f"Development token (engineer, 24 h):\n  export TOKEN={token}\n"
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/ai-sessions\n'
             "Ctrl-C stops everything.",
@@ -268,6 +406,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("codegen", help="regenerate the Python stubs from protos/")
 
+    templates = commands.add_parser("templates", help="the script template library")
+    template_commands = templates.add_subparsers(dest="templates_command", required=True)
+    importer = template_commands.add_parser(
+        "import",
+        help="load the recipe catalogue as published templates of an account (idempotent)",
+    )
+    importer.add_argument("--account", required=True, help="the account that gets the templates")
+    importer.add_argument(
+        "--user",
+        default="flowpilot-catalogue",
+        help="recorded as the templates' creator (default flowpilot-catalogue)",
+    )
+    importer.add_argument(
+        "--dry-run", action="store_true", help="report what would change; write nothing"
+    )
+
+    # Its options (--split, --verbose, --json, --min-hit-rate) belong to the evaluation.
+    commands.add_parser(
+        "drafter-eval",
+        help="hit rate of the recipe drafter on the evaluation requests",
+        add_help=False,
+    )
+
     # Its options (--seconds, --concurrency, ...) belong to `python -m bench`.
     commands.add_parser(
         "bench",
@@ -283,20 +444,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if args.command == "bench":
         return _bench(extra, source_checkout())
+    if args.command == "drafter-eval":
+        from scriptbuilder_service.recipes.evaluate import main as evaluate_main
+
+        return evaluate_main(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "codegen":
         from flowpilot.runtime.codegen import main as codegen_main
 
         return codegen_main()
-    settings = get_settings()
+    try:
+        # A migration needs only its database URL (the Job gets no JWT key).
+        settings = MigrationSettings() if args.command == "migrate" else get_settings()
+    except ValueError as exc:  # pydantic's ValidationError is one; values are never echoed
+        print(f"flowpilot {args.command}: invalid configuration: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.command == "serve":
-        return _serve(args.process)
+        return _serve(args.process, settings)
     if args.command == "migrate":
         names = [p.name for p in MIGRATED] if args.service == "all" else [args.service]
         return _migrate(names, settings)
     if args.command == "token":
         return _token(args, settings)
+    if args.command == "templates":
+        return _templates_import(args, settings)
     return _up(settings)
 
 

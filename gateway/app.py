@@ -54,6 +54,7 @@ from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
 from gateway.codec.messages import CodecRegistry
 from gateway.codec.query import set_text_field
+from gateway.console import console_routes
 from gateway.errors import (
     domain_error_response,
     rpc_error_response,
@@ -76,6 +77,8 @@ _REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 _JSON_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 HEALTH_CHECK_METHOD = "/grpc.health.v1.Health/Check"
 READY_TIMEOUT_SECONDS = 2.0
+# Process-local readiness (the Kubernetes probe); /readyz is the aggregate view.
+LOCAL_READINESS_PATH = "/readyz/local"
 
 
 class BodyTooLarge(Exception):
@@ -421,6 +424,14 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type=JSON_MEDIA_TYPE)
 
+    async def readyz_local(request: Request) -> Response:
+        # Kubernetes' readiness probe: this process can take requests (its
+        # channels are open). Never asks the services, so one backend being
+        # down does not take every gateway out of the Service.
+        ready = all(backend.channel is not None for backend in backends)
+        body = b'{"status":"ready"}' if ready else b'{"status":"starting"}'
+        return Response(body, status_code=200 if ready else 503, media_type=JSON_MEDIA_TYPE)
+
     async def readyz(request: Request) -> Response:
         services = await gateway.readiness()
         ready = all(status == "SERVING" for status in services.values())
@@ -438,6 +449,7 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
         [
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route(LOCAL_READINESS_PATH, readyz_local, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
         ]
@@ -453,7 +465,29 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
     ordered = sorted(first_route.items(), key=lambda item: (len(item[1].path.variables), item[0]))
     for pattern, route in ordered:
         app.router.routes.append(_starlette_route(gateway, by_pattern[pattern], route))
+    # The web console last: its paths never overlap the API's (docs/gateway.md).
+    app.router.routes.extend(console_routes(settings))
     return app
+
+
+def uvicorn_config(app: FastAPI, settings: Settings) -> Any:
+    """How `flowpilot serve gateway` runs the app (a `uvicorn.Config`)."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=settings.bind_host,
+        port=settings.http_port,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        # Idle keep-alive above the proxies' own idle timeouts: the proxy
+        # closes idle connections first, so it never reuses one we just closed.
+        timeout_keep_alive=settings.http_keep_alive_seconds,
+        # uvicorn stops accepting, lets in-flight requests finish, then runs
+        # the lifespan shutdown (which closes the channels).
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
+    )
 
 
 def main() -> None:
@@ -463,17 +497,7 @@ def main() -> None:
     settings = get_settings()
     configure_logging("gateway", settings.log_level, settings.log_format)
     app = create_app(settings, backends_from_settings(settings))
-    config = uvicorn.Config(
-        app,
-        host=settings.bind_host,
-        port=settings.http_port,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        # uvicorn stops accepting, lets in-flight requests finish, then runs
-        # the lifespan shutdown (which closes the channels).
-        timeout_graceful_shutdown=max(1, int(settings.shutdown_grace_seconds)),
-    )
+    config = uvicorn_config(app, settings)
     log.info("gateway listening", extra={"host": settings.bind_host, "port": settings.http_port})
     uvicorn.Server(config).run()
 

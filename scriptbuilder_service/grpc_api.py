@@ -68,10 +68,19 @@ def session_out(s: Session) -> pb.Session:
 
 def message_out(m: Message) -> pb.Message:
     message = pb.Message(
-        id=str(m.id), role=ROLE.to_proto(m.role), content=m.content, created_at=_ts(m.created_at)
+        id=str(m.id),
+        role=ROLE.to_proto(m.role),
+        content=m.content,
+        created_at=_ts(m.created_at),
+        parameters=[parameter_out(p) for p in m.parameters],
+        explanation=m.explanation,
     )
     if m.script is not None:
         message.script = m.script
+    if m.language is not None:
+        message.language = LANGUAGE.to_proto(m.language)
+    if m.recipe_id is not None:
+        message.recipe_id = m.recipe_id
     return message
 
 
@@ -121,6 +130,8 @@ def template_out(t: tpl.Template) -> pb.ScriptTemplate:
         message.source_fix_id = str(t.source_fix_id)
     if t.source_session_id is not None:
         message.source_session_id = str(t.source_session_id)
+    if t.source_recipe_id is not None:
+        message.source_recipe_id = t.source_recipe_id
     return message
 
 

@@ -66,7 +66,7 @@ async def create_server(
     channel and the drafter, and closes the connection pool."""
     # The provider first: a misconfigured drafter fails before anything is opened.
     provider = drafter or provider_from_settings(settings)
-    uow = UnitOfWork(database_url, ScriptBuilderRepository, pool_size=settings.db_pool_size)
+    uow = UnitOfWork.from_settings(database_url, ScriptBuilderRepository, settings)
     fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
     service = ScriptBuilderService(uow, fixes, provider)
     servicer = ScriptBuilderServicer(service)

@@ -23,7 +23,7 @@ from flowpilot.runtime.validation import parse_uuid
 from scriptbuilder_service.adapters.drafting import DraftingProvider
 from scriptbuilder_service.adapters.fixes_client import FixesClient
 from scriptbuilder_service.domain import templates as tpl
-from scriptbuilder_service.domain.drafting import DraftRequest, Turn, extract_script
+from scriptbuilder_service.domain.drafting import DraftRequest, bounded, turn_of
 from scriptbuilder_service.domain.errors import session_not_found, template_not_found
 from scriptbuilder_service.domain.model import (
     CAP_REASON,
@@ -171,21 +171,19 @@ class ScriptBuilderService:
             language=session.language,
             origin=session.origin,
             session_title=session.title,
-            history=tuple(Turn(m.role, m.content) for m in reversed(recent)),
+            history=tuple(turn_of(m) for m in reversed(recent)),
             message=content,
             fix=fix,
         )
         # The model is asked outside any transaction; when it fails nothing is
         # stored, so the engineer can simply send again.
-        answer = await self._drafter.draft(request)
-        answer = answer.replace("\x00", "")[: MAX_MESSAGE * 4]
-        script = extract_script(answer, session.language)
+        draft = bounded(await self._drafter.draft(request))
         async with self._uow.transaction() as repo:
             if await repo.get_session(caller.user_id, session.id) is None:
                 raise session_not_found(session.id)  # deleted meanwhile
             user_msg, assistant_msg = await repo.add_messages(
                 session.id,
-                [(Role.USER, content, None), (Role.ASSISTANT, answer, script)],
+                [(Role.USER, content, None), (Role.ASSISTANT, draft.content, draft)],
             )
         return user_msg, assistant_msg
 

@@ -16,6 +16,12 @@ down_revision: str | None = ${repr(down_revision)}
 branch_labels: str | Sequence[str] | None = ${repr(branch_labels)}
 depends_on: str | Sequence[str] | None = ${repr(depends_on)}
 
+# The oldest code revision that works against this schema (expand/contract,
+# see flowpilot.runtime.migrations). Set it to the previous revision when this
+# migration only expands (new table, nullable or defaulted column, index);
+# keep this revision when it drops or changes anything older code uses.
+oldest_compatible_revision: str = ${repr(up_revision)}
+
 
 def upgrade() -> None:
     ${upgrades if upgrades else "pass"}

@@ -2,17 +2,44 @@
 
 Every process reads the same variables; each uses the ones it needs. The README
 and `deploy/README.md` list them all.
+
+Secrets may also come from files: with `FLOWPILOT_SECRETS_DIR` set, a file
+named like a secret's variable (`FLOWPILOT_JWT_PUBLIC_KEY`) in that directory
+or one of its subdirectories supplies it, so Kubernetes can mount Secrets as
+files instead of exposing them in the environment.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from flowpilot.runtime.db import InvalidDatabaseUrl, parse_database_url
+
+ENV_PREFIX = "FLOWPILOT_"
+# The settings that may come from FLOWPILOT_SECRETS_DIR (and only these).
+SECRET_FIELDS = (
+    "jwt_secret",
+    "jwt_public_key",
+    "jwt_previous_secret",
+    "jwt_previous_public_key",
+    "service_token",
+    "fixes_database_url",
+    "scriptbuilder_database_url",
+    "openai_api_key",
+)
 
 
 class Environment(StrEnum):
@@ -21,15 +48,84 @@ class Environment(StrEnum):
 
 
 class Drafter(StrEnum):
-    OFFLINE = "offline"
+    # Vetted recipes from the catalogue; no model needed.
+    RECIPES = "recipes"
+    # An OpenAI-compatible chat-completions endpoint, given the best recipes.
     OPENAI = "openai"
 
 
+# The skeleton-only `offline` drafter was retired when recipes replaced it;
+# deployments that still name it get the recipe drafter.
+RETIRED_DRAFTERS = {"offline": Drafter.RECIPES}
+
+
+def read_secrets_dir(directory: Path) -> dict[str, str]:
+    """Secret settings from files named `FLOWPILOT_<SETTING>` in `directory`
+    or its direct subdirectories (one per mounted Secret). Dot-entries (the
+    kubelet's `..data` links) are skipped; an empty file leaves a setting unset."""
+    if not directory.is_dir():
+        raise ValueError(f"FLOWPILOT_SECRETS_DIR={directory} is not a directory")
+    found: dict[str, Path] = {}
+    candidates = [p for p in sorted(directory.iterdir()) if not p.name.startswith(".")]
+    for entry in list(candidates):
+        if entry.is_dir():
+            candidates += [p for p in sorted(entry.iterdir()) if not p.name.startswith(".")]
+    for path in candidates:
+        if path.is_dir() or not path.name.startswith(ENV_PREFIX):
+            continue
+        name = path.name.removeprefix(ENV_PREFIX).lower()
+        if name not in SECRET_FIELDS:
+            raise ValueError(
+                f"{path}: {path.name} is not a secret setting; secret files may be "
+                + ", ".join(ENV_PREFIX + f.upper() for f in SECRET_FIELDS)
+            )
+        if name in found:
+            raise ValueError(f"{path.name} is given twice: {found[name]} and {path}")
+        found[name] = path
+    values: dict[str, str] = {}
+    for name, path in found.items():
+        try:
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read ({exc.strerror})") from None
+        if value:
+            values[name] = value
+    return values
+
+
+class _SecretsDirSource(PydanticBaseSettingsSource):
+    """Settings source for FLOWPILOT_SECRETS_DIR; refuses a secret given twice."""
+
+    def __init__(self, settings_cls: type[BaseSettings], directory: str | None) -> None:
+        super().__init__(settings_cls)
+        self._directory = Path(directory) if directory else None
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads the directory at once
+
+    def __call__(self) -> dict[str, Any]:
+        if self._directory is None:
+            return {}
+        values = read_secrets_dir(self._directory)
+        for name in values:
+            if os.environ.get(ENV_PREFIX + name.upper()):
+                raise ValueError(
+                    f"{ENV_PREFIX}{name.upper()} is set in the environment and as a file "
+                    f"in {self._directory}: keep one"
+                )
+        return values
+
+
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="FLOWPILOT_", extra="ignore")
+    # hide_input_in_errors: a rejected value may be a password or a URL holding one.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", hide_input_in_errors=True
+    )
 
     env: Environment = Environment.DEVELOPMENT
     data_dir: Path = Path(".data")
+    # Secrets as files (see the module docstring).
+    secrets_dir: Path | None = None
 
     # Identity (CONTRACT §2).
     jwt_secret: str | None = Field(default=None, repr=False)
@@ -56,11 +152,27 @@ class Settings(BaseSettings):
     # and pick up new replicas.
     grpc_max_connection_age_seconds: float = 300.0
     shutdown_grace_seconds: float = 10.0
+    # Idle HTTP keep-alive of the gateway: longer than the idle timeout of any
+    # proxy in front (AWS ALB 60 s, ingress-nginx 60 s, Google Cloud LB 600 s),
+    # so the proxy, never the gateway, closes an idle connection (else: 502s).
+    http_keep_alive_seconds: int = Field(default=620, ge=1)
 
     # Databases: each service has its own.
-    fixes_database_url: str | None = None
-    scriptbuilder_database_url: str | None = None
-    db_pool_size: int = 10
+    fixes_database_url: str | None = Field(default=None, repr=False)
+    scriptbuilder_database_url: str | None = Field(default=None, repr=False)
+    # Connections per service process: at most pool + overflow.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    # asyncpg's prepared-statement cache; 0 behind PgBouncer transaction pooling.
+    db_statement_cache_size: int = Field(default=100, ge=0)
+    # Migrations: DDL gives up after this long waiting for a table lock (it
+    # would otherwise queue every query behind it), and a migrator waits at
+    # most this long for another one to finish.
+    migration_lock_timeout_seconds: float = Field(default=5.0, gt=0)
+    migration_lock_wait_seconds: float = Field(default=120.0, gt=0)
+    # A service whose database is behind its code waits this long for the
+    # migration Job before giving up.
+    schema_wait_seconds: float = Field(default=60.0, ge=0)
 
     # Deadlines and limits.
     fixes_call_timeout_seconds: float = 2.0
@@ -68,7 +180,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
 
     # Script drafting (script-builder service).
-    drafter: Drafter = Drafter.OFFLINE
+    drafter: Drafter = Drafter.RECIPES
     openai_base_url: str | None = None
     openai_api_key: str | None = Field(default=None, repr=False)
     openai_model: str | None = None
@@ -77,6 +189,41 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: str = "json"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        init_kwargs = getattr(init_settings, "init_kwargs", {})
+        directory = init_kwargs.get("secrets_dir") or os.environ.get(ENV_PREFIX + "SECRETS_DIR")
+        return (
+            init_settings,
+            env_settings,
+            _SecretsDirSource(settings_cls, str(directory) if directory else None),
+        )
+
+    @field_validator("fixes_database_url", "scriptbuilder_database_url")
+    @classmethod
+    def _valid_database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            parse_database_url(value)
+        except InvalidDatabaseUrl as exc:
+            raise ValueError(f"invalid PostgreSQL URL: {exc}") from None
+        return value
+
+    @field_validator("drafter", mode="before")
+    @classmethod
+    def _retired_drafters(cls, value: object) -> object:
+        if isinstance(value, str):
+            return RETIRED_DRAFTERS.get(value.strip().lower(), value)
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_keys(self) -> Settings:
@@ -100,6 +247,15 @@ class Settings(BaseSettings):
             tmp.chmod(0o600)
             tmp.replace(path)
         return path.read_text().strip()
+
+
+class MigrationSettings(Settings):
+    """What `flowpilot migrate` reads: a migration needs its database URL and
+    nothing else, so the migration Job is given no JWT key."""
+
+    @model_validator(mode="after")
+    def _production_needs_real_keys(self) -> Settings:
+        return self
 
 
 @lru_cache

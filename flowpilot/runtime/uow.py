@@ -16,7 +16,10 @@ never opens or commits anything itself. Two kinds of unit:
         await repo.lock_user_sessions(user_id)
         session = await repo.create_standalone_capped(...)
 
-The unit of work owns the service's connection pool. Its connections
+The unit of work owns the service's connection pool, built like every engine
+of the project (`flowpilot.runtime.db`: libpq URLs, pool size plus a separate
+overflow, the asyncpg statement cache, 0 behind PgBouncer);
+`UnitOfWork.from_settings` takes those sizes from `Settings`. Its connections
 autocommit by default, so an autocommit unit costs exactly a pool checkout
 (the benchmarked hot path pays nothing for the convention); a transaction
 unit sets READ COMMITTED on its connection for the time it holds it.
@@ -27,11 +30,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flowpilot.runtime.db import create_engine
+from flowpilot.runtime.db import DEFAULT_STATEMENT_CACHE_SIZE, create_engine
+
+if TYPE_CHECKING:
+    from flowpilot.runtime.settings import Settings
 
 R = TypeVar("R")
 
@@ -42,11 +48,37 @@ class UnitOfWork(Generic[R]):
     __slots__ = ("_repository", "_transactional", "engine")
 
     def __init__(
-        self, database_url: str, repository: Callable[[AsyncConnection], R], *, pool_size: int
+        self,
+        database_url: str,
+        repository: Callable[[AsyncConnection], R],
+        *,
+        pool_size: int,
+        max_overflow: int | None = None,
+        statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
     ) -> None:
-        self.engine: AsyncEngine = create_engine(database_url, pool_size=pool_size, autocommit=True)
+        self.engine: AsyncEngine = create_engine(
+            database_url,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            statement_cache_size=statement_cache_size,
+            autocommit=True,
+        )
         self._transactional = self.engine.execution_options(isolation_level="READ COMMITTED")
         self._repository = repository
+
+    @classmethod
+    def from_settings(
+        cls, database_url: str, repository: Callable[[AsyncConnection], R], settings: Settings
+    ) -> UnitOfWork[R]:
+        """A service's unit of work, sized by `FLOWPILOT_DB_POOL_SIZE`,
+        `FLOWPILOT_DB_MAX_OVERFLOW` and `FLOWPILOT_DB_STATEMENT_CACHE_SIZE`."""
+        return cls(
+            database_url,
+            repository,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            statement_cache_size=settings.db_statement_cache_size,
+        )
 
     def transaction(self) -> _Unit[R]:
         return _Unit(self._transactional.begin, self._repository)

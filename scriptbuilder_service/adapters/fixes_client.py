@@ -108,7 +108,12 @@ class FixesClient:
         if not fixes:
             return None
         fix = fixes[-1]
-        return FixContext(fix_id=fix.id, title=fix.title, description=fix.description)
+        return FixContext(
+            fix_id=fix.id,
+            title=fix.title,
+            description=fix.description,
+            language=LANGUAGE.get(fix.script_language),
+        )
 
     async def pending_proposals(self, token: str, page_size: int = 50) -> list[Proposal]:
         try:

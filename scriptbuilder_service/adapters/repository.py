@@ -18,11 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.adapters import statements as sql
 from scriptbuilder_service.adapters.rows import (
+    draft_columns,
     message_from_row,
     session_from_row,
     template_from_row,
 )
 from scriptbuilder_service.adapters.tables import messages, sessions, templates
+from scriptbuilder_service.domain.drafting import Draft
 from scriptbuilder_service.domain.model import EditorMode, Message, Origin, Role, Session
 from scriptbuilder_service.domain.templates import NewTemplate, Template, TemplateStatus
 
@@ -149,13 +151,14 @@ class ScriptBuilderRepository:
     # Messages.
 
     async def add_messages(
-        self, session_id: uuid.UUID, items: Sequence[tuple[Role, str, str | None]]
+        self, session_id: uuid.UUID, items: Sequence[tuple[Role, str, Draft | None]]
     ) -> list[Message]:
         rows = await self._conn.execute(
             insert(messages).returning(*messages.c, sort_by_parameter_order=True),
             [
-                {"session_id": session_id, "role": role.value, "content": content, "script": script}
-                for role, content, script in items
+                {"session_id": session_id, "role": role.value, "content": content}
+                | draft_columns(draft)
+                for role, content, draft in items
             ],
         )
         added = [message_from_row(r) for r in rows]

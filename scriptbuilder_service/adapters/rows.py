@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowpilot.kernel import ScriptLanguage
+from scriptbuilder_service.domain.drafting import Draft
 from scriptbuilder_service.domain.model import (
     EditorMode,
     Message,
@@ -43,7 +44,30 @@ def message_from_row(row: Any) -> Message:
         content=m["content"],
         script=m["script"],
         created_at=m["created_at"],
+        language=ScriptLanguage(m["language"]) if m["language"] else None,
+        parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
+        explanation=m["explanation"],
+        recipe_id=m["recipe_id"],
     )
+
+
+def draft_columns(draft: Draft | None) -> dict[str, Any]:
+    """The drafter's output contract, as stored with an assistant message."""
+    if draft is None:
+        return {
+            "script": None,
+            "language": None,
+            "parameters": [],
+            "explanation": "",
+            "recipe_id": None,
+        }
+    return {
+        "script": draft.script,
+        "language": draft.language.value if draft.language else None,
+        "parameters": [p.to_json() for p in draft.parameters],
+        "explanation": draft.explanation,
+        "recipe_id": draft.recipe_id,
+    }
 
 
 def template_from_row(row: Any) -> Template:
@@ -62,4 +86,5 @@ def template_from_row(row: Any) -> Template:
         source_session_id=m["source_session_id"],
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        source_recipe_id=m["source_recipe_id"],
     )

@@ -75,7 +75,18 @@ messages = Table(
     Column("content", Text, nullable=False),
     Column("script", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The drafter's output contract: the script's language, its typed
+    # parameters (defaults hold values taken from the request), the
+    # explanation, and the catalogue recipe it came from.
+    Column("language", String(20), nullable=True),
+    Column("parameters", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("explanation", Text, nullable=False, server_default=""),
+    Column("recipe_id", String(100), nullable=True),
     CheckConstraint("role IN ('user', 'assistant')", name="ck_script_builder_messages_role"),
+    CheckConstraint(
+        "language IS NULL OR language IN ('powershell', 'bash', 'python')",
+        name="ck_script_builder_messages_language",
+    ),
     Index("ix_script_builder_messages_session_seq", "session_id", "seq"),
 )
 
@@ -101,9 +112,21 @@ templates = Table(
     Column("status", String(20), nullable=False, server_default="published"),
     # The fix whose `draft_template` decision proposed it: at most one per fix.
     Column("source_fix_id", UUID(as_uuid=True), nullable=True, unique=True),
+    # The catalogue recipe it was imported from, and a digest of what was
+    # imported: the import's idempotency key and its change detector.
+    Column("source_recipe_id", String(100), nullable=True),
+    Column("source_recipe_digest", String(64), nullable=True),
     CheckConstraint(
         "language IN ('powershell', 'bash', 'python')", name="ck_script_templates_language"
     ),
     CheckConstraint("status IN ('draft', 'published')", name="ck_script_templates_status"),
     Index("ix_script_templates_account_created", "account_id", "created_at"),
+    Index(
+        "ux_script_templates_account_recipe",
+        "account_id",
+        "source_recipe_id",
+        "language",
+        unique=True,
+        postgresql_where=text("source_recipe_id IS NOT NULL"),
+    ),
 )

@@ -6,10 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument
 from flowpilot.runtime.validation import check_text, parse_uuid
+
+if TYPE_CHECKING:
+    from scriptbuilder_service.domain.templates import Parameter
 
 # The per-user cap on standalone sessions (seed: the `POST /script-builder/sessions`
 # 5-session cap). Inline sessions never count.
@@ -72,6 +76,11 @@ class Message:
     content: str
     script: str | None
     created_at: datetime
+    # The drafter's output contract (assistant messages with a draft).
+    language: ScriptLanguage | None = None
+    parameters: tuple[Parameter, ...] = ()
+    explanation: str = ""
+    recipe_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

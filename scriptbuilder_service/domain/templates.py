@@ -95,6 +95,8 @@ class Template:
     source_session_id: uuid.UUID | None
     created_at: datetime
     updated_at: datetime
+    # The catalogue recipe it was imported from (`flowpilot templates import`).
+    source_recipe_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,13 @@ compute the network edges that a set of NetworkPolicies allows."""
 
 from __future__ import annotations
 
+import atexit
 import base64
 import functools
+import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,8 +21,25 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 OVERLAYS = ("dev", "prod")
+# The optional components, as an overlay would add them to prod (rendered
+# from a kustomization the tests write; see `_composed_root`).
+COMPOSED: dict[str, tuple[str, ...]] = {
+    "composed/prod-pgbouncer": ("pgbouncer",),
+    "composed/prod-dns-nodelocal": ("dns-nodelocal",),
+    "composed/prod-dns-openshift": ("dns-openshift",),
+    "composed/prod-all": (
+        "pgbouncer",
+        "dns-nodelocal",
+        "dns-openshift",
+        "autoscaling-inflight",
+        "openai-egress",
+    ),
+}
 # Every kustomization a platform team may apply or build on.
-RENDERABLE = ("base", "overlays/dev", "overlays/prod")
+RENDERABLE = ("base", "overlays/dev", "overlays/prod", *COMPOSED)
+PROD_NAMESPACE = "flowpilot"
+# The directory every FlowPilot secret file is mounted under (settings.env).
+SECRETS_ROOT = "/var/run/secrets/flowpilot"
 # kubernetes-validate schema version the manifests are checked against: the
 # oldest Kubernetes they are written for (native gRPC probes are GA since
 # 1.27, the preStop `sleep` action is on by default since 1.30).
@@ -41,9 +61,34 @@ def kubectl() -> str:
 
 
 @functools.cache
+def _composed_root() -> Path:
+    root = Path(tempfile.mkdtemp(prefix="flowpilot-kustomize-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    return root
+
+
+def _kustomization_dir(path: str) -> Path:
+    """deploy/<path>, or a kustomization written for a COMPOSED name: the
+    prod overlay plus the named components, in prod's namespace (relative
+    paths, which Kustomize requires)."""
+    if path not in COMPOSED:
+        return DEPLOY / path
+    directory = _composed_root() / path.replace("/", "_")
+    directory.mkdir(exist_ok=True)
+    deploy = os.path.relpath(DEPLOY, directory)
+    components = "".join(f"  - {deploy}/components/{c}\n" for c in COMPOSED[path])
+    (directory / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"namespace: {PROD_NAMESPACE}\nresources:\n  - {deploy}/overlays/prod\n"
+        f"components:\n{components}"
+    )
+    return directory
+
+
+@functools.cache
 def _render(path: str) -> tuple[Obj, ...]:
     result = subprocess.run(
-        [kubectl(), "kustomize", str(DEPLOY / path)],
+        [kubectl(), "kustomize", str(_kustomization_dir(path))],
         capture_output=True,
         text=True,
         timeout=120,
@@ -70,7 +115,7 @@ def get(objs: list[Obj], kind: str, name: str) -> Obj:
 
 
 def workloads(objs: list[Obj]) -> list[Obj]:
-    return [o for o in objs if o["kind"] in ("Deployment", "StatefulSet")]
+    return [o for o in objs if o["kind"] in ("Deployment", "StatefulSet", "Job")]
 
 
 def pod_spec(workload: Obj) -> Obj:
@@ -110,8 +155,41 @@ def main_container(workload: Obj) -> Obj:
     return containers[0]
 
 
-def effective_env(container: Obj, objs: list[Obj]) -> dict[str, str]:
-    """The environment a container starts with. Secret values come from the
+def placeholder(secret: str, key: str) -> str:
+    """A stand-in for a Secret value created out of band (prod); URLs stay URLs."""
+    if key == "url":
+        return f"postgresql://from-secret@{secret}.invalid:5432/{key}"
+    return f"from-secret:{secret}/{key}"
+
+
+def mounted_secrets(container: Obj, workload: Obj, objs: list[Obj]) -> dict[str, str]:
+    """Files the container sees under SECRETS_ROOT, by file name (each a
+    FLOWPILOT_* setting), from the projected Secret volumes it mounts.
+    Values as in `effective_env`; optional keys a generated Secret lacks are
+    absent, as they would be in the pod."""
+    volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+    files: dict[str, str] = {}
+    for mount in container.get("volumeMounts", []):
+        if not mount["mountPath"].startswith(SECRETS_ROOT + "/"):
+            continue
+        volume = volumes[mount["name"]]
+        sources = volume.get("projected", {}).get("sources", [])
+        assert sources, f"{mount['name']}: secrets are projected Secret volumes"
+        for source in sources:
+            ref = source["secret"]
+            secret = _find(objs, "Secret", ref["name"])
+            for item in ref["items"]:
+                if secret is None:
+                    if not ref.get("optional"):
+                        files[item["path"]] = placeholder(ref["name"], item["key"])
+                elif item["key"] in _data(secret):
+                    files[item["path"]] = _data(secret)[item["key"]]
+    return files
+
+
+def effective_env(container: Obj, objs: list[Obj], workload: Obj | None = None) -> dict[str, str]:
+    """The environment a container starts with, plus (given its workload) the
+    secret files it mounts, by setting name. Secret values come from the
     rendered Secrets where the overlay generates them, else a placeholder that
     names the reference (prod's Secrets are created out of band)."""
     env: dict[str, str] = {}
@@ -138,6 +216,8 @@ def effective_env(container: Obj, objs: list[Obj]) -> dict[str, str]:
             env[var["name"]] = _data(get(objs, "ConfigMap", ref["name"]))[ref["key"]]
         else:
             raise AssertionError(f"unsupported valueFrom {value_from}")
+    if workload is not None:
+        env.update(mounted_secrets(container, workload, objs))
     return env
 
 
@@ -153,13 +233,22 @@ def _data(obj: Obj) -> dict[str, str]:
     return data
 
 
-def secret_refs(container: Obj) -> dict[str, tuple[str, str]]:
-    """Env var name -> (Secret name, key) for secretKeyRef variables."""
+def secret_refs(container: Obj, workload: Obj | None = None) -> dict[str, tuple[str, str]]:
+    """Setting name -> (Secret name, key), for secretKeyRef variables and, given
+    the workload, for the secret files the container mounts."""
     refs: dict[str, tuple[str, str]] = {}
     for var in container.get("env", []):
         ref = var.get("valueFrom", {}).get("secretKeyRef")
         if ref:
             refs[var["name"]] = (ref["name"], ref["key"])
+    if workload is not None:
+        volumes = {v["name"]: v for v in pod_spec(workload).get("volumes", [])}
+        for mount in container.get("volumeMounts", []):
+            volume = volumes.get(mount["name"], {})  # PVC templates are not volumes
+            for source in volume.get("projected", {}).get("sources", []):
+                ref = source.get("secret")
+                for item in (ref or {}).get("items", []):
+                    refs[item["path"]] = (ref["name"], item["key"])
     return refs
 
 
@@ -190,9 +279,18 @@ def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, st
 
 ANY = "*"
 KUBE_DNS = "kube-dns"
+NODELOCAL_DNS = "nodelocal-dns"
+OPENSHIFT_DNS = "openshift-dns"
+INGRESS_CONTROLLER = "ingress-controller"
 # How cluster DNS pods and their namespace are labelled on most distributions.
 DNS_NAMESPACE_LABELS = {"kubernetes.io/metadata.name": "kube-system"}
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
+OPENSHIFT_DNS_NAMESPACE_LABELS = {"kubernetes.io/metadata.name": "openshift-dns"}
+OPENSHIFT_DNS_POD_LABELS = {"dns.operator.openshift.io/daemonset-dns": "default"}
+# NodeLocal DNSCache's link-local address.
+NODELOCAL_DNS_CIDR = "169.254.20.10/32"
+# The label an operator puts on the ingress controller's namespace.
+INGRESS_NAMESPACE_LABELS = {"flowpilot.dev/ingress-controller": "true"}
 
 Edge = tuple[str, str, int | str, str]  # (source, destination, port, protocol)
 
@@ -222,14 +320,24 @@ def _peers(peers: list[Obj] | None, pods: list[_Pod]) -> Iterator[str]:
         return
     for peer in peers:
         if "ipBlock" in peer:
-            yield f"ipBlock:{peer['ipBlock']['cidr']}"
+            cidr = peer["ipBlock"]["cidr"]
+            yield NODELOCAL_DNS if cidr == NODELOCAL_DNS_CIDR else f"ipBlock:{cidr}"
         elif "namespaceSelector" in peer:
-            ns_ok = selector_matches(peer["namespaceSelector"], DNS_NAMESPACE_LABELS)
-            pod_ok = selector_matches(peer.get("podSelector"), DNS_POD_LABELS)
-            if ns_ok and pod_ok and peer["namespaceSelector"]:
+            namespaces, selector = peer["namespaceSelector"], peer.get("podSelector")
+            if not namespaces:
+                yield f"namespaces:{namespaces}"
+            elif selector_matches(namespaces, DNS_NAMESPACE_LABELS) and selector_matches(
+                selector, DNS_POD_LABELS
+            ):
                 yield KUBE_DNS
+            elif selector_matches(namespaces, OPENSHIFT_DNS_NAMESPACE_LABELS) and (
+                selector_matches(selector, OPENSHIFT_DNS_POD_LABELS)
+            ):
+                yield OPENSHIFT_DNS
+            elif namespaces == {"matchLabels": INGRESS_NAMESPACE_LABELS} and selector is None:
+                yield INGRESS_CONTROLLER
             else:
-                yield f"namespaces:{peer['namespaceSelector']}"
+                yield f"namespaces:{namespaces}"
         else:
             yield from (p.name for p in pods if selector_matches(peer["podSelector"], p.labels))
 

@@ -1,5 +1,7 @@
-"""The Dockerfile builds what the manifests run: multi-stage, slim Python 3.11,
-numeric non-root user, the `flowpilot` console script as entrypoint."""
+"""The Dockerfile builds what the manifests run: multi-stage, slim Python 3.11
+pinned by digest, the hash-checked runtime lock, OCI source labels, a numeric
+non-root user, the `flowpilot` console script as entrypoint; and the SBOM CI
+produces lists exactly what the image installs."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import shutil
 import subprocess
 import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flowpilot.cli import PROCESSES
 from tests.deploy.k8s import REPO, all_containers, is_flowpilot, pod_spec, render, workloads
@@ -64,9 +67,26 @@ def test_multi_stage_on_slim_python_311() -> None:
         image = resolve(stage.base, args)
         if stage.base in {s.name for s in stages}:
             continue
+        if stage.name == "web":  # the console's bundle, built with Node
+            assert re.match(r"^node:20(\.\d+)*-bookworm-slim", image), image
+            continue
         assert re.match(r"^python:3\.11(\.\d+)?-slim", image), image
     copies = [rest for kw, rest in stages[-1].instructions if kw == "COPY"]
     assert any(rest.startswith("--from=") for rest in copies), "runtime copies the build output"
+
+
+def test_the_image_carries_the_console_built_from_its_lockfile() -> None:
+    """The web stage runs `npm ci` (package-lock.json) and the build; the Python
+    build stage copies the bundle in before `pip install .` packages it."""
+    _, stages = parse_dockerfile()
+    web = next(s for s in stages if s.name == "web")
+    runs = [rest for kw, rest in web.instructions if kw == "RUN"]
+    assert any(r.startswith("npm ci") for r in runs) and "npm run build" in runs
+    build = next(s for s in stages if s.name == "build")
+    copies = [rest for kw, rest in build.instructions if kw == "COPY"]
+    assert "--from=web /web/dist gateway/web/dist" in copies
+    lines = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
+    assert {"**/node_modules", "gateway/web/dist"} <= lines
 
 
 def test_final_stage_has_no_build_tools() -> None:
@@ -98,6 +118,87 @@ def test_entrypoint_is_the_console_script() -> None:
     assert "flowpilot" in scripts
 
 
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def test_base_is_pinned_by_digest() -> None:
+    args, stages = parse_dockerfile()
+    names = {s.name for s in stages}
+    bases = {resolve(s.base, args) for s in stages if s.base not in names}
+    python = {b for b in bases if b.startswith("python:")}
+    assert len(python) == 1, f"build and runtime stages must share one base: {python}"
+    for base in bases:
+        assert DIGEST.search(base), f"{base} is not pinned by digest"
+
+
+def _run_lines(stage: Stage) -> str:
+    return " ".join(rest for kw, rest in stage.instructions if kw == "RUN")
+
+
+def test_dependencies_come_from_the_hash_checked_lock() -> None:
+    """The lock CI tested, hash-checked, binary-only; then the project alone."""
+    _, stages = parse_dockerfile()
+    build = next(s for s in stages if s.name == "build")
+    runs = _run_lines(build)
+    install = next(
+        rest
+        for kw, rest in build.instructions
+        if kw == "RUN" and "requirements/runtime.lock" in rest
+    )
+    for flag in (
+        "--require-hashes",
+        "--no-deps",
+        "--only-binary=:all:",
+        "-r requirements/build.lock",
+    ):
+        assert flag in install, flag
+    project = next(
+        rest
+        for kw, rest in build.instructions
+        if kw == "RUN" and "pip install" in rest and " . " in f"{rest} "
+    )
+    assert "--no-deps" in project and "--no-build-isolation" in project
+    assert "unchecked-hash" in runs, "bytecode without timestamps (reproducible layers)"
+    copies = [rest for kw, rest in build.instructions if kw == "COPY"]
+    assert copies[0].startswith("requirements/runtime.lock requirements/build.lock"), copies
+
+
+def test_oci_source_and_revision_labels_come_from_build_args() -> None:
+    _, stage = final_stage()
+    labels = " ".join(rest for kw, rest in stage.instructions if kw == "LABEL")
+    declared = {rest.split("=")[0] for kw, rest in stage.instructions if kw == "ARG"}
+    for key, arg in (("source", "SOURCE_URL"), ("revision", "VCS_REF"), ("version", "VERSION")):
+        assert f'org.opencontainers.image.{key}="${{{arg}}}"' in labels, key
+        assert arg in declared, f"ARG {arg} must be declared in the final stage"
+
+
+def test_sbom_lists_exactly_the_runtime_lock(tmp_path: Path) -> None:
+    """What `.ci/run` produces (same command), checked against the lock."""
+    ci = (REPO / ".ci/run").read_text()
+    assert "cyclonedx-py requirements requirements/runtime.lock" in ci
+    tool = shutil.which("cyclonedx-py")
+    assert tool is not None, "cyclonedx-py is missing: `bash .ci/install` installs the dev lock"
+    out = tmp_path / "sbom.json"
+    lock, pyproject = REPO / "requirements/runtime.lock", REPO / "pyproject.toml"
+    options = ["--pyproject", str(pyproject), "--output-reproducible", "--of", "JSON"]
+    subprocess.run(
+        [tool, "requirements", str(lock), *options, "-o", str(out)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    sbom = json.loads(out.read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
+    assert sbom["metadata"]["component"]["name"] == "flowpilot-fix-services"
+    listed = {(c["name"].lower(), c["version"]) for c in sbom["components"]}
+    pinned = re.findall(
+        r"^([A-Za-z0-9_.\-]+)==(\S+)", (REPO / "requirements/runtime.lock").read_text(), re.M
+    )
+    assert listed == {(n.lower(), v) for n, v in pinned}
+    assert all(c.get("purl", "").startswith("pkg:pypi/") for c in sbom["components"])
+    assert "build/" in (REPO / ".gitignore").read_text().split()
+
+
 def test_build_context_admits_what_pip_install_needs() -> None:
     """`.dockerignore` is an allow-list: it must admit pyproject.toml, its
     readme and every package the CLI imports."""
@@ -110,6 +211,8 @@ def test_build_context_admits_what_pip_install_needs() -> None:
     for name in needed:
         assert f"!{name}" in lines, f".dockerignore must admit {name}"
         assert (REPO / name).is_file(), f"`pip install .` needs {name}, which does not exist"
+    for lock in ("requirements/runtime.lock", "requirements/build.lock"):
+        assert f"!{lock}" in lines, f".dockerignore must admit {lock}"
     packages = {"flowpilot", "gateway", *(p.package for p in PROCESSES.values() if p.package)}
     for package in sorted(packages):
         assert f"!{package}/" in lines, f".dockerignore must admit {package}/"

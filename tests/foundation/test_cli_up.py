@@ -77,6 +77,10 @@ def test_up_serves_and_stops(data_dir: Path) -> None:
         base = f"http://127.0.0.1:{http_port}"
         headers = {"Authorization": f"Bearer {match.group(1)}"}
         assert httpx.get(f"{base}/readyz").status_code == 200
+        # The console's development sign-in link: the token in the fragment.
+        assert f"{base}/#token={match.group(1)}" in output
+        console = httpx.get(f"{base}/")
+        assert console.status_code == 200 and '<div id="root">' in console.text
         created = httpx.post(
             f"{base}/api/v1/ai-sessions", json={"title": "Outlook"}, headers=headers
         )

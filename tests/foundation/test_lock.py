@@ -42,7 +42,7 @@ def test_lock_pins_every_declared_dependency_within_its_range(lock: str, dev: bo
         )
 
 
-@pytest.mark.parametrize("lock", ["runtime.lock", "dev.lock"])
+@pytest.mark.parametrize("lock", ["runtime.lock", "dev.lock", "build.lock", "checkov.lock"])
 def test_every_pin_carries_hashes(lock: str) -> None:
     text = (ROOT / "requirements" / lock).read_text()
     blocks = re.split(r"\n(?=[A-Za-z0-9_.\-]+==)", text.split("\n", 2)[-1])
@@ -55,3 +55,14 @@ def test_runtime_lock_agrees_with_dev_lock() -> None:
     runtime, dev = pins("runtime.lock"), pins("dev.lock")
     differing = {n: (v, dev.get(n)) for n, v in runtime.items() if dev.get(n) != v}
     assert not differing, f"the image and CI would run different versions: {differing}"
+
+
+def test_build_lock_pins_the_build_backend_ci_uses() -> None:
+    """The image builds the project with the setuptools CI's editable install used."""
+    build, dev = pins("build.lock"), pins("dev.lock")
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for line in declared:
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in build, f"{name} is not in build.lock: run requirements/lock.sh"
+        assert requirement.specifier.contains(build[name]) and build[name] == dev.get(name)

@@ -275,8 +275,26 @@ async def test_full_script_builder_tab_story(user) -> None:
     assert answer["assistant_message"]["role"] == "assistant"
     script = answer["assistant_message"]["script"]
     assert script
+    # The drafter's output contract, on the REST surface: the recipe the
+    # drafter used, the language, the typed parameters and the explanation.
+    drafted = answer["assistant_message"]
+    assert drafted["recipe_id"] == "flush-dns-reset-network"
+    assert drafted["language"] == "powershell"
+    assert "ipconfig /renew" in script and drafted["explanation"] in drafted["content"]
+    renew = next(p for p in drafted["parameters"] if p["name"] == "release_renew")
+    assert renew == {
+        "name": "release_renew",
+        "type": "boolean",
+        "required": False,
+        "default": True,
+        "choices": [],
+        "description": renew["description"],
+    }
+    assert answer["user_message"]["parameters"] == [] and answer["user_message"]["language"] is None
+    assert answer["user_message"]["recipe_id"] is None
     messages = await user.call("GET", f"/script-builder/sessions/{inline['id']}/messages", 200)
     assert [m["role"] for m in messages["messages"]] == ["user", "assistant"]
+    assert messages["messages"][1] == drafted
     draft = await user.call(
         "PATCH",
         f"/script-builder/sessions/{inline['id']}/draft",

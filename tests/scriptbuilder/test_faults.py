@@ -39,11 +39,14 @@ async def _everything_else_works(stub, token: str) -> None:
         metadata=auth_metadata(token),
     )
     assert rendered.script == "ping -c 1 '10.0.0.1'"
-    # The offline drafter needs no fixes service for a standalone session.
+    # The recipe drafter needs no fixes service for a standalone session.
     reply = await stub.SendMessage(
-        sb.SendMessageRequest(session_id=session.id, content="ping a host"),
+        sb.SendMessageRequest(
+            session_id=session.id, content="is port 443 on web01 reachable from here?"
+        ),
         metadata=auth_metadata(token),
     )
+    assert reply.assistant_message.recipe_id == "test-port-connectivity"
     assert reply.assistant_message.script
 
 

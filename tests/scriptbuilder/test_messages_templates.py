@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
+from tests.scriptbuilder.conftest import STRUCTURED_ANSWER
 from tests.scriptbuilder.helpers import create_ai_session, create_session, fixes_stub, sb_stub
 from tests.support.grpc_client import auth_metadata, refusal_of
 
@@ -35,8 +36,14 @@ async def test_send_message_stores_both_and_extracts_the_script(stub, make_token
     assert not reply.user_message.HasField("script")
     assistant = reply.assistant_message
     assert assistant.role == sb.MESSAGE_ROLE_ASSISTANT
-    assert "offline drafter" in assistant.content
+    # The default drafter answers from the vetted recipe, with its contract.
+    assert assistant.recipe_id == "flush-dns-linux"
+    assert assistant.language == BASH
     assert assistant.script.startswith("#!/usr/bin/env bash")
+    assert "resolvectl flush-caches" in assistant.script
+    assert [p.name for p in assistant.parameters] == ["test_name", "dry_run"]
+    assert assistant.explanation and assistant.explanation in assistant.content
+    assert f"```bash\n{assistant.script}\n```" in assistant.content
     await stub.SendMessage(
         sb.SendMessageRequest(session_id=session.id, content="and restart nscd"),
         metadata=auth_metadata(token),
@@ -49,6 +56,9 @@ async def test_send_message_stores_both_and_extracts_the_script(stub, make_token
         sb.MESSAGE_ROLE_ASSISTANT,
     ] * 2
     assert listed.messages[0].id == reply.user_message.id
+    # The draft's fields are stored, not only returned once.
+    assert listed.messages[1] == assistant
+    assert not listed.messages[0].HasField("recipe_id") and not listed.messages[0].parameters
     page = await stub.ListMessages(
         sb.ListMessagesRequest(session_id=session.id, page_size=3), metadata=auth_metadata(token)
     )
@@ -101,8 +111,11 @@ async def test_inline_drafts_from_the_fix_context(stub, fixes_channel, make_toke
         sb.SendMessageRequest(session_id=session.id, content="draft it"),
         metadata=auth_metadata(token),
     )
-    assert "Clear the stuck print queue" in reply.assistant_message.content
-    assert "# Fix: Clear the stuck print queue" in reply.assistant_message.script
+    # "draft it" says nothing by itself: the fix being drafted does.
+    assistant = reply.assistant_message
+    assert assistant.recipe_id == "clear-print-queue"
+    assert assistant.language == types_pb2.SCRIPT_LANGUAGE_POWERSHELL
+    assert "Stop-Service -Name Spooler" in assistant.script
 
 
 async def _template(stub, token, **kw) -> sb.ScriptTemplate:
@@ -234,22 +247,22 @@ async def test_save_session_as_template(stub, make_token):
     assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
     assert refusal_of(info.value).reason == "NO_SCRIPT_TO_SAVE"
     # From the AI's latest script when the editor is empty.
-    await stub.SendMessage(
-        sb.SendMessageRequest(session_id=session.id, content="check disk space"),
+    reply = await stub.SendMessage(
+        sb.SendMessageRequest(session_id=session.id, content="/var is full, what is eating it?"),
         metadata=auth_metadata(token),
     )
+    # The draft's typed parameters are exactly what a template needs.
+    drafted = reply.assistant_message
     from_ai = await stub.SaveSessionAsTemplate(
         sb.SaveSessionAsTemplateRequest(
-            session_id=session.id,
-            name="Disk check",
-            parameters=[
-                sb.TemplateParameter(name="target", type=sb.PARAMETER_TYPE_STRING, required=True)
-            ],
+            session_id=session.id, name="Disk check", parameters=list(drafted.parameters)
         ),
         metadata=auth_metadata(token),
     )
-    assert from_ai.source_session_id == session.id and "target={{target}}" in from_ai.body
-    assert from_ai.language == BASH
+    assert from_ai.source_session_id == session.id and from_ai.body == drafted.script
+    assert "du -xh" in from_ai.body and from_ai.language == BASH
+    assert list(from_ai.parameters) == list(drafted.parameters)
+    assert json_format.MessageToDict(drafted.parameters[0].default) == "/var"
     # The editor buffer wins when it has text.
     await stub.UpdateDraft(
         sb.UpdateDraftRequest(
@@ -289,8 +302,11 @@ async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
 ):
     from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
     from scriptbuilder_service.main import create_server
+    from scriptbuilder_service.recipes import load_index
 
-    provider = OpenAIChatProvider(base_url=chat_server.url, model="m", timeout_seconds=0.3)
+    provider = OpenAIChatProvider(
+        base_url=chat_server.url, model="m", timeout_seconds=0.3, index=load_index()
+    )
     server = await create_server(
         settings,
         database_url=scriptbuilder_db_url,
@@ -305,10 +321,19 @@ async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
             token = make_token()
             session, _ = await create_session(stub, token, language=BASH)
             reply = await stub.SendMessage(
-                sb.SendMessageRequest(session_id=session.id, content="restart cups"),
+                sb.SendMessageRequest(
+                    session_id=session.id, content="the cups service is down, restart it"
+                ),
                 metadata=auth_metadata(token),
             )
-            assert reply.assistant_message.script == "systemctl restart cups"
+            # The model's structured answer arrives with the same contract.
+            drafted = reply.assistant_message
+            assert drafted.script == STRUCTURED_ANSWER["script"]
+            assert drafted.language == BASH and drafted.recipe_id == "restart-systemd-unit"
+            assert [(p.name, p.default.string_value) for p in drafted.parameters] == [
+                ("unit", "cups")
+            ]
+            assert drafted.explanation == STRUCTURED_ANSWER["explanation"]
             for mode in ("error", "slow"):
                 chat_server.mode = mode
                 with pytest.raises(grpc.aio.AioRpcError) as info:
@@ -323,3 +348,37 @@ async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
             assert len(listed.messages) == 2
     finally:
         await server.stop(0)
+
+
+async def test_a_follow_up_refines_the_stored_draft(stub, make_token):
+    """The previous draft comes back from the database (recipe, language,
+    parameters) and the follow-up changes it instead of repeating it."""
+    token = make_token()
+    session, _ = await create_session(stub, token)
+
+    async def send(content: str) -> sb.Message:
+        reply = await stub.SendMessage(
+            sb.SendMessageRequest(session_id=session.id, content=content),
+            metadata=auth_metadata(token),
+        )
+        return reply.assistant_message
+
+    def values(message: sb.Message) -> dict[str, object]:
+        return {p.name: json_format.MessageToDict(p.default) for p in message.parameters}
+
+    first = await send("Nothing prints on PRN-SRV02, jobs stuck in the queue. Clear it.")
+    assert first.recipe_id == "clear-print-queue"
+    assert values(first)["computer_name"] == "PRN-SRV02"
+    second = await send("same on PRN-SRV03 please")
+    assert second.recipe_id == "clear-print-queue" and second.script == first.script
+    assert values(second) == {"computer_name": "PRN-SRV03", "dry_run": False}
+    third = await send("just show me, don't change anything")
+    assert values(third) == {"computer_name": "PRN-SRV03", "dry_run": True}
+    question = await send("and order pizza")
+    assert not question.HasField("script") and not question.HasField("recipe_id")
+    assert question.language == types_pb2.SCRIPT_LANGUAGE_UNSPECIFIED
+    assert not question.parameters and question.explanation == question.content
+    listed = await stub.ListMessages(
+        sb.ListMessagesRequest(session_id=session.id), metadata=auth_metadata(token)
+    )
+    assert list(listed.messages)[1::2] == [first, second, third, question]

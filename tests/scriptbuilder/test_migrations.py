@@ -147,3 +147,68 @@ def test_head_matches_the_table_metadata(empty_db: tuple[str, str]):
             await engine.dispose()
 
     assert asyncio.run(diff()) == []
+
+
+def test_drafts_and_recipes_columns_and_their_downgrade(
+    pg: EmbeddedPostgres, empty_db: tuple[str, str]
+):
+    db, url = empty_db
+    upgrade(PACKAGE, url, "0004_template_drafts")
+    session = uuid.uuid4()
+    pg.psql(
+        "INSERT INTO script_builder_sessions (id, user_id, account_id, title, language) "
+        f"VALUES ('{session}', 'u1', 'a1', 't', 'bash');"
+        "INSERT INTO script_builder_messages (session_id, role, content, script) "
+        f"VALUES ('{session}', 'assistant', 'old answer', 'echo hi');"
+        "INSERT INTO script_templates (account_id, created_by_user_id, name, language, body) "
+        "VALUES ('a1', 'u1', 'old', 'bash', 'echo')",
+        db,
+    )
+    upgrade(PACKAGE, url, "0005_drafts_and_recipes")
+    # Existing messages read as drafts without parameters or recipe.
+    assert (
+        pg.psql(
+            "SELECT language IS NULL, parameters::text, explanation, recipe_id IS NULL "
+            "FROM script_builder_messages",
+            db,
+        )
+        == "t|[]||t"
+    )
+    pg.psql(
+        "UPDATE script_builder_messages SET language = 'bash', recipe_id = 'reload-nginx', "
+        """parameters = '[{"name": "x", "type": "string"}]';"""
+        "INSERT INTO script_templates (account_id, created_by_user_id, name, language, body, "
+        "source_recipe_id, source_recipe_digest) "
+        "VALUES ('a1', 'u1', 'imported', 'bash', 'echo', 'reload-nginx', 'd1')",
+        db,
+    )
+    with pytest.raises(EmbeddedPostgresError, match="ck_script_builder_messages_language"):
+        pg.psql("UPDATE script_builder_messages SET language = 'cobol'", db)
+    # One template per (account, recipe, language).
+    with pytest.raises(EmbeddedPostgresError, match="ux_script_templates_account_recipe"):
+        pg.psql(
+            "INSERT INTO script_templates (account_id, created_by_user_id, name, language, body, "
+            "source_recipe_id) VALUES ('a1', 'u2', 'again', 'bash', 'echo', 'reload-nginx')",
+            db,
+        )
+    downgrade(PACKAGE, url, "0004_template_drafts")
+    columns = pg.psql(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns "
+        "WHERE table_name IN ('script_builder_messages', 'script_templates')",
+        db,
+    ).split()
+    for gone in (
+        "script_builder_messages.language",
+        "script_builder_messages.parameters",
+        "script_builder_messages.explanation",
+        "script_builder_messages.recipe_id",
+        "script_templates.source_recipe_id",
+        "script_templates.source_recipe_digest",
+    ):
+        assert gone not in columns
+    # The rows survive as plain messages and templates.
+    assert (
+        pg.psql("SELECT content, script FROM script_builder_messages", db) == "old answer|echo hi"
+    )
+    assert pg.psql("SELECT count(*) FROM script_templates", db) == "2"
+    upgrade(PACKAGE, url)

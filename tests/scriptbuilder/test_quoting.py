@@ -25,6 +25,7 @@ from scriptbuilder_service.domain.quoting import (
     quote_python,
 )
 from scriptbuilder_service.domain.templates import Parameter, ParameterType, render
+from tests.scriptbuilder.powershell import read_powershell_single_quoted
 
 NASTY = [
     "",
@@ -102,27 +103,6 @@ def test_fixed_nasty_values_round_trip(value: str):
     )
     assert _run([sys.executable, "-I", "-"], py_script) == value.encode()
     assert read_powershell_single_quoted(quote_powershell(value)) == (value, "")
-
-
-def read_powershell_single_quoted(source: str) -> tuple[str, str]:
-    """Reads one PowerShell single-quoted string at the start of `source`:
-    (its value, the rest). Rules (about_Quoting_Rules, the tokenizer): the
-    string opens and closes with any of ' ‘ ’ ‚ ‛; inside, any of them followed
-    by another of them stands for one quote; nothing else is special."""
-    assert source[0] in POWERSHELL_SINGLE_QUOTES, "does not open a single-quoted string"
-    out: list[str] = []
-    i = 1
-    while i < len(source):
-        char = source[i]
-        if char in POWERSHELL_SINGLE_QUOTES:
-            if i + 1 < len(source) and source[i + 1] in POWERSHELL_SINGLE_QUOTES:
-                out.append(char)
-                i += 2
-                continue
-            return "".join(out), source[i + 1 :]
-        out.append(char)
-        i += 1
-    raise AssertionError("unterminated single-quoted string")
 
 
 @given(TEXT)

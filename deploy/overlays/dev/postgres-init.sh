@@ -4,7 +4,8 @@
 # so neither service can read the other's tables.
 set -euo pipefail
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
-  -v fixes_pw="$FIXES_PASSWORD" -v scriptbuilder_pw="$SCRIPTBUILDER_PASSWORD" <<'SQL'
+  -v fixes_pw="$(cat "$FIXES_PASSWORD_FILE")" \
+  -v scriptbuilder_pw="$(cat "$SCRIPTBUILDER_PASSWORD_FILE")" <<'SQL'
 CREATE ROLE fixes LOGIN PASSWORD :'fixes_pw';
 CREATE DATABASE flowpilot_fixes OWNER fixes;
 REVOKE ALL ON DATABASE flowpilot_fixes FROM PUBLIC;

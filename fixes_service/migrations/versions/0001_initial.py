@@ -16,6 +16,11 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The oldest code revision that works against this schema (expand/contract,
+# flowpilot.runtime.migrations).
+# The first schema: no older code exists.
+oldest_compatible_revision = "0001_initial"
+
 FIX_STATUSES = "('proposed', 'applied_success', 'applied_failed', 'applied_partial', 'dismissed')"
 LANGUAGES = "('powershell', 'bash', 'python')"
 OUTCOMES = "('applied_success', 'applied_failed', 'applied_partial')"

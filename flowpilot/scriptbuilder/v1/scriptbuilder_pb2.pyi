@@ -103,18 +103,26 @@ class Session(_message.Message):
     def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., origin: _Optional[_Union[Origin, str]] = ..., title: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("id", "role", "content", "script", "created_at")
+    __slots__ = ("id", "role", "content", "script", "created_at", "language", "parameters", "explanation", "recipe_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
     SCRIPT_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    EXPLANATION_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     role: MessageRole
     content: str
     script: str
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    language: _types_pb2.ScriptLanguage
+    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
+    explanation: str
+    recipe_id: str
+    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., explanation: _Optional[str] = ..., recipe_id: _Optional[str] = ...) -> None: ...
 
 class TemplateParameter(_message.Message):
     __slots__ = ("name", "type", "required", "default", "choices", "description")
@@ -133,7 +141,7 @@ class TemplateParameter(_message.Message):
     def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., required: _Optional[bool] = ..., default: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., choices: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
 
 class ScriptTemplate(_message.Message):
-    __slots__ = ("id", "account_id", "created_by_user_id", "name", "description", "language", "body", "parameters", "status", "source_fix_id", "source_session_id", "created_at", "updated_at")
+    __slots__ = ("id", "account_id", "created_by_user_id", "name", "description", "language", "body", "parameters", "status", "source_fix_id", "source_session_id", "created_at", "updated_at", "source_recipe_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +155,7 @@ class ScriptTemplate(_message.Message):
     SOURCE_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_RECIPE_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     account_id: str
     created_by_user_id: str
@@ -160,7 +169,8 @@ class ScriptTemplate(_message.Message):
     source_session_id: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., created_by_user_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., status: _Optional[_Union[TemplateStatus, str]] = ..., source_fix_id: _Optional[str] = ..., source_session_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    source_recipe_id: str
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., created_by_user_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., status: _Optional[_Union[TemplateStatus, str]] = ..., source_fix_id: _Optional[str] = ..., source_session_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_recipe_id: _Optional[str] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
     __slots__ = ("origin", "ai_session_id", "language", "title")

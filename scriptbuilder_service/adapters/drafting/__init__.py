@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Protocol
 
 from flowpilot.runtime.settings import Drafter, Settings
-from scriptbuilder_service.domain.drafting import DraftRequest
+from scriptbuilder_service.domain.drafting import Draft, DraftChunk, DraftRequest
 
 
 class DraftingProvider(Protocol):
-    """Turns a conversation into an answer: prose plus a fenced script."""
+    """Turns a conversation into a draft: the script, its language, its typed
+    parameters and an explanation (`Draft`); no script means a question.
+
+    `stream` yields the same answer in pieces as it is produced, the last
+    piece carrying the finished draft (for a server-streaming RPC)."""
 
     name: str
 
-    async def draft(self, request: DraftRequest) -> str: ...
+    async def draft(self, request: DraftRequest) -> Draft: ...
+
+    def stream(self, request: DraftRequest) -> AsyncIterator[DraftChunk]: ...
 
     async def aclose(self) -> None: ...
 
@@ -23,6 +30,6 @@ def provider_from_settings(settings: Settings) -> DraftingProvider:
         from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
 
         return OpenAIChatProvider.from_settings(settings)
-    from scriptbuilder_service.adapters.drafting.offline import OfflineDrafter
+    from scriptbuilder_service.adapters.drafting.recipes import RecipeDrafter
 
-    return OfflineDrafter()
+    return RecipeDrafter()

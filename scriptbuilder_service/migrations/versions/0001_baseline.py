@@ -17,6 +17,11 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# The oldest code revision that works against this schema (expand/contract,
+# flowpilot.runtime.migrations).
+# The first schema: no older code exists.
+oldest_compatible_revision = "0001_baseline"
+
 
 def upgrade() -> None:
     op.create_table(

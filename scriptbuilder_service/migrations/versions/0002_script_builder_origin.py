@@ -15,6 +15,11 @@ down_revision = "0001_baseline"
 branch_labels = None
 depends_on = None
 
+# The oldest code revision that works against this schema (expand/contract,
+# flowpilot.runtime.migrations).
+# Expand only: `origin` defaults to 'standalone', which is what older code means.
+oldest_compatible_revision = "0001_baseline"
+
 
 def upgrade() -> None:
     op.execute(

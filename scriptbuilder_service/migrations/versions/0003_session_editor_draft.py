@@ -14,6 +14,11 @@ down_revision = "0002_script_builder_origin"
 branch_labels = None
 depends_on = None
 
+# The oldest code revision that works against this schema (expand/contract,
+# flowpilot.runtime.migrations).
+# Expand only: both columns have defaults older code never needs to set.
+oldest_compatible_revision = "0002_script_builder_origin"
+
 
 def upgrade() -> None:
     op.add_column(

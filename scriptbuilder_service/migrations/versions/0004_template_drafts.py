@@ -15,6 +15,12 @@ down_revision = "0003_session_editor_draft"
 branch_labels = None
 depends_on = None
 
+# The oldest code revision that works against this schema (expand/contract,
+# flowpilot.runtime.migrations).
+# Expand only: `status` defaults to 'published' and `source_fix_id` is nullable.
+# Older code lists draft templates like published ones until rolled forward.
+oldest_compatible_revision = "0003_session_editor_draft"
+
 
 def upgrade() -> None:
     op.add_column(

@@ -1,0 +1,155 @@
+// The REST shapes of CONTRACT §3, as the gateway writes them (proto field
+// names, enums as the seed spells them, unset values as null).
+
+export type Language = 'powershell' | 'bash' | 'python'
+export const LANGUAGES: readonly Language[] = ['powershell', 'bash', 'python']
+
+export type AiSessionStatus = 'active' | 'resolved' | 'escalated'
+
+export interface AiSession {
+  id: string
+  owner_user_id: string
+  account_id: string
+  title: string
+  status: AiSessionStatus
+  state_version: number
+  created_at: string
+  updated_at: string
+  escalation_reason: string | null
+}
+
+export type FixStatus =
+  | 'proposed'
+  | 'applied_success'
+  | 'applied_failed'
+  | 'applied_partial'
+  | 'dismissed'
+export type FixOutcome = 'applied_success' | 'applied_failed' | 'applied_partial'
+export type ScriptDecision = 'one_off' | 'draft_template' | 'build_template'
+export type EscalationChoice =
+  | 'applied_failed'
+  | 'applied_success'
+  | 'never_applied'
+  | 'applied_partial'
+export type BannerMode = 'proposed' | 'verifying' | 'partial' | 'success' | 'failed' | 'dismissed'
+export type ApplyRoute =
+  | 'template_match_panel'
+  | 'no_template_dialog'
+  | 'script_builder_tab'
+  | 'none'
+
+export interface AiOutcomeProposal {
+  outcome: FixOutcome
+  rationale: string
+  proposed_at: string | null
+}
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+export type JsonObject = { [key: string]: JsonValue }
+
+export interface SuggestedFix {
+  id: string
+  ai_session_id: string
+  title: string
+  description: string
+  script_language: Language
+  ai_drafted_script: string | null
+  ai_drafted_parameters: JsonObject | null
+  script_template_id: string | null
+  status: FixStatus
+  applied_at: string | null
+  outcome_notes: string | null
+  ai_outcome_proposal: AiOutcomeProposal | null
+  script_decision: ScriptDecision | null
+  created_at: string
+  updated_at: string
+  banner_mode: BannerMode
+  apply_route: ApplyRoute
+  needs_script: boolean
+}
+
+export type FixEventAction =
+  | 'created'
+  | 'script_updated'
+  | 'applied'
+  | 'script_decision_recorded'
+  | 'outcome_recorded'
+  | 'dismissed'
+  | 'outcome_proposed'
+  | 'outcome_proposal_cleared'
+  | 'resolve_auto_success'
+  | 'escalation_outcome'
+
+export interface FixEvent {
+  id: string
+  fix_id: string
+  ai_session_id: string
+  actor_user_id: string
+  action: FixEventAction
+  from_status: FixStatus | null
+  to_status: FixStatus | null
+  details: JsonObject | null
+  state_version: number
+  created_at: string
+}
+
+export type Origin = 'standalone' | 'pilot_inline'
+export type EditorMode = 'ai' | 'editor'
+
+export interface BuilderSession {
+  id: string
+  user_id: string
+  account_id: string
+  ai_session_id: string | null
+  origin: Origin
+  title: string
+  language: Language
+  status: 'active' | 'completed'
+  editor_buffer: string
+  mode: EditorMode | null
+  created_at: string
+  updated_at: string
+}
+
+export interface BuilderMessage {
+  id: string
+  role: 'user' | 'assistant'
+  content: string
+  script: string | null
+  created_at: string
+}
+
+export type ParameterType = 'string' | 'integer' | 'boolean' | 'enum'
+export const PARAMETER_TYPES: readonly ParameterType[] = ['string', 'integer', 'boolean', 'enum']
+
+export interface TemplateParameter {
+  name: string
+  type: ParameterType
+  required: boolean
+  default: JsonValue
+  choices: string[]
+  description: string
+}
+
+export type TemplateStatus = 'draft' | 'published'
+
+export interface ScriptTemplate {
+  id: string
+  account_id: string
+  created_by_user_id: string
+  name: string
+  description: string
+  language: Language
+  body: string
+  parameters: TemplateParameter[]
+  status: TemplateStatus
+  source_fix_id: string | null
+  source_session_id: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface RenderedScript {
+  script: string
+  language: Language
+}

@@ -1,0 +1,111 @@
+// The fix's template in the task lane: a typed parameter form, "Generate"
+// (render), "Copy", and "✓ I ran this" — the only one of them that stamps
+// `applied_at` (seed §5).
+import { useEffect, useId, useState, type Ref } from 'react'
+import * as api from '../api/client'
+import type { AiSession, RenderedScript, SuggestedFix } from '../api/types'
+import { useAction, useLoader } from '../lib/hooks'
+import { formatTime, LANGUAGE_LABEL } from '../lib/words'
+import { CopyButton } from './CopyButton'
+import { ErrorNote, LoadFailed, Loading } from './ErrorNote'
+import { initialValues, ParameterForm, toRenderValues, type ParameterValues } from './ParameterForm'
+
+export function TemplateMatchPanel({
+  fix,
+  session,
+  canWrite,
+  onClose,
+  onRan,
+  headingRef,
+}: {
+  fix: SuggestedFix
+  session: AiSession
+  canWrite: boolean
+  onClose: () => void
+  onRan: (fix: SuggestedFix) => void
+  headingRef?: Ref<HTMLHeadingElement>
+}) {
+  const ids = useId()
+  const templateId = fix.script_template_id ?? ''
+  const template = useLoader((signal) => api.getTemplate(templateId, signal), [templateId])
+  const [values, setValues] = useState<ParameterValues>({})
+  const [rendered, setRendered] = useState<RenderedScript | null>(null)
+  const generate = useAction()
+  const ran = useAction()
+
+  useEffect(() => {
+    if (template.data) setValues(initialValues(template.data.parameters))
+  }, [template.data])
+
+  async function onGenerate(): Promise<void> {
+    if (!template.data) return
+    const parameters = toRenderValues(template.data.parameters, values)
+    const result = await generate.run(() => api.renderTemplate(templateId, parameters))
+    if (result) setRendered(result)
+  }
+
+  async function onRanIt(): Promise<void> {
+    const updated = await ran.run(() => api.declareRun(fix))
+    if (updated) onRan(updated)
+  }
+
+  const headingId = `${ids}-heading`
+  const canRun = canWrite && api.fixActions(fix, session).apply
+  return (
+    <section className="panel template-panel" aria-labelledby={headingId} data-testid="template-match-panel">
+      <div className="panel-head">
+        <h2 id={headingId} ref={headingRef} tabIndex={-1}>
+          Template for “{fix.title}”
+        </h2>
+        <button type="button" className="link-button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+      {template.loading ? <Loading what="the template" /> : null}
+      {template.error ? (
+        <LoadFailed error={template.error} onRetry={template.reload} what="the template" />
+      ) : null}
+      {template.data ? (
+        <form
+          onSubmit={(event) => {
+            event.preventDefault()
+            void onGenerate()
+          }}
+        >
+          <p>
+            <strong>{template.data.name}</strong>{' '}
+            <span className="hint">
+              {LANGUAGE_LABEL[template.data.language]} · {template.data.status}
+            </span>
+          </p>
+          {template.data.description ? <p className="hint">{template.data.description}</p> : null}
+          <ParameterForm parameters={template.data.parameters} values={values} onChange={setValues} />
+          <div className="actions">
+            <button type="submit" disabled={generate.busy}>
+              Generate
+            </button>
+            <CopyButton text={rendered?.script ?? ''} />
+          </div>
+          <ErrorNote error={generate.error} onRetry={() => void onGenerate()} />
+          {rendered ? (
+            <pre className="code code--scroll" role="group" tabIndex={0} aria-label="Generated script">
+              <code>{rendered.script}</code>
+            </pre>
+          ) : null}
+          {fix.applied_at ? (
+            <p className="hint">
+              Marked as run at <time dateTime={fix.applied_at}>{formatTime(fix.applied_at)}</time>.
+            </p>
+          ) : canRun ? (
+            <div className="actions">
+              <button type="button" className="primary" onClick={() => void onRanIt()} disabled={ran.busy}>
+                ✓ I ran this
+              </button>
+            </div>
+          ) : null}
+          <ErrorNote error={ran.error} onRetry={() => void onRanIt()} />
+        </form>
+      ) : null}
+    </section>
+  )
+}

@@ -1,0 +1,77 @@
+"""The end-to-end suite once more, with both services reaching PostgreSQL
+through a real PgBouncer in transaction pooling mode, configured from the
+shipped `deploy/components/pgbouncer/pgbouncer.ini`, and the services'
+statement cache off as that component sets it (PgBouncer 1.18 here, which
+predates `max_prepared_statements`).
+
+Every test of `test_e2e.py` is imported, so collected and run here again
+with the fixtures below: the databases are the same fresh clones, reached
+through PgBouncer's port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from flowpilot.runtime.embedded_pg import EmbeddedPostgres
+from flowpilot.runtime.migrations import read_schema_marks, upgrade
+from flowpilot.runtime.settings import Settings
+from tests.conftest import DatabaseFactory, postgres_dir
+from tests.gateway.test_e2e import *  # noqa: F403 - the same tests, with these fixtures
+from tests.pgbouncer import PgBouncer
+
+
+@pytest.fixture(scope="module")
+def pgbouncer(pg: EmbeddedPostgres) -> Iterator[PgBouncer]:
+    with postgres_dir() as directory:
+        bouncer = PgBouncer(directory, pg)
+        bouncer.start()
+        try:
+            yield bouncer
+        finally:
+            bouncer.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(settings: Settings) -> Settings:
+    """What the pgbouncer component sets for every service."""
+    return settings.model_copy(update={"db_statement_cache_size": 0})
+
+
+@pytest.fixture
+def fixes_db_url(database_factory: DatabaseFactory, pgbouncer: PgBouncer) -> str:
+    return pgbouncer.route(database_factory("fixes_service"))
+
+
+@pytest.fixture
+def scriptbuilder_db_url(database_factory: DatabaseFactory, pgbouncer: PgBouncer) -> str:
+    return pgbouncer.route(database_factory("scriptbuilder_service"))
+
+
+def test_pool_mode_is_transaction(pgbouncer: PgBouncer) -> None:
+    config = dict(
+        line.split("|", 1) for line in pgbouncer.admin("SHOW CONFIG").splitlines() if "|" in line
+    )
+    assert config["pool_mode"].split("|")[0] == "transaction"
+
+
+async def test_the_services_really_go_through_pgbouncer(user, pgbouncer: PgBouncer) -> None:
+    session = await user.session()
+    await user.fix(session["id"])
+    databases = pgbouncer.admin("SHOW POOLS")
+    assert any(line.startswith("t_fixes_service_") for line in databases.splitlines()), databases
+    assert any(line.startswith("t_scriptbuilder_service_") for line in databases.splitlines())
+
+
+async def test_migrations_run_through_pgbouncer(pg: EmbeddedPostgres, pgbouncer: PgBouncer) -> None:
+    """The migration Job uses the same URL: its advisory lock and DDL sit in
+    one transaction, which transaction pooling keeps on one server connection."""
+    for package in ("fixes_service", "scriptbuilder_service"):
+        target = pgbouncer.route(pg.create_database(f"bouncer_{uuid.uuid4().hex[:10]}"))
+        await asyncio.to_thread(upgrade, package, target, statement_cache_size=0)
+        revision, compatible = await read_schema_marks(target, statement_cache_size=0)
+        assert revision and compatible
