@@ -230,30 +230,25 @@ def _templates_import(args: argparse.Namespace, settings: Settings) -> int:
     """The recipe catalogue as published templates of an account."""
     import asyncio
 
-    from flowpilot.runtime.db import create_engine
     from flowpilot.runtime.errors import DomainError
-    from scriptbuilder_service.adapters.recipe_templates import Outcome, run_import
+    from scriptbuilder_service.domain.recipe_import import Outcome
+    from scriptbuilder_service.main import template_import
     from scriptbuilder_service.recipes import load_recipes
 
     process = PROCESSES["scriptbuilder"]
 
     async def run(url: str) -> int:
-        engine = create_engine(
-            url, pool_size=1, statement_cache_size=settings.db_statement_cache_size
-        )
         try:
-            results = await run_import(
-                engine,
-                load_recipes(),
-                account_id=args.account,
-                user_id=args.user,
-                dry_run=args.dry_run,
-            )
+            async with template_import(settings, database_url=url) as importer:
+                results = await importer.import_recipes(
+                    load_recipes(),
+                    account_id=args.account,
+                    user_id=args.user,
+                    dry_run=args.dry_run,
+                )
         except DomainError as exc:
             print(f"flowpilot templates import: {exc.message}", file=sys.stderr)
             return 2
-        finally:
-            await engine.dispose()
         for item in results:
             print(f"{item.outcome:<9}  {item.recipe_id} ({item.language})  {item.template_id}")
         counts = {o: sum(r.outcome is o for r in results) for o in Outcome}

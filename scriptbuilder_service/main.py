@@ -1,8 +1,10 @@
-"""Builds and runs the script-builder gRPC server."""
+"""Builds and runs the script-builder gRPC server; builds the template import."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import grpc
@@ -17,7 +19,7 @@ from scriptbuilder_service.adapters.fixes_client import FixesClient
 from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
 from scriptbuilder_service.grpc_api import SERVICE_NAME, ScriptBuilderServicer
 from scriptbuilder_service.relay import ProposalRelay
-from scriptbuilder_service.service import ScriptBuilderService
+from scriptbuilder_service.service import ScriptBuilderService, TemplateImportService
 
 if TYPE_CHECKING:
     from scriptbuilder_service.adapters.drafting import DraftingProvider
@@ -92,6 +94,25 @@ async def create_server(
         port=port,
     )
     return server
+
+
+@asynccontextmanager
+async def template_import(
+    settings: Settings, *, database_url: str, pool_size: int = 1
+) -> AsyncIterator[TemplateImportService]:
+    """`flowpilot templates import`'s use case on its own small pool (one
+    connection by default), closed when the block ends."""
+    uow = UnitOfWork(
+        database_url,
+        ScriptBuilderRepository,
+        pool_size=pool_size,
+        max_overflow=0,
+        statement_cache_size=settings.db_statement_cache_size,
+    )
+    try:
+        yield TemplateImportService(uow)
+    finally:
+        await uow.dispose()
 
 
 def main() -> None:

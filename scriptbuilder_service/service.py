@@ -39,6 +39,15 @@ from scriptbuilder_service.domain.model import (
     check_text,
     new_session,
 )
+from scriptbuilder_service.domain.recipe_import import (
+    DEFAULT_IMPORTER,
+    ImportedTemplate,
+    Outcome,
+    check_importer,
+    digest,
+    stale,
+)
+from scriptbuilder_service.domain.recipes import Recipe
 
 if TYPE_CHECKING:
     # Only a type here: the use cases reach the repository through the unit of work.
@@ -318,3 +327,51 @@ class ScriptBuilderService:
         template = await self.get_template(caller, template_id)
         script = tpl.render(template.language, template.body, template.parameters, values)
         return script, template.language
+
+
+class TemplateImportService:
+    """The operator's use case `flowpilot templates import`: the recipe
+    catalogue as published templates of an account.
+
+    Apart from `ScriptBuilderService` because it serves no caller over gRPC:
+    it needs no fixes client and no drafter, and trusts its operator (there is
+    no token to check)."""
+
+    def __init__(self, uow: UnitOfWork[ScriptBuilderRepository]) -> None:
+        self._uow = uow
+
+    async def import_recipes(
+        self,
+        recipes: Sequence[Recipe],
+        *,
+        account_id: str,
+        user_id: str = DEFAULT_IMPORTER,
+        dry_run: bool = False,
+    ) -> list[ImportedTemplate]:
+        """One unit of work: all templates or none; a dry run rolls it back.
+        One line per template, the stale ones last."""
+        account_id, user_id = check_importer(account_id, user_id)
+        unit = self._uow.rehearsal() if dry_run else self._uow.transaction()
+        results: list[ImportedTemplate] = []
+        async with unit as repo:
+            for recipe in recipes:
+                for language in recipe.languages:
+                    new = recipe.template(language)
+                    written = await repo.upsert_recipe_template(
+                        new,
+                        account_id=account_id,
+                        user_id=user_id,
+                        recipe_id=recipe.id,
+                        digest=digest(new),
+                    )
+                    if written is None:
+                        template_id = await repo.recipe_template_id(
+                            account_id=account_id, recipe_id=recipe.id, language=language
+                        )
+                        outcome = Outcome.UNCHANGED
+                    else:
+                        template_id, created = written
+                        outcome = Outcome.CREATED if created else Outcome.UPDATED
+                    results.append(ImportedTemplate(recipe.id, language, template_id, outcome))
+            results += stale(recipes, await repo.recipe_templates(account_id))
+        return results

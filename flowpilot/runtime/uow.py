@@ -16,6 +16,9 @@ never opens or commits anything itself. Two kinds of unit:
         await repo.lock_user_sessions(user_id)
         session = await repo.create_standalone_capped(...)
 
+A third kind, `rehearsal()`, runs like `transaction()` and always rolls
+back: a dry run sees exactly what the real run would do and writes nothing.
+
 The unit of work owns the service's connection pool, built like every engine
 of the project (`flowpilot.runtime.db`: libpq URLs, pool size plus a separate
 overflow, the asyncpg statement cache, 0 behind PgBouncer);
@@ -27,8 +30,8 @@ unit sets READ COMMITTED on its connection for the time it holds it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -85,6 +88,19 @@ class UnitOfWork(Generic[R]):
 
     def autocommit(self) -> _Unit[R]:
         return _Unit(self.engine.connect, self._repository)
+
+    def rehearsal(self) -> _Unit[R]:
+        """A transaction that is always rolled back (dry runs)."""
+        return _Unit(self._rolled_back, self._repository)
+
+    @asynccontextmanager
+    async def _rolled_back(self) -> AsyncIterator[AsyncConnection]:
+        async with self._transactional.connect() as connection:
+            transaction = await connection.begin()
+            try:
+                yield connection
+            finally:
+                await transaction.rollback()
 
     async def dispose(self) -> None:
         """Closes the pool (on server stop)."""

@@ -247,6 +247,65 @@ class ScriptBuilderRepository:
         ).scalar_one()
         return existing, False
 
+    async def upsert_recipe_template(
+        self, new: NewTemplate, *, account_id: str, user_id: str, recipe_id: str, digest: str
+    ) -> tuple[uuid.UUID, bool] | None:
+        """The template of a catalogue recipe in one language: (id, created)
+        when it was inserted or rewritten, None when it exists with this very
+        digest (nothing written). Concurrent imports wait on the unique index
+        and then see the other's row."""
+        values = dict(self._template_values(new, account_id=account_id, user_id=user_id))
+        values |= {"source_recipe_id": recipe_id, "source_recipe_digest": digest}
+        statement = pg_insert(templates).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[
+                templates.c.account_id,
+                templates.c.source_recipe_id,
+                templates.c.language,
+            ],
+            index_where=templates.c.source_recipe_id.is_not(None),
+            set_={
+                "name": statement.excluded.name,
+                "description": statement.excluded.description,
+                "body": statement.excluded.body,
+                "parameters": statement.excluded.parameters,
+                "source_recipe_digest": statement.excluded.source_recipe_digest,
+                "updated_at": func.now(),
+            },
+            # Only a recipe that changed rewrites its template.
+            where=templates.c.source_recipe_digest.is_distinct_from(
+                statement.excluded.source_recipe_digest
+            ),
+        ).returning(templates.c.id, templates.c.created_at == templates.c.updated_at)
+        row = (await self._conn.execute(statement)).first()
+        return (row[0], bool(row[1])) if row is not None else None
+
+    async def recipe_template_id(
+        self, *, account_id: str, recipe_id: str, language: ScriptLanguage
+    ) -> uuid.UUID:
+        """The id of an account's template imported from `recipe_id`."""
+        return (
+            await self._conn.execute(
+                select(templates.c.id).where(
+                    templates.c.account_id == account_id,
+                    templates.c.source_recipe_id == recipe_id,
+                    templates.c.language == language.value,
+                )
+            )
+        ).scalar_one()
+
+    async def recipe_templates(
+        self, account_id: str
+    ) -> list[tuple[uuid.UUID, str, ScriptLanguage]]:
+        """Every template the account imported from the catalogue: (id,
+        recipe id, language), by recipe and language."""
+        rows = await self._conn.execute(
+            select(templates.c.id, templates.c.source_recipe_id, templates.c.language)
+            .where(templates.c.account_id == account_id, templates.c.source_recipe_id.is_not(None))
+            .order_by(templates.c.source_recipe_id, templates.c.language)
+        )
+        return [(row[0], row[1], ScriptLanguage(row[2])) for row in rows]
+
     async def list_templates(
         self,
         account_id: str,
