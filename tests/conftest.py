@@ -33,6 +33,7 @@ from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
 from flowpilot.runtime.migrations import upgrade
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.runtime.settings import Settings
+from tests.support.gateway import both_services
 from tests.support.tokens import TEST_JWT_SECRET
 
 SERVICE_PACKAGES = ("fixes_service", "scriptbuilder_service")
@@ -255,14 +256,8 @@ async def serve_http(app: object) -> AsyncIterator[str]:
 async def gateway_url(
     settings: Settings, fixes_server: GrpcServer, scriptbuilder_server: GrpcServer
 ) -> AsyncIterator[str]:
-    from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, BackendService, create_app
+    from gateway.app import create_app
 
-    app = create_app(
-        settings,
-        [
-            BackendService(FIXES_SERVICE, fixes_server.target),
-            BackendService(SCRIPTBUILDER_SERVICE, scriptbuilder_server.target),
-        ],
-    )
+    app = create_app(settings, both_services(fixes_server.target, scriptbuilder_server.target))
     async with serve_http(app) as url:
         yield url

@@ -14,6 +14,7 @@ import pytest
 
 from flowpilot.runtime.settings import Settings
 from tests.conftest import serve_http
+from tests.support.gateway import both_services
 
 if TYPE_CHECKING:
     from tests.gateway.fakes import FakeService
@@ -34,7 +35,7 @@ class FakeStack:
 
 @pytest.fixture
 async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
-    from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, BackendService, create_app
+    from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
     from tests.gateway.fakes import FakeService
 
     fixes, scriptbuilder = FakeService(FIXES_SERVICE), FakeService(SCRIPTBUILDER_SERVICE)
@@ -42,13 +43,7 @@ async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
     await fixes_server.start()
     await sb_server.start()
     try:
-        app = create_app(
-            settings,
-            [
-                BackendService(FIXES_SERVICE, fixes_server.target),
-                BackendService(SCRIPTBUILDER_SERVICE, sb_server.target),
-            ],
-        )
+        app = create_app(settings, both_services(fixes_server.target, sb_server.target))
         async with serve_http(app) as url:
             yield FakeStack(url, fixes, scriptbuilder, settings)
     finally:

@@ -13,10 +13,11 @@ from flowpilot.fixes.v1 import fixes_pb2
 from flowpilot.runtime import errors
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
-from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, BackendService, create_app
+from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
 from tests.conftest import serve_http
 from tests.gateway.fakes import FakeService
 from tests.gateway.test_routes import annotated_rpcs
+from tests.support.gateway import both_services
 
 pytestmark = pytest.mark.integration
 
@@ -246,13 +247,7 @@ async def test_deadline_is_504(settings, make_token) -> None:
     await fs.start()
     await ss.start()
     try:
-        app = create_app(
-            quick,
-            [
-                BackendService(FIXES_SERVICE, fs.target),
-                BackendService(SCRIPTBUILDER_SERVICE, ss.target),
-            ],
-        )
+        app = create_app(quick, both_services(fs.target, ss.target))
         async with serve_http(app) as url, httpx_client(url, make_token()) as client:
             response = await client.get(f"/api/v1/ai-sessions/{SID}")
     finally:
@@ -272,10 +267,7 @@ async def test_service_down_is_503_and_not_ready(settings, make_token) -> None:
     from flowpilot.runtime.embedded_pg import free_port
 
     dead = f"127.0.0.1:{free_port()}"
-    app = create_app(
-        settings,
-        [BackendService(FIXES_SERVICE, dead), BackendService(SCRIPTBUILDER_SERVICE, dead)],
-    )
+    app = create_app(settings, both_services(dead, dead))
     async with serve_http(app) as url, httpx_client(url, make_token()) as client:
         response = await client.post("/api/v1/ai-sessions", json={"title": "t"})
         assert response.status_code == 503
@@ -326,3 +318,10 @@ async def test_openapi_and_docs_are_served(fake_stack) -> None:
     ) in operations
     assert len(operations) == len(annotated_rpcs()) + 2  # every annotated RPC, healthz, readyz
     assert docs.status_code == 200 and "/openapi.json" in docs.text
+    # New proto fields show up without gateway changes: the drafter's contract.
+    message = doc["components"]["schemas"]["Message"]["properties"]
+    assert message["parameters"]["items"] == {"$ref": "#/components/schemas/TemplateParameter"}
+    assert {"language", "explanation", "recipe_id", "script"} <= set(message)
+    assert "powershell" in str(message["language"])
+    template = doc["components"]["schemas"]["ScriptTemplate"]["properties"]
+    assert "source_recipe_id" in template

@@ -154,6 +154,7 @@ PYTHON = [(r, lang) for r, lang in SCRIPTS if lang is ScriptLanguage.PYTHON]
 POWERSHELL = [(r, lang) for r, lang in SCRIPTS if lang is ScriptLanguage.POWERSHELL]
 
 
+@pytest.mark.integration  # bash -n in a subprocess
 @pytest.mark.parametrize(("recipe", "language"), BASH, ids=[r.id for r, _ in BASH])
 def test_bash_scripts_parse_and_keep_every_value_in_its_literal(
     recipe: Recipe, language: ScriptLanguage, tmp_path: Path
@@ -186,6 +187,7 @@ def test_bash_scripts_parse_and_keep_every_value_in_its_literal(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.integration  # shellcheck in a subprocess
 def test_bash_scripts_pass_shellcheck():
     """Every bash script, rendered, has no ShellCheck finding at any
     severity (a disabled check says why, next to it)."""
@@ -208,6 +210,7 @@ def test_bash_scripts_pass_shellcheck():
     assert broken.returncode != 0  # the check can fail
 
 
+@pytest.mark.integration  # python in a subprocess
 @pytest.mark.parametrize(("recipe", "language"), PYTHON, ids=[r.id for r, _ in PYTHON])
 def test_python_scripts_compile_and_keep_every_value_in_its_literal(
     recipe: Recipe, language: ScriptLanguage, tmp_path: Path
@@ -332,6 +335,7 @@ def _run(language: ScriptLanguage, recipe: Recipe, values: dict[str, Any], **kw:
     return subprocess.run(argv, input=script.encode(), capture_output=True, timeout=60, **kw)
 
 
+@pytest.mark.integration  # runs the script
 @pytest.mark.parametrize("language", [ScriptLanguage.BASH, ScriptLanguage.PYTHON])
 def test_port_test_runs_for_real(language: ScriptLanguage):
     recipe = BY_ID["test-port-connectivity"]
@@ -347,6 +351,7 @@ def test_port_test_runs_for_real(language: ScriptLanguage):
     assert b"CLOSED" in closed.stdout
 
 
+@pytest.mark.integration  # runs the script
 @pytest.mark.parametrize("language", [ScriptLanguage.BASH, ScriptLanguage.PYTHON])
 def test_log_cleanup_runs_for_real_dry_run_first(language: ScriptLanguage, tmp_path: Path):
     recipe = BY_ID["cleanup-old-logs"]
@@ -370,6 +375,7 @@ def test_log_cleanup_runs_for_real_dry_run_first(language: ScriptLanguage, tmp_p
     ]
 
 
+@pytest.mark.integration  # runs the script
 @pytest.mark.parametrize("language", [ScriptLanguage.BASH, ScriptLanguage.PYTHON])
 def test_read_only_reports_run_for_real(language: ScriptLanguage, tmp_path: Path):
     (tmp_path / "big.bin").write_bytes(b"\0" * 300_000)

@@ -1,1 +1,2 @@
-"""Helpers every test package shares: one gRPC client, one set of token claims."""
+"""Helpers every test package shares: one gRPC client, one set of token claims,
+the gateway's backends."""
