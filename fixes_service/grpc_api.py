@@ -1,28 +1,29 @@
-"""The gRPC surface: proto in, validated domain values to the use cases, proto out.
+"""The gRPC transport: proto in, the use case, proto out, and nothing else.
 
-Nothing is caught here: `DomainError`s travel to the runtime interceptor, which
-turns them into `google.rpc.Status` with an `ErrorInfo`.
+Requests are decoded to plain values (strings, numbers, JSON, domain enums);
+the use cases validate them. An enum number is checked here, where it is
+translated: one without a domain value cannot be passed on. Nothing is caught
+here: `DomainError`s travel to the runtime interceptor, which turns them into
+`google.rpc.Status` with an `ErrorInfo`.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
 
 from fixes_service.domain import model
-from fixes_service.domain import validation as valid
-from fixes_service.service import FixesService, NewFix
+from fixes_service.service import EscalationRequest, FixesService, NewFix
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.context import current_principal
-from flowpilot.runtime.errors import InvalidArgument
-from flowpilot.runtime.validation import check_text, parse_uuid, required_enum
+from flowpilot.runtime.proto_enums import ProtoEnum
 
-SERVICE_NAME = "flowpilot.fixes.v1.FixesService"
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FixesService"].full_name
 INTERNAL_METHODS = frozenset(
     {
         f"/{SERVICE_NAME}/ListPendingTemplateProposals",
@@ -30,29 +31,19 @@ INTERNAL_METHODS = frozenset(
     }
 )
 
-E = TypeVar("E", bound=StrEnum)
+SESSION_STATUS = ProtoEnum(model.SessionStatus, pb.AiSessionStatus)
+FIX_STATUS = ProtoEnum(model.FixStatus, pb.FixStatus)
+LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
+OUTCOME = ProtoEnum(model.Outcome, pb.FixOutcome)
+DECISION = ProtoEnum(model.ScriptDecision, pb.ScriptDecision)
+CHOICE = ProtoEnum(model.EscalationChoice, pb.EscalationChoice)
+BANNER = ProtoEnum(model.BannerMode, pb.BannerMode)
+ROUTE = ProtoEnum(model.ApplyRoute, pb.ApplyRoute)
+ACTION = ProtoEnum(model.FixEventAction, pb.FixEventAction)
 
 
-def _enum_maps(domain: type[E], proto_enum: Any, prefix: str) -> tuple[dict[E, int], dict[int, E]]:
-    to_proto = {member: proto_enum.Value(prefix + member.value.upper()) for member in domain}
-    return to_proto, {number: member for member, number in to_proto.items()}
-
-
-SESSION_STATUS, _ = _enum_maps(model.SessionStatus, pb.AiSessionStatus, "AI_SESSION_STATUS_")
-FIX_STATUS, _ = _enum_maps(model.FixStatus, pb.FixStatus, "FIX_STATUS_")
-LANGUAGE, LANGUAGE_IN = _enum_maps(
-    model.ScriptLanguage, types_pb2.ScriptLanguage, "SCRIPT_LANGUAGE_"
-)
-OUTCOME, OUTCOME_IN = _enum_maps(model.Outcome, pb.FixOutcome, "FIX_OUTCOME_")
-DECISION, DECISION_IN = _enum_maps(model.ScriptDecision, pb.ScriptDecision, "SCRIPT_DECISION_")
-_, CHOICE_IN = _enum_maps(model.EscalationChoice, pb.EscalationChoice, "ESCALATION_CHOICE_")
-BANNER, _ = _enum_maps(model.BannerMode, pb.BannerMode, "BANNER_MODE_")
-ROUTE, _ = _enum_maps(model.ApplyRoute, pb.ApplyRoute, "APPLY_ROUTE_")
-ACTION, _ = _enum_maps(model.FixEventAction, pb.FixEventAction, "FIX_EVENT_ACTION_")
-
-
-def _struct_in(message: struct_pb2.Struct, field: str) -> dict[str, Any]:
-    return valid.parameters(json_format.MessageToDict(message), field)
+def _json(message: struct_pb2.Struct) -> Any:
+    return json_format.MessageToDict(message)
 
 
 # --- domain -> proto ---------------------------------------------------------------
@@ -64,7 +55,7 @@ def session_out(session: model.AiSession) -> pb.AiSession:
         owner_user_id=session.owner_user_id,
         account_id=session.account_id,
         title=session.title,
-        status=SESSION_STATUS[session.status],
+        status=SESSION_STATUS.to_proto(session.status),
         state_version=session.state_version,
         created_at=session.created_at,
         updated_at=session.updated_at,
@@ -78,12 +69,12 @@ def fix_out(fix: model.Fix) -> pb.SuggestedFix:
         ai_session_id=str(fix.ai_session_id),
         title=fix.title,
         description=fix.description,
-        script_language=LANGUAGE[fix.script_language],
-        status=FIX_STATUS[fix.status],
+        script_language=LANGUAGE.to_proto(fix.script_language),
+        status=FIX_STATUS.to_proto(fix.status),
         created_at=fix.created_at,
         updated_at=fix.updated_at,
-        banner_mode=BANNER[fix.banner_mode],
-        apply_route=ROUTE[fix.apply_route],
+        banner_mode=BANNER.to_proto(fix.banner_mode),
+        apply_route=ROUTE.to_proto(fix.apply_route),
         needs_script=fix.needs_script,
     )
     if fix.ai_drafted_script is not None:
@@ -98,11 +89,11 @@ def fix_out(fix: model.Fix) -> pb.SuggestedFix:
         message.outcome_notes = fix.outcome_notes
     if fix.ai_outcome_proposal is not None:
         proposal = fix.ai_outcome_proposal
-        message.ai_outcome_proposal.outcome = OUTCOME[proposal.outcome]
+        message.ai_outcome_proposal.outcome = OUTCOME.to_proto(proposal.outcome)
         message.ai_outcome_proposal.rationale = proposal.rationale
         message.ai_outcome_proposal.proposed_at.FromDatetime(proposal.proposed_at)
     if fix.script_decision is not None:
-        message.script_decision = DECISION[fix.script_decision]
+        message.script_decision = DECISION.to_proto(fix.script_decision)
     return message
 
 
@@ -112,13 +103,13 @@ def event_out(event: model.FixEvent) -> pb.FixEvent:
         fix_id=str(event.fix_id),
         ai_session_id=str(event.ai_session_id),
         actor_user_id=event.actor_user_id,
-        action=ACTION[event.action],
-        to_status=FIX_STATUS[event.to_status],
+        action=ACTION.to_proto(event.action),
+        to_status=FIX_STATUS.to_proto(event.to_status),
         state_version=event.state_version,
         created_at=event.created_at,
     )
     if event.from_status is not None:
-        message.from_status = FIX_STATUS[event.from_status]
+        message.from_status = FIX_STATUS.to_proto(event.from_status)
     message.details.update(event.details)
     return message
 
@@ -132,7 +123,7 @@ def proposal_out(proposal: model.TemplateProposal) -> pb.TemplateProposal:
         requested_by_user_id=proposal.requested_by_user_id,
         title=proposal.title,
         description=proposal.description,
-        language=LANGUAGE[proposal.language],
+        language=LANGUAGE.to_proto(proposal.language),
         script=proposal.script,
         created_at=proposal.created_at,
     )
@@ -152,48 +143,41 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def CreateAiSession(
         self, request: pb.CreateAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        title = valid.title(request.title)
-        return session_out(await self._service.create_session(current_principal(), title))
+        return session_out(await self._service.create_session(current_principal(), request.title))
 
     async def ListAiSessions(
         self, request: pb.ListAiSessionsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListAiSessionsResponse:
-        sessions, token = await self._service.list_sessions(
+        page = await self._service.list_sessions(
             current_principal(), request.page_size, request.page_token
         )
         return pb.ListAiSessionsResponse(
-            ai_sessions=[session_out(s) for s in sessions], next_page_token=token
+            ai_sessions=[session_out(s) for s in page.items], next_page_token=page.next_page_token
         )
 
     async def GetAiSession(
         self, request: pb.GetAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        session_id = parse_uuid(request.session_id, "session_id")
-        return session_out(await self._service.get_session(current_principal(), session_id))
+        return session_out(await self._service.get_session(current_principal(), request.session_id))
 
     async def ResolveAiSession(
         self, request: pb.ResolveAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        session_id = parse_uuid(request.session_id, "session_id")
-        return session_out(await self._service.resolve(current_principal(), session_id))
+        return session_out(await self._service.resolve(current_principal(), request.session_id))
 
     async def EscalateAiSession(
         self, request: pb.EscalateAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        session_id = parse_uuid(request.session_id, "session_id")
-        reason = valid.optional_text(request.reason, "reason", valid.MAX_REASON_CHARS)
-        if len(request.fix_outcomes) > valid.MAX_ESCALATION_ENTRIES:
-            raise InvalidArgument("too many fix_outcomes", field="fix_outcomes")
         entries = [
-            model.EscalationEntry(
-                fix_id=parse_uuid(entry.fix_id, "fix_outcomes.fix_id"),
-                choice=required_enum(entry.choice, CHOICE_IN, "fix_outcomes.choice"),
-                notes=valid.optional_text(entry.notes, "fix_outcomes.notes", valid.MAX_NOTES_CHARS),
+            EscalationRequest(
+                fix_id=entry.fix_id,
+                choice=CHOICE.required(entry.choice, "fix_outcomes.choice"),
+                notes=entry.notes,
             )
             for entry in request.fix_outcomes
         ]
         session = await self._service.escalate(
-            current_principal(), session_id, reason=reason, entries=entries
+            current_principal(), request.session_id, reason=request.reason, entries=entries
         )
         return session_out(session)
 
@@ -202,126 +186,125 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def CreateSuggestedFix(
         self, request: pb.CreateSuggestedFixRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id = parse_uuid(request.session_id, "session_id")
         new = NewFix(
-            title=valid.title(request.title),
-            description=check_text(
-                request.description.strip(), "description", max_len=valid.MAX_DESCRIPTION_CHARS
-            ),
-            script_language=required_enum(request.script_language, LANGUAGE_IN, "script_language"),
+            title=request.title,
+            description=request.description,
+            script_language=LANGUAGE.required(request.script_language, "script_language"),
             ai_drafted_script=(
-                valid.script(request.ai_drafted_script)
-                if request.HasField("ai_drafted_script")
-                else None
+                request.ai_drafted_script if request.HasField("ai_drafted_script") else None
             ),
             ai_drafted_parameters=(
-                _struct_in(request.ai_drafted_parameters, "ai_drafted_parameters")
+                _json(request.ai_drafted_parameters)
                 if request.HasField("ai_drafted_parameters")
                 else None
             ),
             script_template_id=(
-                parse_uuid(request.script_template_id, "script_template_id")
-                if request.HasField("script_template_id")
-                else None
+                request.script_template_id if request.HasField("script_template_id") else None
             ),
         )
-        fix = await self._service.create_fix(current_principal(), session_id, new)
+        fix = await self._service.create_fix(current_principal(), request.session_id, new)
         return fix_out(fix)
 
     async def ListSuggestedFixes(
         self, request: pb.ListSuggestedFixesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListSuggestedFixesResponse:
-        session_id = parse_uuid(request.session_id, "session_id")
-        fixes, token = await self._service.list_fixes(
-            current_principal(), session_id, request.page_size, request.page_token
+        page = await self._service.list_fixes(
+            current_principal(), request.session_id, request.page_size, request.page_token
         )
         return pb.ListSuggestedFixesResponse(
-            suggested_fixes=[fix_out(f) for f in fixes], next_page_token=token
+            suggested_fixes=[fix_out(f) for f in page.items],
+            next_page_token=page.next_page_token,
         )
 
     async def GetSuggestedFix(
         self, request: pb.GetSuggestedFixRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        return fix_out(await self._service.get_fix(current_principal(), session_id, fix_id))
+        fix = await self._service.get_fix(current_principal(), request.session_id, request.fix_id)
+        return fix_out(fix)
 
     async def UpdateFixScript(
         self, request: pb.UpdateFixScriptRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        script = valid.script(request.ai_drafted_script)
-        parameters = (
-            _struct_in(request.ai_drafted_parameters, "ai_drafted_parameters")
-            if request.HasField("ai_drafted_parameters")
-            else None
-        )
         fix = await self._service.update_script(
-            current_principal(), session_id, fix_id, script=script, parameters=parameters
+            current_principal(),
+            request.session_id,
+            request.fix_id,
+            script=request.ai_drafted_script,
+            parameters=(
+                _json(request.ai_drafted_parameters)
+                if request.HasField("ai_drafted_parameters")
+                else None
+            ),
         )
         return fix_out(fix)
 
     async def ApplyFix(
         self, request: pb.ApplyFixRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        return fix_out(await self._service.apply(current_principal(), session_id, fix_id))
+        fix = await self._service.apply(current_principal(), request.session_id, request.fix_id)
+        return fix_out(fix)
 
     async def RecordScriptDecision(
         self, request: pb.RecordScriptDecisionRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        decision = required_enum(request.decision, DECISION_IN, "decision")
         fix = await self._service.record_script_decision(
-            current_principal(), session_id, fix_id, decision
+            current_principal(),
+            request.session_id,
+            request.fix_id,
+            DECISION.required(request.decision, "decision"),
         )
         return fix_out(fix)
 
     async def RecordOutcome(
         self, request: pb.RecordOutcomeRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        outcome = required_enum(request.outcome, OUTCOME_IN, "outcome")
-        notes = valid.optional_text(request.notes, "notes", valid.MAX_NOTES_CHARS)
         fix = await self._service.record_outcome(
-            current_principal(), session_id, fix_id, outcome=outcome, notes=notes
+            current_principal(),
+            request.session_id,
+            request.fix_id,
+            outcome=OUTCOME.required(request.outcome, "outcome"),
+            notes=request.notes,
         )
         return fix_out(fix)
 
     async def DismissFix(
         self, request: pb.DismissFixRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        return fix_out(await self._service.dismiss(current_principal(), session_id, fix_id))
+        fix = await self._service.dismiss(current_principal(), request.session_id, request.fix_id)
+        return fix_out(fix)
 
     async def ProposeOutcome(
         self, request: pb.ProposeOutcomeRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        outcome = required_enum(request.outcome, OUTCOME_IN, "outcome")
-        rationale = check_text(
-            request.rationale.strip(), "rationale", max_len=valid.MAX_NOTES_CHARS
-        )
         fix = await self._service.propose_outcome(
-            current_principal(), session_id, fix_id, outcome=outcome, rationale=rationale
+            current_principal(),
+            request.session_id,
+            request.fix_id,
+            outcome=OUTCOME.required(request.outcome, "outcome"),
+            rationale=request.rationale,
         )
         return fix_out(fix)
 
     async def ClearOutcomeProposal(
         self, request: pb.ClearOutcomeProposalRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        session_id, fix_id = _ids(request)
-        fix = await self._service.clear_outcome_proposal(current_principal(), session_id, fix_id)
+        fix = await self._service.clear_outcome_proposal(
+            current_principal(), request.session_id, request.fix_id
+        )
         return fix_out(fix)
 
     async def ListFixEvents(
         self, request: pb.ListFixEventsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListFixEventsResponse:
-        session_id, fix_id = _ids(request)
-        events, token = await self._service.list_events(
-            current_principal(), session_id, fix_id, request.page_size, request.page_token
+        page = await self._service.list_events(
+            current_principal(),
+            request.session_id,
+            request.fix_id,
+            request.page_size,
+            request.page_token,
         )
         return pb.ListFixEventsResponse(
-            events=[event_out(e) for e in events], next_page_token=token
+            events=[event_out(e) for e in page.items], next_page_token=page.next_page_token
         )
 
     # --- for the script-builder service ---------------------------------------------
@@ -329,13 +312,12 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def CheckAiSessionAccess(
         self, request: pb.CheckAiSessionAccessRequest, context: grpc.aio.ServicerContext
     ) -> pb.CheckAiSessionAccessResponse:
-        session_id = parse_uuid(request.ai_session_id, "ai_session_id")
-        session = await self._service.check_access(current_principal(), session_id)
+        session = await self._service.check_access(current_principal(), request.ai_session_id)
         return pb.CheckAiSessionAccessResponse(
             ai_session_id=str(session.id),
             account_id=session.account_id,
             owner_user_id=session.owner_user_id,
-            status=SESSION_STATUS[session.status],
+            status=SESSION_STATUS.to_proto(session.status),
         )
 
     async def ListPendingTemplateProposals(
@@ -349,14 +331,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def AckTemplateProposal(
         self, request: pb.AckTemplateProposalRequest, context: grpc.aio.ServicerContext
     ) -> pb.TemplateProposal:
-        proposal_id = parse_uuid(request.proposal_id, "proposal_id")
-        template_id = parse_uuid(request.template_id, "template_id")
-        proposal = await self._service.ack_template_proposal(proposal_id, template_id)
+        proposal = await self._service.ack_template_proposal(
+            request.proposal_id, request.template_id
+        )
         return proposal_out(proposal)
-
-
-def _ids(request: Any) -> tuple[Any, Any]:
-    return (
-        parse_uuid(request.session_id, "session_id"),
-        parse_uuid(request.fix_id, "fix_id"),
-    )

@@ -10,10 +10,10 @@ from fixes_service.adapters.repository import FixesRepository
 from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
 from fixes_service.service import FixesService
 from flowpilot.fixes.v1 import fixes_pb2_grpc
-from flowpilot.runtime.db import engine_from_settings
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
+from flowpilot.runtime.uow import UnitOfWork
 
 ERROR_DOMAIN = "fixes.flowpilot.dev"
 
@@ -22,8 +22,8 @@ async def create_server(
     settings: Settings, *, database_url: str, host: str | None = None, port: int = 0
 ) -> GrpcServer:
     """The fixes gRPC server, built but not started; `stop()` disposes the pool."""
-    engine = engine_from_settings(database_url, settings)
-    servicer = FixesServicer(FixesService(FixesRepository(engine)))
+    uow = UnitOfWork.from_settings(database_url, FixesRepository, settings)
+    servicer = FixesServicer(FixesService(uow))
 
     def register(server: grpc.aio.Server) -> None:
         fixes_pb2_grpc.add_FixesServiceServicer_to_server(servicer, server)
@@ -34,7 +34,7 @@ async def create_server(
         service_names=[SERVICE_NAME],
         register=register,
         internal_methods=INTERNAL_METHODS,
-        on_stop=[engine.dispose],
+        on_stop=[uow.dispose],
     )
     return GrpcServer(spec, settings, host=host, port=port)
 

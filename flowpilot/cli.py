@@ -1,4 +1,11 @@
-"""The `flowpilot` command.
+"""The `flowpilot` command, and the composition root of the system.
+
+This is the only module that knows the services: `PROCESSES` names every
+deployable process, its package and its database, and `serve` imports the
+chosen one's entry point. Nothing else in the shared `flowpilot` package
+imports a service or the gateway, the services never import each other, and
+the gateway never imports a service (`tests/foundation/test_import_rules.py`
+checks it); they meet only here and over gRPC.
 
 `flowpilot up` runs the whole system on one machine: embedded PostgreSQL
 (unless database URLs are given), migrations, the two gRPC services and the
@@ -17,6 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from flowpilot.runtime.settings import Environment, MigrationSettings, Settings, get_settings
 
@@ -198,32 +206,49 @@ def _token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def source_checkout() -> Path | None:
+    """The source checkout this package runs from (an editable install), if any."""
+    root = Path(__file__).resolve().parents[1]
+    if (root / "pyproject.toml").is_file() and (root / "bench" / "__main__.py").is_file():
+        return root
+    return None
+
+
+def _bench(extra: Sequence[str], checkout: Path | None) -> int:
+    """`flowpilot bench ...` is `python -m bench ...` in the source checkout."""
+    if checkout is None:
+        print(
+            "flowpilot bench: the benchmark is part of the source checkout (bench/), not of "
+            "this installation; run `python -m bench` from a checkout of the repository.",
+            file=sys.stderr,
+        )
+        return 2
+    return subprocess.call([sys.executable, "-m", "bench", *extra], cwd=checkout)
+
+
 def _templates_import(args: argparse.Namespace, settings: Settings) -> int:
     """The recipe catalogue as published templates of an account."""
     import asyncio
 
-    from flowpilot.runtime.db import create_engine
     from flowpilot.runtime.errors import DomainError
-    from scriptbuilder_service.adapters.recipe_templates import Outcome, run_import
+    from scriptbuilder_service.domain.recipe_import import Outcome
+    from scriptbuilder_service.main import template_import
     from scriptbuilder_service.recipes import load_recipes
 
     process = PROCESSES["scriptbuilder"]
 
     async def run(url: str) -> int:
-        engine = create_engine(url, pool_size=1)
         try:
-            results = await run_import(
-                engine,
-                load_recipes(),
-                account_id=args.account,
-                user_id=args.user,
-                dry_run=args.dry_run,
-            )
+            async with template_import(settings, database_url=url) as importer:
+                results = await importer.import_recipes(
+                    load_recipes(),
+                    account_id=args.account,
+                    user_id=args.user,
+                    dry_run=args.dry_run,
+                )
         except DomainError as exc:
             print(f"flowpilot templates import: {exc.message}", file=sys.stderr)
             return 2
-        finally:
-            await engine.dispose()
         for item in results:
             print(f"{item.outcome:<9}  {item.recipe_id} ({item.language})  {item.template_id}")
         counts = {o: sum(r.outcome is o for r in results) for o in Outcome}
@@ -399,9 +424,12 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
-    # Its options (--seconds, --concurrency, ...) belong to gateway.bench.
+    # Its options (--seconds, --concurrency, ...) belong to `python -m bench`.
     commands.add_parser(
-        "bench", help="measure PATCH .../script: gateway vs gRPC vs a bare chain", add_help=False
+        "bench",
+        help="python -m bench, in a source checkout: PATCH .../script through the gateway, "
+        "over gRPC and through a bare chain",
+        add_help=False,
     )
     return parser
 
@@ -410,9 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "bench":
-        from gateway.bench import main as bench_main
-
-        return bench_main(extra)
+        return _bench(extra, source_checkout())
     if args.command == "drafter-eval":
         from scriptbuilder_service.recipes.evaluate import main as evaluate_main
 

@@ -1,11 +1,15 @@
 """The gateway application: REST+JSON in, gRPC out.
 
-`create_app` reads the route table from the services' descriptors, opens one
-long-lived channel per service when the app starts (lifespan) and closes it on
-shutdown. A request goes: route match (precompiled regexes) → request id →
-body-size check → JWT at the edge → JSON/path/query decoded into the request
-message → the RPC with the caller's token, the request id and a deadline → the
-response encoded, or the gRPC status mapped to the CONTRACT §6 error body.
+`create_app` takes its backends as data — each a gRPC service descriptor and
+the target to dial — reads the route table from their `google.api.http`
+annotations, opens one long-lived channel per backend when the app starts
+(lifespan) and closes it on shutdown. A new service behind the gateway is its
+proto and one line in `SERVICES`.
+
+A request goes: route match (precompiled regexes) → request id → body-size
+check → JWT at the edge → JSON/path/query decoded into the request message →
+the RPC with the caller's token, the request id and a deadline → the response
+encoded, or the gRPC status mapped to the CONTRACT §6 error body.
 
 Routes are plain Starlette routes, not FastAPI's pydantic-validated ones: the
 protos are the schema, and the codec validates against them.
@@ -48,7 +52,8 @@ from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.server import open_channel, retry_service_config
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
-from gateway.codec import CodecRegistry, set_text_field
+from gateway.codec.messages import CodecRegistry
+from gateway.codec.query import set_text_field
 from gateway.console import console_routes
 from gateway.errors import (
     domain_error_response,
@@ -91,9 +96,28 @@ def _request_id(header: str | None) -> str:
     return new_request_id()
 
 
+# Every service the gateway serves, with the setting that says where it runs.
+SERVICES: tuple[tuple[ServiceDescriptor, str], ...] = (
+    (FIXES_SERVICE, "fixes_target"),
+    (SCRIPTBUILDER_SERVICE, "scriptbuilder_target"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BackendService:
+    """A gRPC service behind the gateway: its descriptor and the target to dial."""
+
+    descriptor: ServiceDescriptor
+    target: str
+
+
+def backends_from_settings(settings: Settings) -> list[BackendService]:
+    return [BackendService(d, getattr(settings, setting)) for d, setting in SERVICES]
+
+
 @dataclass
 class Backend:
-    """One gRPC service and its long-lived channel."""
+    """One backend service at run time: its routes and its long-lived channel."""
 
     descriptor: ServiceDescriptor
     target: str
@@ -359,12 +383,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, internal_error)
 
 
-def create_app(settings: Settings, *, fixes_target: str, scriptbuilder_target: str) -> FastAPI:
+def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAPI:
     registry = CodecRegistry()
-    backends = [
-        Backend(FIXES_SERVICE, fixes_target),
-        Backend(SCRIPTBUILDER_SERVICE, scriptbuilder_target),
-    ]
+    backends = [Backend(service.descriptor, service.target) for service in services]
     routes = build_routes([b.descriptor for b in backends], registry)
     for backend in backends:
         backend.routes = [r for r in routes if r.service == backend.descriptor.full_name]
@@ -475,11 +496,7 @@ def main() -> None:
 
     settings = get_settings()
     configure_logging("gateway", settings.log_level, settings.log_format)
-    app = create_app(
-        settings,
-        fixes_target=settings.fixes_target,
-        scriptbuilder_target=settings.scriptbuilder_target,
-    )
+    app = create_app(settings, backends_from_settings(settings))
     config = uvicorn_config(app, settings)
     log.info("gateway listening", extra={"host": settings.bind_host, "port": settings.http_port})
     uvicorn.Server(config).run()

@@ -21,10 +21,12 @@ from google.rpc import error_details_pb2, status_pb2
 from starlette.responses import Response
 
 from flowpilot.runtime.context import REQUEST_ID_HEADER
-from flowpilot.runtime.errors import (
+from flowpilot.runtime.errors import DomainError
+from flowpilot.runtime.grpc_errors import (
     GRPC_CODE_BY_NUMBER,
-    DomainError,
+    status_code,
     status_from_metadata,
+    to_status,
 )
 
 # Registers the google.rpc detail types in the default pool so that `Any`
@@ -118,11 +120,13 @@ def status_details(status: status_pb2.Status | None) -> list[dict[str, Any]]:
 
 
 def domain_error_response(error: DomainError, *, request_id: str | None = None) -> Response:
-    """A refusal raised in the gateway itself (bad input, bad token)."""
-    status = error.to_status(GATEWAY_ERROR_DOMAIN)
+    """A refusal raised in the gateway itself (bad input, bad token): the same
+    status a service would answer, then mapped to HTTP like theirs."""
+    code = status_code(error)
+    status = to_status(error, GATEWAY_ERROR_DOMAIN)
     return error_response(
-        http_status_for(error.code),
-        error.code.name,
+        http_status_for(code),
+        code.name,
         error.message,
         status_details(status),
         request_id=request_id,

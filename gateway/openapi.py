@@ -14,19 +14,17 @@ from typing import Any
 from google.api import field_behavior_pb2
 from google.protobuf.descriptor import FieldDescriptor
 
-from gateway.codec import (
+from gateway.codec.messages import CodecRegistry, FieldCodec, MessageCodec
+from gateway.codec.scalars import INT_RANGES
+from gateway.codec.wellknown import (
     DURATION,
     EMPTY,
     FIELD_MASK,
-    INT_RANGES,
     LIST_VALUE,
     STRUCT,
     TIMESTAMP,
     VALUE,
     WRAPPERS,
-    CodecRegistry,
-    FieldCodec,
-    MessageCodec,
 )
 from gateway.errors import GRPC_NAME_BY_HTTP
 from gateway.routes import RpcRoute

@@ -21,7 +21,9 @@ from google.api import http_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 from flowpilot.api.v1 import annotations_pb2 as flowpilot_annotations
-from gateway.codec import WKT_NAMES, CodecRegistry, FieldCodec, MessageCodec, field_by_path
+from gateway.codec.messages import CodecRegistry, FieldCodec, MessageCodec
+from gateway.codec.query import field_by_path
+from gateway.codec.wellknown import WKT_NAMES
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # RFC 9110 §9.2.2: the methods whose repetition has the same effect as one

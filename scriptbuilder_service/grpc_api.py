@@ -1,65 +1,44 @@
-"""The thin gRPC layer: proto in, use case, proto out."""
+"""The gRPC transport: proto in, the use case, proto out, and nothing else.
+
+Requests are decoded to plain values (strings, numbers, JSON, domain enums);
+the use cases validate them. An enum number is checked here, where it is
+translated: one without a domain value cannot be passed on.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
 
 from flowpilot.api.v1 import types_pb2
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
-from flowpilot.runtime.validation import optional_enum, required_enum
+from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
 from scriptbuilder_service.domain import templates as tpl
 from scriptbuilder_service.domain.model import (
     EditorMode,
-    Language,
     Message,
     Origin,
     Role,
     Session,
     SessionStatus,
 )
-from scriptbuilder_service.service import ScriptBuilder
+from scriptbuilder_service.service import ScriptBuilderService
 
-E = TypeVar("E")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
 
-LANGUAGES = {
-    types_pb2.SCRIPT_LANGUAGE_POWERSHELL: Language.POWERSHELL,
-    types_pb2.SCRIPT_LANGUAGE_BASH: Language.BASH,
-    types_pb2.SCRIPT_LANGUAGE_PYTHON: Language.PYTHON,
-}
-ORIGINS = {pb.ORIGIN_STANDALONE: Origin.STANDALONE, pb.ORIGIN_PILOT_INLINE: Origin.PILOT_INLINE}
-MODES = {pb.EDITOR_MODE_AI: EditorMode.AI, pb.EDITOR_MODE_EDITOR: EditorMode.EDITOR}
-PARAMETER_TYPES = {
-    pb.PARAMETER_TYPE_STRING: tpl.ParameterType.STRING,
-    pb.PARAMETER_TYPE_INTEGER: tpl.ParameterType.INTEGER,
-    pb.PARAMETER_TYPE_BOOLEAN: tpl.ParameterType.BOOLEAN,
-    pb.PARAMETER_TYPE_ENUM: tpl.ParameterType.ENUM,
-}
-STATUSES = {
-    SessionStatus.ACTIVE: pb.SESSION_STATUS_ACTIVE,
-    SessionStatus.COMPLETED: pb.SESSION_STATUS_COMPLETED,
-}
-TEMPLATE_STATUSES = {
-    tpl.TemplateStatus.DRAFT: pb.TEMPLATE_STATUS_DRAFT,
-    tpl.TemplateStatus.PUBLISHED: pb.TEMPLATE_STATUS_PUBLISHED,
-}
-ROLES = {Role.USER: pb.MESSAGE_ROLE_USER, Role.ASSISTANT: pb.MESSAGE_ROLE_ASSISTANT}
-
-
-def _reverse(mapping: dict[int, E]) -> dict[E, int]:
-    return {v: k for k, v in mapping.items()}
-
-
-LANGUAGES_OUT = _reverse(LANGUAGES)
-ORIGINS_OUT = _reverse(ORIGINS)
-MODES_OUT = _reverse(MODES)
-PARAMETER_TYPES_OUT = _reverse(PARAMETER_TYPES)
-TEMPLATE_STATUSES_IN = _reverse(TEMPLATE_STATUSES)
+LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
+ORIGIN = ProtoEnum(Origin, pb.Origin)
+MODE = ProtoEnum(EditorMode, pb.EditorMode)
+PARAMETER_TYPE = ProtoEnum(tpl.ParameterType, pb.ParameterType)
+SESSION_STATUS = ProtoEnum(SessionStatus, pb.SessionStatus)
+TEMPLATE_STATUS = ProtoEnum(tpl.TemplateStatus, pb.TemplateStatus)
+ROLE = ProtoEnum(Role, pb.MessageRole)
 
 
 def _ts(value: datetime) -> timestamp_pb2.Timestamp:
@@ -73,12 +52,12 @@ def session_out(s: Session) -> pb.Session:
         id=str(s.id),
         user_id=s.user_id,
         account_id=s.account_id,
-        origin=ORIGINS_OUT[s.origin],
+        origin=ORIGIN.to_proto(s.origin),
         title=s.title,
-        language=LANGUAGES_OUT[s.language],
-        status=STATUSES[s.status],
+        language=LANGUAGE.to_proto(s.language),
+        status=SESSION_STATUS.to_proto(s.status),
         editor_buffer=s.editor_buffer,
-        mode=MODES_OUT[s.mode],
+        mode=MODE.to_proto(s.mode),
         created_at=_ts(s.created_at),
         updated_at=_ts(s.updated_at),
     )
@@ -90,7 +69,7 @@ def session_out(s: Session) -> pb.Session:
 def message_out(m: Message) -> pb.Message:
     message = pb.Message(
         id=str(m.id),
-        role=ROLES[m.role],
+        role=ROLE.to_proto(m.role),
         content=m.content,
         created_at=_ts(m.created_at),
         parameters=[parameter_out(p) for p in m.parameters],
@@ -99,7 +78,7 @@ def message_out(m: Message) -> pb.Message:
     if m.script is not None:
         message.script = m.script
     if m.language is not None:
-        message.language = LANGUAGES_OUT[m.language]
+        message.language = LANGUAGE.to_proto(m.language)
     if m.recipe_id is not None:
         message.recipe_id = m.recipe_id
     return message
@@ -110,11 +89,9 @@ def _value_in(value: struct_pb2.Value) -> Any:
 
 
 def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
-    ptype = required_enum(p.type, PARAMETER_TYPES, f"parameters[{index}].type")
-    assert ptype is not None
     return tpl.Parameter(
         name=p.name,
-        type=ptype,
+        type=PARAMETER_TYPE.required(p.type, f"parameters[{index}].type"),
         required=p.required,
         default=_value_in(p.default) if p.HasField("default") else None,
         choices=tuple(p.choices),
@@ -125,7 +102,7 @@ def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
 def parameter_out(p: tpl.Parameter) -> pb.TemplateParameter:
     message = pb.TemplateParameter(
         name=p.name,
-        type=PARAMETER_TYPES_OUT[p.type],
+        type=PARAMETER_TYPE.to_proto(p.type),
         required=p.required,
         choices=list(p.choices),
         description=p.description,
@@ -142,10 +119,10 @@ def template_out(t: tpl.Template) -> pb.ScriptTemplate:
         created_by_user_id=t.created_by_user_id,
         name=t.name,
         description=t.description,
-        language=LANGUAGES_OUT[t.language],
+        language=LANGUAGE.to_proto(t.language),
         body=t.body,
         parameters=[parameter_out(p) for p in t.parameters],
-        status=TEMPLATE_STATUSES[t.status],
+        status=TEMPLATE_STATUS.to_proto(t.status),
         created_at=_ts(t.created_at),
         updated_at=_ts(t.updated_at),
     )
@@ -159,7 +136,7 @@ def template_out(t: tpl.Template) -> pb.ScriptTemplate:
 
 
 class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer):
-    def __init__(self, service: ScriptBuilder) -> None:
+    def __init__(self, service: ScriptBuilderService) -> None:
         self._service = service
 
     async def CreateSession(
@@ -167,9 +144,9 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
     ) -> pb.Session:
         session, created = await self._service.create_session(
             current_principal(),
-            origin=optional_enum(request.origin, ORIGINS, "origin"),
+            origin=ORIGIN.optional(request.origin, "origin"),
             ai_session_id=request.ai_session_id if request.HasField("ai_session_id") else None,
-            language=optional_enum(request.language, LANGUAGES, "language"),
+            language=LANGUAGE.optional(request.language, "language"),
             title=request.title,
         )
         if not created:
@@ -232,7 +209,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             current_principal(),
             request.session_id,
             editor_buffer=request.editor_buffer,
-            mode=optional_enum(request.mode, MODES, "mode"),
+            mode=MODE.optional(request.mode, "mode"),
         )
         return session_out(session)
 
@@ -255,7 +232,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             current_principal(),
             name=request.name,
             description=request.description,
-            language=optional_enum(request.language, LANGUAGES, "language"),
+            language=LANGUAGE.optional(request.language, "language"),
             body=request.body,
             parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
         )
@@ -269,7 +246,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             page_size=request.page_size,
             page_token=request.page_token,
             source_fix_id=request.source_fix_id if request.HasField("source_fix_id") else None,
-            status=optional_enum(request.status, TEMPLATE_STATUSES_IN, "status"),
+            status=TEMPLATE_STATUS.optional(request.status, "status"),
         )
         return pb.ListTemplatesResponse(
             templates=[template_out(t) for t in page.items], next_page_token=page.next_page_token
@@ -295,4 +272,4 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
         script, language = await self._service.render_template(
             current_principal(), request.template_id, json_format.MessageToDict(request.parameters)
         )
-        return pb.RenderTemplateResponse(script=script, language=LANGUAGES_OUT[language])
+        return pb.RenderTemplateResponse(script=script, language=LANGUAGE.to_proto(language))

@@ -1,27 +1,29 @@
-"""Builds and runs the script-builder gRPC server."""
+"""Builds and runs the script-builder gRPC server; builds the template import."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import grpc
 
-from flowpilot.runtime.db import engine_from_settings
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
-from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2, scriptbuilder_pb2_grpc
+from flowpilot.runtime.uow import UnitOfWork
+from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
 from scriptbuilder_service.adapters.drafting import provider_from_settings
 from scriptbuilder_service.adapters.fixes_client import FixesClient
-from scriptbuilder_service.grpc_api import ScriptBuilderServicer
+from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
+from scriptbuilder_service.grpc_api import SERVICE_NAME, ScriptBuilderServicer
 from scriptbuilder_service.relay import ProposalRelay
-from scriptbuilder_service.service import ScriptBuilder
+from scriptbuilder_service.service import ScriptBuilderService, TemplateImportService
 
 if TYPE_CHECKING:
     from scriptbuilder_service.adapters.drafting import DraftingProvider
 
-SERVICE_NAME = scriptbuilder_pb2.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
 ERROR_DOMAIN = "scriptbuilder.flowpilot.dev"
 
 
@@ -34,7 +36,7 @@ class ScriptBuilderServer(GrpcServer):
         spec: ServiceSpec,
         settings: Settings,
         *,
-        service: ScriptBuilder,
+        service: ScriptBuilderService,
         relay: ProposalRelay,
         run_relay: bool,
         host: str | None,
@@ -63,14 +65,14 @@ async def create_server(
     run_proposal_relay: bool = True,
 ) -> GrpcServer:
     """Built, not started. Stopping it stops the relay, closes the fixes
-    channel and the drafter, and disposes the engine."""
+    channel and the drafter, and closes the connection pool."""
     # The provider first: a misconfigured drafter fails before anything is opened.
     provider = drafter or provider_from_settings(settings)
-    engine = engine_from_settings(database_url, settings)
+    uow = UnitOfWork.from_settings(database_url, ScriptBuilderRepository, settings)
     fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
-    service = ScriptBuilder(engine, fixes, provider)
+    service = ScriptBuilderService(uow, fixes, provider)
     servicer = ScriptBuilderServicer(service)
-    relay = ProposalRelay(engine, fixes, settings)
+    relay = ProposalRelay(uow, fixes, settings)
 
     def register(server: grpc.aio.Server) -> None:
         scriptbuilder_pb2_grpc.add_ScriptBuilderServiceServicer_to_server(servicer, server)
@@ -80,7 +82,7 @@ async def create_server(
         error_domain=ERROR_DOMAIN,
         service_names=[SERVICE_NAME],
         register=register,
-        on_stop=[relay.stop, fixes.close, provider.aclose, engine.dispose],
+        on_stop=[relay.stop, fixes.close, provider.aclose, uow.dispose],
     )
     server = ScriptBuilderServer(
         spec,
@@ -92,6 +94,25 @@ async def create_server(
         port=port,
     )
     return server
+
+
+@asynccontextmanager
+async def template_import(
+    settings: Settings, *, database_url: str, pool_size: int = 1
+) -> AsyncIterator[TemplateImportService]:
+    """`flowpilot templates import`'s use case on its own small pool (one
+    connection by default), closed when the block ends."""
+    uow = UnitOfWork(
+        database_url,
+        ScriptBuilderRepository,
+        pool_size=pool_size,
+        max_overflow=0,
+        statement_cache_size=settings.db_statement_cache_size,
+    )
+    try:
+        yield TemplateImportService(uow)
+    finally:
+        await uow.dispose()
 
 
 def main() -> None:

@@ -15,14 +15,13 @@ import contextlib
 import logging
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from flowpilot.runtime.auth import service_token
 from flowpilot.runtime.errors import DomainError
 from flowpilot.runtime.settings import Settings
+from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.validation import parse_uuid
 from scriptbuilder_service.adapters.fixes_client import FixesClient, Proposal
-from scriptbuilder_service.adapters.repository import Repository
+from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
 from scriptbuilder_service.domain.templates import draft_from_fix
 
 log = logging.getLogger("flowpilot.scriptbuilder.relay")
@@ -30,9 +29,14 @@ log = logging.getLogger("flowpilot.scriptbuilder.relay")
 
 class ProposalRelay:
     def __init__(
-        self, engine: AsyncEngine, fixes: FixesClient, settings: Settings, *, batch: int = 50
+        self,
+        uow: UnitOfWork[ScriptBuilderRepository],
+        fixes: FixesClient,
+        settings: Settings,
+        *,
+        batch: int = 50,
     ) -> None:
-        self._engine = engine
+        self._uow = uow
         self._fixes = fixes
         self._settings = settings
         self._batch = batch
@@ -49,8 +53,8 @@ class ProposalRelay:
             script=proposal.script,
             drafted_parameters=proposal.parameters,
         )
-        async with self._engine.begin() as conn:
-            template_id, created = await Repository(conn).insert_fix_draft(
+        async with self._uow.transaction() as repo:
+            template_id, created = await repo.insert_fix_draft(
                 new,
                 account_id=proposal.account_id,
                 user_id=proposal.requested_by_user_id,

@@ -1,23 +1,30 @@
-"""Use cases of the script builder. Each takes the verified caller and owns
-its transaction; no gRPC types cross this line."""
+"""Use cases of the script builder: authorize, validate, open the unit of
+work, run the domain rule, write.
+
+Each use case takes the verified caller and the request's values as the
+transport decoded them (strings, numbers, JSON, domain enums), refuses viewers
+their writes, validates the values with the domain's pure checks before
+anything reaches SQL, and opens the unit of work (`flowpilot.runtime.uow`) its
+repository works in. No gRPC types cross this line."""
 
 from __future__ import annotations
 
-import logging
+import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from flowpilot.kernel import ScriptLanguage
+from flowpilot.runtime import paging
 from flowpilot.runtime.auth import Principal
-from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument
+from flowpilot.runtime.paging import Page
+from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.validation import parse_uuid
 from scriptbuilder_service.adapters.drafting import DraftingProvider
 from scriptbuilder_service.adapters.fixes_client import FixesClient
-from scriptbuilder_service.adapters.repository import Repository
 from scriptbuilder_service.domain import templates as tpl
 from scriptbuilder_service.domain.drafting import DraftRequest, bounded, turn_of
+from scriptbuilder_service.domain.errors import session_not_found, template_not_found
 from scriptbuilder_service.domain.model import (
     CAP_REASON,
     HISTORY_FOR_DRAFTER,
@@ -25,7 +32,6 @@ from scriptbuilder_service.domain.model import (
     MAX_MESSAGE,
     STANDALONE_SESSION_CAP,
     EditorMode,
-    Language,
     Message,
     Origin,
     Role,
@@ -33,41 +39,29 @@ from scriptbuilder_service.domain.model import (
     check_text,
     new_session,
 )
-from scriptbuilder_service.domain.paging import next_page_token, page_window, query_key
+from scriptbuilder_service.domain.recipe_import import (
+    DEFAULT_IMPORTER,
+    ImportedTemplate,
+    Outcome,
+    check_importer,
+    digest,
+    stale,
+)
+from scriptbuilder_service.domain.recipes import Recipe
 
-log = logging.getLogger("flowpilot.scriptbuilder")
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_page_token: str
-
-
-def _session_not_found(session_id: object) -> NotFound:
-    return NotFound(
-        "SCRIPT_BUILDER_SESSION_NOT_FOUND",
-        "script-builder session not found",
-        metadata={"session_id": str(session_id)},
-    )
+if TYPE_CHECKING:
+    # Only a type here: the use cases reach the repository through the unit of work.
+    from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
 
 
-def _template_not_found(template_id: object) -> NotFound:
-    return NotFound(
-        "SCRIPT_TEMPLATE_NOT_FOUND",
-        "script template not found",
-        metadata={"template_id": str(template_id)},
-    )
-
-
-class ScriptBuilder:
-    def __init__(self, engine: AsyncEngine, fixes: FixesClient, drafter: DraftingProvider) -> None:
-        self._engine = engine
-        # Single-statement work needs no BEGIN/COMMIT round trips: the inline
-        # get-or-create is one atomic statement.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+class ScriptBuilderService:
+    def __init__(
+        self,
+        uow: UnitOfWork[ScriptBuilderRepository],
+        fixes: FixesClient,
+        drafter: DraftingProvider,
+    ) -> None:
+        self._uow = uow
         self._fixes = fixes
         self._drafter = drafter
 
@@ -79,7 +73,7 @@ class ScriptBuilder:
         *,
         origin: Origin | None,
         ai_session_id: str | None,
-        language: Language | None,
+        language: ScriptLanguage | None,
         title: str,
     ) -> tuple[Session, bool]:
         """(session, created). Inline: get-or-create; standalone: capped create."""
@@ -92,16 +86,16 @@ class ScriptBuilder:
             await self._fixes.check_access(caller.token, request.ai_session_id)
         if request.origin is Origin.PILOT_INLINE:
             assert request.ai_session_id is not None
-            async with self._autocommit.connect() as conn:
-                return await Repository(conn).get_or_create_inline(
+            # One atomic statement: no BEGIN/COMMIT round trips.
+            async with self._uow.autocommit() as repo:
+                return await repo.get_or_create_inline(
                     user_id=caller.user_id,
                     account_id=caller.account_id,
                     ai_session_id=request.ai_session_id,
                     title=request.title,
                     language=request.language,
                 )
-        async with self._engine.begin() as conn:
-            repo = Repository(conn)
+        async with self._uow.transaction() as repo:
             await repo.lock_user_sessions(caller.user_id)
             session = await repo.create_standalone_capped(
                 user_id=caller.user_id,
@@ -123,36 +117,34 @@ class ScriptBuilder:
     async def list_sessions(
         self, caller: Principal, *, include_inline: bool, page_size: int, page_token: str
     ) -> Page[Session]:
-        limit, offset = page_window(page_size, page_token, default=50, maximum=100)
-        async with self._engine.connect() as conn:
-            rows = await Repository(conn).list_sessions(
+        limit, offset = paging.offset_window(page_size, page_token, default=50, maximum=100)
+        async with self._uow.autocommit() as repo:
+            rows = await repo.list_sessions(
                 caller.user_id, include_inline=include_inline, limit=limit + 1, offset=offset
             )
-        return Page(rows[:limit], next_page_token(offset, limit, len(rows)))
+        return Page.cut(rows, limit, lambda _: paging.next_offset_token(offset, limit))
 
-    async def count_sessions(self, caller: Principal, *, include_inline: bool = False) -> int:
-        async with self._engine.connect() as conn:
-            return await Repository(conn).count_sessions(
-                caller.user_id, include_inline=include_inline
-            )
-
-    async def _own_session(self, repo: Repository, caller: Principal, raw_id: str) -> Session:
-        session_id = parse_uuid(raw_id, "session_id")
+    @staticmethod
+    async def _own_session(
+        repo: ScriptBuilderRepository, caller: Principal, session_id: uuid.UUID
+    ) -> Session:
         session = await repo.get_session(caller.user_id, session_id)
         if session is None:
-            raise _session_not_found(session_id)
+            raise session_not_found(session_id)
         return session
 
     async def get_session(self, caller: Principal, session_id: str) -> Session:
-        async with self._engine.connect() as conn:
-            return await self._own_session(Repository(conn), caller, session_id)
+        parsed = parse_uuid(session_id, "session_id")
+        async with self._uow.autocommit() as repo:
+            return await self._own_session(repo, caller, parsed)
 
     async def delete_session(self, caller: Principal, session_id: str) -> None:
         caller.require_writer()
         parsed = parse_uuid(session_id, "session_id")
-        async with self._engine.begin() as conn:
-            if not await Repository(conn).delete_session(caller.user_id, parsed):
-                raise _session_not_found(parsed)
+        async with self._uow.autocommit() as repo:
+            deleted = await repo.delete_session(caller.user_id, parsed)
+        if not deleted:
+            raise session_not_found(parsed)
 
     async def update_draft(
         self, caller: Principal, session_id: str, *, editor_buffer: str, mode: EditorMode | None
@@ -162,12 +154,12 @@ class ScriptBuilder:
         check_text(editor_buffer, "editor_buffer", max_len=MAX_EDITOR_BUFFER)
         if mode is None:
             raise InvalidArgument("mode must be ai or editor", field="mode")
-        async with self._engine.begin() as conn:
-            session = await Repository(conn).update_draft(
+        async with self._uow.autocommit() as repo:
+            session = await repo.update_draft(
                 caller.user_id, parsed, editor_buffer=editor_buffer, mode=mode
             )
         if session is None:
-            raise _session_not_found(parsed)
+            raise session_not_found(parsed)
         return session
 
     # Messages.
@@ -177,9 +169,9 @@ class ScriptBuilder:
     ) -> tuple[Message, Message]:
         caller.require_writer()
         check_text(content, "content", max_len=MAX_MESSAGE, not_blank=True)
-        async with self._engine.connect() as conn:
-            repo = Repository(conn)
-            session = await self._own_session(repo, caller, session_id)
+        parsed = parse_uuid(session_id, "session_id")
+        async with self._uow.autocommit() as repo:
+            session = await self._own_session(repo, caller, parsed)
             recent = await repo.list_messages(session.id, limit=HISTORY_FOR_DRAFTER, newest=True)
         fix = None
         if session.origin is Origin.PILOT_INLINE and session.ai_session_id is not None:
@@ -195,10 +187,9 @@ class ScriptBuilder:
         # The model is asked outside any transaction; when it fails nothing is
         # stored, so the engineer can simply send again.
         draft = bounded(await self._drafter.draft(request))
-        async with self._engine.begin() as conn:
-            repo = Repository(conn)
+        async with self._uow.transaction() as repo:
             if await repo.get_session(caller.user_id, session.id) is None:
-                raise _session_not_found(session.id)  # deleted meanwhile
+                raise session_not_found(session.id)  # deleted meanwhile
             user_msg, assistant_msg = await repo.add_messages(
                 session.id,
                 [(Role.USER, content, None), (Role.ASSISTANT, draft.content, draft)],
@@ -208,12 +199,12 @@ class ScriptBuilder:
     async def list_messages(
         self, caller: Principal, session_id: str, *, page_size: int, page_token: str
     ) -> Page[Message]:
-        limit, offset = page_window(page_size, page_token, default=200, maximum=500)
-        async with self._engine.connect() as conn:
-            repo = Repository(conn)
-            session = await self._own_session(repo, caller, session_id)
+        limit, offset = paging.offset_window(page_size, page_token, default=200, maximum=500)
+        parsed = parse_uuid(session_id, "session_id")
+        async with self._uow.autocommit() as repo:
+            session = await self._own_session(repo, caller, parsed)
             rows = await repo.list_messages(session.id, limit=limit + 1, offset=offset)
-        return Page(rows[:limit], next_page_token(offset, limit, len(rows)))
+        return Page.cut(rows, limit, lambda _: paging.next_offset_token(offset, limit))
 
     # Templates.
 
@@ -223,7 +214,7 @@ class ScriptBuilder:
         *,
         name: str,
         description: str,
-        language: Language | None,
+        language: ScriptLanguage | None,
         body: str,
         parameters: Sequence[tpl.Parameter],
     ) -> tpl.Template:
@@ -231,8 +222,8 @@ class ScriptBuilder:
         new = tpl.new_template(
             name=name, description=description, language=language, body=body, parameters=parameters
         )
-        async with self._engine.begin() as conn:
-            return await Repository(conn).insert_template(
+        async with self._uow.autocommit() as repo:
+            return await repo.insert_template(
                 new, account_id=caller.account_id, user_id=caller.user_id
             )
 
@@ -247,9 +238,9 @@ class ScriptBuilder:
     ) -> tpl.Template:
         """The editor buffer when it is not blank, else the AI's latest script."""
         caller.require_writer()
-        async with self._engine.begin() as conn:
-            repo = Repository(conn)
-            session = await self._own_session(repo, caller, session_id)
+        parsed = parse_uuid(session_id, "session_id")
+        async with self._uow.transaction() as repo:
+            session = await self._own_session(repo, caller, parsed)
             body = session.editor_buffer
             if not body.strip():
                 body = await repo.latest_script(session.id) or ""
@@ -284,24 +275,28 @@ class ScriptBuilder:
     ) -> Page[tpl.Template]:
         fix_id = parse_uuid(source_fix_id, "source_fix_id") if source_fix_id is not None else None
         # A token only continues the list it came from (same filters).
-        query = query_key(source_fix_id=fix_id, status=status)
-        limit, offset = page_window(page_size, page_token, default=50, maximum=100, query=query)
-        async with self._engine.connect() as conn:
-            rows = await Repository(conn).list_templates(
+        filters = paging.filters_key(source_fix_id=fix_id, status=status)
+        limit, offset = paging.offset_window(
+            page_size, page_token, default=50, maximum=100, filters=filters
+        )
+        async with self._uow.autocommit() as repo:
+            rows = await repo.list_templates(
                 caller.account_id,
                 limit=limit + 1,
                 offset=offset,
                 source_fix_id=fix_id,
                 status=status,
             )
-        return Page(rows[:limit], next_page_token(offset, limit, len(rows), query=query))
+        return Page.cut(
+            rows, limit, lambda _: paging.next_offset_token(offset, limit, filters=filters)
+        )
 
     async def get_template(self, caller: Principal, template_id: str) -> tpl.Template:
         parsed = parse_uuid(template_id, "template_id")
-        async with self._engine.connect() as conn:
-            template = await Repository(conn).get_template(caller.account_id, parsed)
+        async with self._uow.autocommit() as repo:
+            template = await repo.get_template(caller.account_id, parsed)
         if template is None:
-            raise _template_not_found(parsed)
+            raise template_not_found(parsed)
         return template
 
     async def publish_template(self, caller: Principal, template_id: str) -> tpl.Template:
@@ -313,23 +308,70 @@ class ScriptBuilder:
         creator = tpl.required_publisher(user_id=caller.user_id, is_admin=caller.is_admin)
         # Autocommit: the common case is one conditional UPDATE; the read that
         # may follow is a fresh snapshot, so it sees a concurrent publish.
-        async with self._autocommit.connect() as conn:
-            repo = Repository(conn)
+        async with self._uow.autocommit() as repo:
             published = await repo.publish_template(caller.account_id, parsed, creator=creator)
             if published is not None:
                 return published
             template = await repo.get_template(caller.account_id, parsed)
         if template is None:
-            raise _template_not_found(parsed)
+            raise template_not_found(parsed)
         # Nothing changed: someone else's template, or already published.
         tpl.check_may_publish(template, user_id=caller.user_id, is_admin=caller.is_admin)
         return template
 
     async def render_template(
         self, caller: Principal, template_id: str, values: Mapping[str, Any]
-    ) -> tuple[str, Language]:
+    ) -> tuple[str, ScriptLanguage]:
         """ "Generate": a read. It never stamps anything and never calls the
         fixes service (CONTRACT §4), so viewers may use it too."""
         template = await self.get_template(caller, template_id)
         script = tpl.render(template.language, template.body, template.parameters, values)
         return script, template.language
+
+
+class TemplateImportService:
+    """The operator's use case `flowpilot templates import`: the recipe
+    catalogue as published templates of an account.
+
+    Apart from `ScriptBuilderService` because it serves no caller over gRPC:
+    it needs no fixes client and no drafter, and trusts its operator (there is
+    no token to check)."""
+
+    def __init__(self, uow: UnitOfWork[ScriptBuilderRepository]) -> None:
+        self._uow = uow
+
+    async def import_recipes(
+        self,
+        recipes: Sequence[Recipe],
+        *,
+        account_id: str,
+        user_id: str = DEFAULT_IMPORTER,
+        dry_run: bool = False,
+    ) -> list[ImportedTemplate]:
+        """One unit of work: all templates or none; a dry run rolls it back.
+        One line per template, the stale ones last."""
+        account_id, user_id = check_importer(account_id, user_id)
+        unit = self._uow.rehearsal() if dry_run else self._uow.transaction()
+        results: list[ImportedTemplate] = []
+        async with unit as repo:
+            for recipe in recipes:
+                for language in recipe.languages:
+                    new = recipe.template(language)
+                    written = await repo.upsert_recipe_template(
+                        new,
+                        account_id=account_id,
+                        user_id=user_id,
+                        recipe_id=recipe.id,
+                        digest=digest(new),
+                    )
+                    if written is None:
+                        template_id = await repo.recipe_template_id(
+                            account_id=account_id, recipe_id=recipe.id, language=language
+                        )
+                        outcome = Outcome.UNCHANGED
+                    else:
+                        template_id, created = written
+                        outcome = Outcome.CREATED if created else Outcome.UPDATED
+                    results.append(ImportedTemplate(recipe.id, language, template_id, outcome))
+            results += stale(recipes, await repo.recipe_templates(account_id))
+        return results

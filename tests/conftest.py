@@ -1,13 +1,25 @@
 """Fixtures shared by the whole suite: a real PostgreSQL started by the test
 run, fresh migrated databases per test, tokens, and the three processes served
 in-process on port 0 (gRPC servers on the test's event loop, the gateway by
-uvicorn over real HTTP)."""
+uvicorn over real HTTP); and the speed tiers.
+
+Every test is in exactly one tier (README, "Tests"): `unit` (pure code),
+`integration` (a real database, gRPC servers in-process, or one tool in a
+subprocess) or `e2e` (the whole system over HTTP, or separate processes). A
+test's tier is what it says (`@pytest.mark.e2e`, or a module's `pytestmark`),
+else what its fixtures bring up, else `unit`. Unit tests may not open sockets
+or start processes: the guard below fails them if they do, so the pure tier
+stays pure and fast.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shutil
+import socket
+import subprocess
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -21,12 +33,77 @@ from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
 from flowpilot.runtime.migrations import upgrade
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.runtime.settings import Settings
+from tests.support.gateway import both_services
+from tests.support.tokens import TEST_JWT_SECRET
 
-TEST_JWT_SECRET = "test-secret-" + "x" * 40
 SERVICE_PACKAGES = ("fixes_service", "scriptbuilder_service")
 
 TokenFactory = Callable[..., str]
 DatabaseFactory = Callable[[str], str]
+
+TIERS = ("unit", "integration", "e2e")
+# Fixtures that bring up real parts; a test using one (directly or through
+# another fixture) is in at least that tier.
+INTEGRATION_FIXTURES = frozenset(
+    {"pg", "database_factory", "fixes_server", "scriptbuilder_server", "fake_stack"}
+)
+E2E_FIXTURES = frozenset({"gateway_url"})
+# Suites that render or lint files with external tools.
+INTEGRATION_DIRS = ("tests/deploy/",)
+# A module-level tier that is not `unit`: the module holds no unit test.
+MODULE_TIER = re.compile(r"^pytestmark = .*\bpytest\.mark\.(integration|e2e)\b", re.MULTILINE)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """`-m unit` does not even import what holds no unit test: importing the
+    servers, FastAPI and the database drivers would be most of its time."""
+    if config.option.markexpr != "unit":
+        return None
+    relative = collection_path.relative_to(config.rootpath).as_posix()
+    if collection_path.is_dir():
+        return True if f"{relative}/".startswith(INTEGRATION_DIRS) else None
+    if collection_path.name.startswith("test_") and collection_path.suffix == ".py":
+        return True if MODULE_TIER.search(collection_path.read_text()) else None
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Gives every test its tier before `-m` selects (tryfirst)."""
+    for item in items:
+        # The closest tier mark wins: a test's own over its module's.
+        stated = next((m.name for m in item.iter_markers() if m.name in TIERS), None)
+        module_marks = getattr(getattr(item, "module", None), "pytestmark", [])
+        module_marks = module_marks if isinstance(module_marks, list) else [module_marks]
+        if stated == "unit" and any(m.name in TIERS[1:] for m in module_marks):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test in a module marked slower")
+        if stated is None:
+            used = set(getattr(item, "fixturenames", ()))
+            if used & E2E_FIXTURES:
+                stated = "e2e"
+            elif used & INTEGRATION_FIXTURES or item.nodeid.startswith(INTEGRATION_DIRS):
+                stated = "integration"
+            else:
+                stated = "unit"
+            item.add_marker(stated)
+        if item.get_closest_marker("schemathesis") and stated != "e2e":
+            raise pytest.UsageError(f"{item.nodeid}: schemathesis tests are e2e")
+
+
+def _no_io(what: str) -> Callable[..., object]:
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise AssertionError(f"a unit test may not {what}; mark it integration (or e2e) instead")
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def _unit_tests_stay_pure(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if request.node.get_closest_marker("unit") is None:
+        return
+    monkeypatch.setattr(socket.socket, "connect", _no_io("open a connection"))
+    monkeypatch.setattr(socket.socket, "bind", _no_io("listen on a socket"))
+    monkeypatch.setattr(subprocess.Popen, "__init__", _no_io("start a process"))
 
 
 @contextlib.contextmanager
@@ -181,8 +258,6 @@ async def gateway_url(
 ) -> AsyncIterator[str]:
     from gateway.app import create_app
 
-    app = create_app(
-        settings, fixes_target=fixes_server.target, scriptbuilder_target=scriptbuilder_server.target
-    )
+    app = create_app(settings, both_services(fixes_server.target, scriptbuilder_server.target))
     async with serve_http(app) as url:
         yield url

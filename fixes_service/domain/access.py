@@ -26,8 +26,3 @@ class Scope:
             account_id=principal.account_id,
             owner_user_id=None if principal.is_admin else principal.user_id,
         )
-
-    def sees(self, *, account_id: str, owner_user_id: str) -> bool:
-        if account_id != self.account_id:
-            return False
-        return self.owner_user_id is None or self.owner_user_id == owner_user_id

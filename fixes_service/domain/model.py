@@ -3,8 +3,10 @@
 Every action takes the current fix (and the status of its session) and either
 returns a `FixChange` (the new fix plus what the audit trail should say),
 returns `None` for a no-op, or raises a `DomainError` whose `reason` names the
-rule that refused it. The repository runs these rules inside the transaction
-that holds the row locks, so what a rule sees is what it changes.
+rule that refused it. The repository writes a change only if the session is
+still at the `state_version` the rule saw (compare-and-swap; under contention
+it runs the rule again on rows it has locked), so what a rule sees is what it
+changes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 
@@ -23,12 +26,6 @@ class SessionStatus(StrEnum):
     ACTIVE = "active"
     RESOLVED = "resolved"
     ESCALATED = "escalated"
-
-
-class ScriptLanguage(StrEnum):
-    POWERSHELL = "powershell"
-    BASH = "bash"
-    PYTHON = "python"
 
 
 class FixStatus(StrEnum):
@@ -123,10 +120,6 @@ class AiSession:
     created_at: datetime
     updated_at: datetime
     escalation_reason: str | None = None
-
-    @property
-    def is_active(self) -> bool:
-        return self.status is SessionStatus.ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -565,3 +558,14 @@ class TemplateProposal:
     parameters: dict[str, Any] | None
     created_at: datetime
     template_id: UUID | None = None
+
+
+def ensure_acked_with(proposal: TemplateProposal, template_id: UUID) -> None:
+    """Acknowledging is idempotent for the template it named first; a proposal
+    already turned into another template refuses a second one."""
+    if proposal.template_id != template_id:
+        raise FailedPrecondition(
+            "TEMPLATE_PROPOSAL_ALREADY_ACKED",
+            "the proposal was already turned into another template",
+            metadata={"template_id": str(proposal.template_id)},
+        )

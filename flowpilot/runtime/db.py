@@ -14,16 +14,13 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
-
-if TYPE_CHECKING:
-    from flowpilot.runtime.settings import Settings
 
 SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 # libpq's sslmode values, weakest first.
@@ -191,12 +188,18 @@ def create_engine(
     pool_size: int = 10,
     max_overflow: int | None = None,
     statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
+    autocommit: bool = False,
 ) -> AsyncEngine:
     """A pooled engine: at most `pool_size + max_overflow` connections
-    (`max_overflow` defaults to `pool_size`)."""
+    (`max_overflow` defaults to `pool_size`).
+
+    `autocommit`: the pool's connections run each statement on its own unless
+    a transaction is asked for by name (how `UnitOfWork` uses its engine)."""
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
     return create_async_engine(
         "postgresql+asyncpg://",
         async_creator=connector(url, statement_cache_size=statement_cache_size),
+        **options,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
         # No ping on checkout: it would double the round trips of every hot
@@ -215,14 +218,4 @@ def create_unpooled_engine(
         "postgresql+asyncpg://",
         async_creator=connector(url, statement_cache_size=statement_cache_size),
         poolclass=NullPool,
-    )
-
-
-def engine_from_settings(url: str, settings: Settings) -> AsyncEngine:
-    """The service engine with the pool and cache sizes of `Settings`."""
-    return create_engine(
-        url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        statement_cache_size=settings.db_statement_cache_size,
     )

@@ -1,26 +1,21 @@
-"""The error model: domain errors and their `google.rpc.Status` form.
+"""The error model: plain exceptions that every layer raises and no transport shapes.
 
-Domain and service code raise `DomainError` subclasses; the server interceptor
-turns them into a gRPC status whose details carry an `ErrorInfo` (reason in
-UPPER_SNAKE_CASE, domain, metadata) and, for bad input, a `BadRequest` with the
-offending fields (AIP-193). The gateway maps the code to HTTP (CONTRACT §6).
+A refusal is a `DomainError` whose class says what kind of refusal it is (bad
+input, not found, a rule forbids it, ...) and whose `reason` names the rule in
+UPPER_SNAKE_CASE, with metadata and, for bad input, the offending fields
+(AIP-193). The kinds follow Google's canonical error space, so every transport
+can answer them the same way, but nothing here knows one: the gRPC status of
+each kind is decided in exactly one place, `flowpilot.runtime.grpc_errors`,
+which the shared server interceptor applies to every call.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-import grpc
-from google.protobuf import any_pb2
-from google.rpc import error_details_pb2, status_pb2
-
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
-
 
 class DomainError(Exception):
     """A refusal with a stable machine-readable `reason`."""
-
-    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN
 
     def __init__(
         self,
@@ -39,28 +34,9 @@ class DomainError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r}, {self.message!r})"
 
-    def to_status(self, domain: str) -> status_pb2.Status:
-        details: list[any_pb2.Any] = []
-        info = error_details_pb2.ErrorInfo(reason=self.reason, domain=domain)
-        info.metadata.update(self.metadata)
-        packed = any_pb2.Any()
-        packed.Pack(info)
-        details.append(packed)
-        if self.field_violations:
-            bad_request = error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-                    for f, d in self.field_violations
-                ]
-            )
-            packed = any_pb2.Any()
-            packed.Pack(bad_request)
-            details.append(packed)
-        return status_pb2.Status(code=self.code.value[0], message=self.message, details=details)
-
 
 class InvalidArgument(DomainError):
-    code = grpc.StatusCode.INVALID_ARGUMENT
+    """The input is malformed, whatever the state of the system."""
 
     def __init__(
         self,
@@ -77,62 +53,39 @@ class InvalidArgument(DomainError):
 
 
 class Unauthenticated(DomainError):
-    code = grpc.StatusCode.UNAUTHENTICATED
+    """No verifiable identity."""
 
     def __init__(self, message: str, *, reason: str = "UNAUTHENTICATED") -> None:
         super().__init__(reason, message)
 
 
 class PermissionDenied(DomainError):
-    code = grpc.StatusCode.PERMISSION_DENIED
+    """The caller is known but may not do this."""
 
 
 class NotFound(DomainError):
-    code = grpc.StatusCode.NOT_FOUND
+    """Absent, or outside the caller's reach (the two are not told apart)."""
 
 
 class FailedPrecondition(DomainError):
-    code = grpc.StatusCode.FAILED_PRECONDITION
+    """A rule refuses the change in the current state."""
 
 
 class Aborted(DomainError):
-    code = grpc.StatusCode.ABORTED
+    """A concurrent change got there first; the caller may retry."""
 
 
 class AlreadyExists(DomainError):
-    code = grpc.StatusCode.ALREADY_EXISTS
+    """What the caller wants to create exists."""
 
 
 class ResourceExhausted(DomainError):
-    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    """A quota or limit is used up."""
 
 
 class Unavailable(DomainError):
-    code = grpc.StatusCode.UNAVAILABLE
+    """A dependency cannot answer now; nothing was written."""
 
 
 class DeadlineExceeded(DomainError):
-    code = grpc.StatusCode.DEADLINE_EXCEEDED
-
-
-def status_from_metadata(
-    metadata: Sequence[tuple[str, str | bytes]] | None,
-) -> status_pb2.Status | None:
-    """The `google.rpc.Status` a server attached to a failed call, if any."""
-    for key, value in metadata or ():
-        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
-            return status_pb2.Status.FromString(value)
-    return None
-
-
-def error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:
-    for detail in status.details if status else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    return None
-
-
-# gRPC status codes by their wire number.
-GRPC_CODE_BY_NUMBER: dict[int, grpc.StatusCode] = {c.value[0]: c for c in grpc.StatusCode}
+    """A dependency did not answer in time."""

@@ -2,7 +2,8 @@
 
 `GrpcServer` wires what every service needs around its servicers: an
 interceptor that authenticates every call and maps `DomainError`s to
-`google.rpc.Status`, `grpc.health.v1`, reflection, and a graceful stop
+`google.rpc.Status` (through `flowpilot.runtime.grpc_errors`, the one table of
+status codes), `grpc.health.v1`, reflection, and a graceful stop
 (health NOT_SERVING, `server.stop(grace)` so in-flight calls finish, then the
 service's own clean-up such as disposing the database engine).
 """
@@ -28,24 +29,14 @@ from flowpilot.runtime.context import (
     principal_var,
     request_id_var,
 )
-from flowpilot.runtime.errors import STATUS_DETAILS_KEY, DomainError, PermissionDenied
+from flowpilot.runtime.errors import DomainError, PermissionDenied
+from flowpilot.runtime.grpc_errors import abort_with_error, status_code
 from flowpilot.runtime.settings import Settings
 
 log = logging.getLogger("flowpilot.grpc")
 
 # Health checks and reflection answer without a token (probes carry none).
 PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-
-
-async def abort_with_error(
-    context: grpc.aio.ServicerContext, error: DomainError, domain: str
-) -> None:
-    status = error.to_status(domain)
-    await context.abort(
-        error.code,
-        error.message,
-        trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
-    )
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
@@ -102,7 +93,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 finally:
                     principal_var.reset(principal_token)
             except DomainError as error:
-                code = error.code
+                code = status_code(error)
                 await abort_with_error(context, error, self._domain)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
@@ -224,11 +215,6 @@ class GrpcServer:
         for callback in self.spec.on_stop:
             await callback()
         log.info("stopped", extra={"grpc_service": self.spec.name})
-
-    async def wait_stopped(self) -> None:
-        await self._stopped.wait()
-        if self._server is not None:
-            await self._server.wait_for_termination()
 
 
 async def serve_until_signalled(

@@ -1,15 +1,12 @@
 """Input checks every service applies the same way, so one bad input gets one
-answer whichever service it reaches."""
+answer whichever service it reaches. Enum numbers are checked where they are
+translated (`flowpilot.runtime.proto_enums`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TypeVar
 from uuid import UUID
 
 from flowpilot.runtime.errors import InvalidArgument
-
-E = TypeVar("E")
 
 CANONICAL_UUID_LENGTH = 36
 
@@ -46,23 +43,3 @@ def check_text(
     if len(value) < min_len or (not_blank and not value.strip()):
         raise InvalidArgument(f"{field} must not be empty", field=field, reason="FIELD_EMPTY")
     return value
-
-
-def optional_enum(number: int, mapping: Mapping[int, E], field: str) -> E | None:
-    """The domain value of a proto enum number; None when unset (zero)."""
-    if number == 0:
-        return None
-    member = mapping.get(number)
-    if member is None:
-        raise InvalidArgument(
-            f"{field} has an unknown value {number}", field=field, reason="INVALID_ENUM"
-        )
-    return member
-
-
-def required_enum(number: int, mapping: Mapping[int, E], field: str) -> E:
-    """Like `optional_enum`, but unset is a missing field."""
-    member = optional_enum(number, mapping, field)
-    if member is None:
-        raise InvalidArgument(f"{field} is required", field=field, reason="MISSING_FIELD")
-    return member

@@ -18,11 +18,12 @@ from google.protobuf import json_format
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2, fixes_pb2_grpc
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.context import outgoing_metadata
 from flowpilot.runtime.errors import NotFound, Unauthenticated, Unavailable
+from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.runtime.server import open_channel, retry_service_config
 from scriptbuilder_service.domain.drafting import FixContext
-from scriptbuilder_service.domain.model import Language
 
 log = logging.getLogger("flowpilot.scriptbuilder.fixes_client")
 
@@ -35,11 +36,7 @@ RETRIED_METHODS = (
     f"{FIXES_SERVICE}/AckTemplateProposal",
 )
 
-LANGUAGE_FROM_PROTO = {
-    types_pb2.SCRIPT_LANGUAGE_POWERSHELL: Language.POWERSHELL,
-    types_pb2.SCRIPT_LANGUAGE_BASH: Language.BASH,
-    types_pb2.SCRIPT_LANGUAGE_PYTHON: Language.PYTHON,
-}
+LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +56,7 @@ class Proposal:
     requested_by_user_id: str
     title: str
     description: str
-    language: Language | None
+    language: ScriptLanguage | None
     script: str
     parameters: Mapping[str, Any]
 
@@ -115,7 +112,7 @@ class FixesClient:
             fix_id=fix.id,
             title=fix.title,
             description=fix.description,
-            language=LANGUAGE_FROM_PROTO.get(fix.script_language),
+            language=LANGUAGE.get(fix.script_language),
         )
 
     async def pending_proposals(self, token: str, page_size: int = 50) -> list[Proposal]:
@@ -135,7 +132,7 @@ class FixesClient:
                 requested_by_user_id=p.requested_by_user_id,
                 title=p.title,
                 description=p.description,
-                language=LANGUAGE_FROM_PROTO.get(p.language),
+                language=LANGUAGE.get(p.language),
                 script=p.script,
                 parameters=json_format.MessageToDict(p.parameters),
             )

@@ -1,7 +1,8 @@
 """Storage of sessions, messages and templates (SQLAlchemy Core over asyncpg).
 
-Every method runs on the caller's connection, inside the caller's transaction;
-the service decides the transaction boundaries.
+Every method runs on the connection of the unit of work the service opened
+(`flowpilot.runtime.uow`) and never begins or commits: the service decides
+the transaction boundaries.
 """
 
 from __future__ import annotations
@@ -10,152 +11,25 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from flowpilot.kernel import ScriptLanguage
+from scriptbuilder_service.adapters import statements as sql
+from scriptbuilder_service.adapters.rows import (
+    draft_columns,
+    message_from_row,
+    session_from_row,
+    template_from_row,
+)
 from scriptbuilder_service.adapters.tables import messages, sessions, templates
 from scriptbuilder_service.domain.drafting import Draft
-from scriptbuilder_service.domain.model import (
-    EditorMode,
-    Language,
-    Message,
-    Origin,
-    Role,
-    Session,
-    SessionStatus,
-)
-from scriptbuilder_service.domain.templates import (
-    NewTemplate,
-    Parameter,
-    Template,
-    TemplateStatus,
-)
-
-# First key of the two-key advisory lock that serialises one user's standalone
-# creates (the second is the user's hash). Distinct from the single-bigint key
-# space that the migration lock uses.
-CAP_LOCK_NAMESPACE = 0x5342  # "SB"
-
-_SESSION_COLUMNS = (
-    "id, user_id, account_id, ai_session_id, origin, title, language, status, "
-    "editor_buffer, mode, created_at, updated_at"
-)
-
-# Inline get-or-create in one round trip for the common case (the row exists):
-# the insert does nothing on the partial unique index and the second branch
-# reads the existing row. When a concurrent insert commits while this statement
-# waits on the index, the row is outside this statement's snapshot and nothing
-# comes back; the caller then reads it again (a new snapshot).
-_GET_OR_CREATE_INLINE = text(
-    f"""
-    WITH inserted AS (
-        INSERT INTO script_builder_sessions
-            (user_id, account_id, ai_session_id, origin, title, language)
-        VALUES (:user_id, :account_id, :ai_session_id, 'pilot_inline', :title, :language)
-        ON CONFLICT (user_id, ai_session_id) WHERE origin = 'pilot_inline' DO NOTHING
-        RETURNING {_SESSION_COLUMNS}
-    )
-    SELECT {_SESSION_COLUMNS}, true AS created FROM inserted
-    UNION ALL
-    SELECT {_SESSION_COLUMNS}, false AS created FROM script_builder_sessions
-    WHERE user_id = :user_id AND ai_session_id = :ai_session_id AND origin = 'pilot_inline'
-      AND NOT EXISTS (SELECT 1 FROM inserted)
-    """
-)
-
-# Counts and inserts in one statement, after the per-user lock: the count sees
-# every session committed by whoever held the lock before.
-_CREATE_STANDALONE_CAPPED = text(
-    f"""
-    INSERT INTO script_builder_sessions
-        (user_id, account_id, ai_session_id, origin, title, language)
-    SELECT CAST(:user_id AS varchar), CAST(:account_id AS varchar),
-           CAST(:ai_session_id AS uuid), 'standalone', CAST(:title AS varchar),
-           CAST(:language AS varchar)
-    WHERE (
-        SELECT count(*) FROM script_builder_sessions
-        WHERE user_id = CAST(:user_id AS varchar) AND origin = 'standalone'
-    ) < CAST(:cap AS integer)
-    RETURNING {_SESSION_COLUMNS}
-    """
-)
+from scriptbuilder_service.domain.model import EditorMode, Message, Origin, Role, Session
+from scriptbuilder_service.domain.templates import NewTemplate, Template, TemplateStatus
 
 
-def _session(row: Any) -> Session:
-    m = row._mapping
-    return Session(
-        id=m["id"],
-        user_id=m["user_id"],
-        account_id=m["account_id"],
-        ai_session_id=m["ai_session_id"],
-        origin=Origin(m["origin"]),
-        title=m["title"],
-        language=Language(m["language"]),
-        status=SessionStatus(m["status"]),
-        editor_buffer=m["editor_buffer"],
-        mode=EditorMode(m["mode"]),
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-    )
-
-
-def _message(row: Any) -> Message:
-    m = row._mapping
-    return Message(
-        id=m["id"],
-        session_id=m["session_id"],
-        role=Role(m["role"]),
-        content=m["content"],
-        script=m["script"],
-        created_at=m["created_at"],
-        language=Language(m["language"]) if m["language"] else None,
-        parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
-        explanation=m["explanation"],
-        recipe_id=m["recipe_id"],
-    )
-
-
-def _draft_columns(draft: Draft | None) -> dict[str, Any]:
-    """The drafter's output contract, as stored with an assistant message."""
-    if draft is None:
-        return {
-            "script": None,
-            "language": None,
-            "parameters": [],
-            "explanation": "",
-            "recipe_id": None,
-        }
-    return {
-        "script": draft.script,
-        "language": draft.language.value if draft.language else None,
-        "parameters": [p.to_json() for p in draft.parameters],
-        "explanation": draft.explanation,
-        "recipe_id": draft.recipe_id,
-    }
-
-
-def _template(row: Any) -> Template:
-    m = row._mapping
-    return Template(
-        id=m["id"],
-        account_id=m["account_id"],
-        created_by_user_id=m["created_by_user_id"],
-        name=m["name"],
-        description=m["description"],
-        language=Language(m["language"]),
-        body=m["body"],
-        parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
-        status=TemplateStatus(m["status"]),
-        source_fix_id=m["source_fix_id"],
-        source_session_id=m["source_session_id"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        source_recipe_id=m["source_recipe_id"],
-    )
-
-
-class Repository:
+class ScriptBuilderRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
@@ -168,7 +42,7 @@ class Repository:
         account_id: str,
         ai_session_id: uuid.UUID,
         title: str,
-        language: Language,
+        language: ScriptLanguage,
     ) -> tuple[Session, bool]:
         params = {
             "user_id": user_id,
@@ -177,9 +51,9 @@ class Repository:
             "title": title,
             "language": language.value,
         }
-        row = (await self._conn.execute(_GET_OR_CREATE_INLINE, params)).first()
+        row = (await self._conn.execute(sql.GET_OR_CREATE_INLINE, params)).first()
         if row is not None:
-            return _session(row), bool(row._mapping["created"])
+            return session_from_row(row), bool(row._mapping["created"])
         # Lost a race to a concurrent insert that committed meanwhile.
         existing = await self.find_inline(user_id=user_id, ai_session_id=ai_session_id)
         if existing is None:  # pragma: no cover - the index guarantees a row
@@ -196,14 +70,13 @@ class Repository:
                 )
             )
         ).first()
-        return _session(row) if row else None
+        return session_from_row(row) if row else None
 
     async def lock_user_sessions(self, user_id: str) -> None:
         """Serialises standalone creates of one user until the transaction ends,
         across every process on this database."""
         await self._conn.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, hashtext(:user_id))"),
-            {"ns": CAP_LOCK_NAMESPACE, "user_id": user_id},
+            sql.LOCK_USER_SESSIONS, {"ns": sql.CAP_LOCK_NAMESPACE, "user_id": user_id}
         )
 
     async def create_standalone_capped(
@@ -213,14 +86,14 @@ class Repository:
         account_id: str,
         ai_session_id: uuid.UUID | None,
         title: str,
-        language: Language,
+        language: ScriptLanguage,
         cap: int,
     ) -> Session | None:
         """The new session, or None when the user already has `cap`. Call
         `lock_user_sessions` first in the same transaction."""
         row = (
             await self._conn.execute(
-                _CREATE_STANDALONE_CAPPED,
+                sql.CREATE_STANDALONE_CAPPED,
                 {
                     "user_id": user_id,
                     "account_id": account_id,
@@ -231,13 +104,7 @@ class Repository:
                 },
             )
         ).first()
-        return _session(row) if row else None
-
-    async def count_sessions(self, user_id: str, *, include_inline: bool = False) -> int:
-        query = select(func.count()).select_from(sessions).where(sessions.c.user_id == user_id)
-        if not include_inline:
-            query = query.where(sessions.c.origin == Origin.STANDALONE.value)
-        return int((await self._conn.execute(query)).scalar_one())
+        return session_from_row(row) if row else None
 
     async def list_sessions(
         self, user_id: str, *, include_inline: bool, limit: int, offset: int
@@ -250,7 +117,7 @@ class Repository:
             .limit(limit)
             .offset(offset)
         )
-        return [_session(r) for r in await self._conn.execute(query)]
+        return [session_from_row(r) for r in await self._conn.execute(query)]
 
     async def get_session(self, user_id: str, session_id: uuid.UUID) -> Session | None:
         row = (
@@ -258,7 +125,7 @@ class Repository:
                 select(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
             )
         ).first()
-        return _session(row) if row else None
+        return session_from_row(row) if row else None
 
     async def delete_session(self, user_id: str, session_id: uuid.UUID) -> bool:
         result = await self._conn.execute(
@@ -279,7 +146,7 @@ class Repository:
                 .returning(*sessions.c)
             )
         ).first()
-        return _session(row) if row else None
+        return session_from_row(row) if row else None
 
     # Messages.
 
@@ -290,11 +157,11 @@ class Repository:
             insert(messages).returning(*messages.c, sort_by_parameter_order=True),
             [
                 {"session_id": session_id, "role": role.value, "content": content}
-                | _draft_columns(draft)
+                | draft_columns(draft)
                 for role, content, draft in items
             ],
         )
-        added = [_message(r) for r in rows]
+        added = [message_from_row(r) for r in rows]
         await self._conn.execute(
             update(sessions).where(sessions.c.id == session_id).values(updated_at=func.now())
         )
@@ -311,7 +178,7 @@ class Repository:
             .limit(limit)
             .offset(offset)
         )
-        return [_message(r) for r in rows]
+        return [message_from_row(r) for r in rows]
 
     async def latest_script(self, session_id: uuid.UUID) -> str | None:
         return (
@@ -355,7 +222,7 @@ class Repository:
         row = (
             await self._conn.execute(insert(templates).values(**values).returning(*templates.c))
         ).one()
-        return _template(row)
+        return template_from_row(row)
 
     async def insert_fix_draft(
         self, new: NewTemplate, *, account_id: str, user_id: str, fix_id: uuid.UUID
@@ -380,6 +247,65 @@ class Repository:
         ).scalar_one()
         return existing, False
 
+    async def upsert_recipe_template(
+        self, new: NewTemplate, *, account_id: str, user_id: str, recipe_id: str, digest: str
+    ) -> tuple[uuid.UUID, bool] | None:
+        """The template of a catalogue recipe in one language: (id, created)
+        when it was inserted or rewritten, None when it exists with this very
+        digest (nothing written). Concurrent imports wait on the unique index
+        and then see the other's row."""
+        values = dict(self._template_values(new, account_id=account_id, user_id=user_id))
+        values |= {"source_recipe_id": recipe_id, "source_recipe_digest": digest}
+        statement = pg_insert(templates).values(**values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[
+                templates.c.account_id,
+                templates.c.source_recipe_id,
+                templates.c.language,
+            ],
+            index_where=templates.c.source_recipe_id.is_not(None),
+            set_={
+                "name": statement.excluded.name,
+                "description": statement.excluded.description,
+                "body": statement.excluded.body,
+                "parameters": statement.excluded.parameters,
+                "source_recipe_digest": statement.excluded.source_recipe_digest,
+                "updated_at": func.now(),
+            },
+            # Only a recipe that changed rewrites its template.
+            where=templates.c.source_recipe_digest.is_distinct_from(
+                statement.excluded.source_recipe_digest
+            ),
+        ).returning(templates.c.id, templates.c.created_at == templates.c.updated_at)
+        row = (await self._conn.execute(statement)).first()
+        return (row[0], bool(row[1])) if row is not None else None
+
+    async def recipe_template_id(
+        self, *, account_id: str, recipe_id: str, language: ScriptLanguage
+    ) -> uuid.UUID:
+        """The id of an account's template imported from `recipe_id`."""
+        return (
+            await self._conn.execute(
+                select(templates.c.id).where(
+                    templates.c.account_id == account_id,
+                    templates.c.source_recipe_id == recipe_id,
+                    templates.c.language == language.value,
+                )
+            )
+        ).scalar_one()
+
+    async def recipe_templates(
+        self, account_id: str
+    ) -> list[tuple[uuid.UUID, str, ScriptLanguage]]:
+        """Every template the account imported from the catalogue: (id,
+        recipe id, language), by recipe and language."""
+        rows = await self._conn.execute(
+            select(templates.c.id, templates.c.source_recipe_id, templates.c.language)
+            .where(templates.c.account_id == account_id, templates.c.source_recipe_id.is_not(None))
+            .order_by(templates.c.source_recipe_id, templates.c.language)
+        )
+        return [(row[0], row[1], ScriptLanguage(row[2])) for row in rows]
+
     async def list_templates(
         self,
         account_id: str,
@@ -399,7 +325,7 @@ class Repository:
             .limit(limit)
             .offset(offset)
         )
-        return [_template(r) for r in rows]
+        return [template_from_row(r) for r in rows]
 
     async def publish_template(
         self, account_id: str, template_id: uuid.UUID, *, creator: str | None
@@ -417,7 +343,7 @@ class Repository:
             query = query.where(templates.c.created_by_user_id == creator)
         query = query.values(status=TemplateStatus.PUBLISHED.value, updated_at=func.now())
         row = (await self._conn.execute(query.returning(*templates.c))).first()
-        return _template(row) if row else None
+        return template_from_row(row) if row else None
 
     async def get_template(self, account_id: str, template_id: uuid.UUID) -> Template | None:
         row = (
@@ -427,15 +353,4 @@ class Repository:
                 )
             )
         ).first()
-        return _template(row) if row else None
-
-    async def count_fix_drafts(self, fix_id: uuid.UUID) -> int:
-        return int(
-            (
-                await self._conn.execute(
-                    select(func.count())
-                    .select_from(templates)
-                    .where(templates.c.source_fix_id == fix_id)
-                )
-            ).scalar_one()
-        )
+        return template_from_row(row) if row else None

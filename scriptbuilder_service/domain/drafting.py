@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument
 from scriptbuilder_service.domain.model import (
     MAX_MESSAGE,
     MAX_SCRIPT,
-    Language,
     Message,
     Origin,
     Role,
@@ -47,9 +47,9 @@ write the best script you can.
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+.-]*)[^\n]*\n(.*?)(?:\n)?```", re.DOTALL)
 _LANGUAGE_TAGS = {
-    Language.POWERSHELL: {"powershell", "pwsh", "ps1", "ps"},
-    Language.BASH: {"bash", "sh", "shell", "zsh"},
-    Language.PYTHON: {"python", "py", "python3"},
+    ScriptLanguage.POWERSHELL: {"powershell", "pwsh", "ps1", "ps"},
+    ScriptLanguage.BASH: {"bash", "sh", "shell", "zsh"},
+    ScriptLanguage.PYTHON: {"python", "py", "python3"},
 }
 
 
@@ -61,7 +61,7 @@ class Turn:
     role: Role
     content: str
     script: str | None = None
-    language: Language | None = None
+    language: ScriptLanguage | None = None
     parameters: tuple[Parameter, ...] = ()
     recipe_id: str | None = None
 
@@ -84,12 +84,12 @@ class FixContext:
     fix_id: str
     title: str
     description: str
-    language: Language | None = None
+    language: ScriptLanguage | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DraftRequest:
-    language: Language
+    language: ScriptLanguage
     origin: Origin
     session_title: str
     history: tuple[Turn, ...]
@@ -110,7 +110,7 @@ class Draft:
     content: str
     explanation: str
     script: str | None = None
-    language: Language | None = None
+    language: ScriptLanguage | None = None
     parameters: tuple[Parameter, ...] = ()
     recipe_id: str | None = None
 
@@ -180,7 +180,7 @@ def typed_placeholders(script: str, declared: tuple[Parameter, ...]) -> tuple[Pa
     return tuple(out)
 
 
-def draft_from_answer(answer: str, language: Language) -> Draft:
+def draft_from_answer(answer: str, language: ScriptLanguage) -> Draft:
     """A free-text answer (prose and a fenced script) as a draft: its
     placeholders become required string parameters."""
     script = extract_script(answer, language)
@@ -194,17 +194,17 @@ def draft_from_answer(answer: str, language: Language) -> Draft:
 
 
 _LANGUAGE_WORDS = {
-    "powershell": Language.POWERSHELL,
-    "pwsh": Language.POWERSHELL,
-    "ps1": Language.POWERSHELL,
-    "windows": Language.POWERSHELL,
-    "bash": Language.BASH,
-    "shell": Language.BASH,
-    "sh": Language.BASH,
-    "linux": Language.BASH,
-    "python": Language.PYTHON,
-    "python3": Language.PYTHON,
-    "py": Language.PYTHON,
+    "powershell": ScriptLanguage.POWERSHELL,
+    "pwsh": ScriptLanguage.POWERSHELL,
+    "ps1": ScriptLanguage.POWERSHELL,
+    "windows": ScriptLanguage.POWERSHELL,
+    "bash": ScriptLanguage.BASH,
+    "shell": ScriptLanguage.BASH,
+    "sh": ScriptLanguage.BASH,
+    "linux": ScriptLanguage.BASH,
+    "python": ScriptLanguage.PYTHON,
+    "python3": ScriptLanguage.PYTHON,
+    "py": ScriptLanguage.PYTHON,
 }
 _ASK_LANGUAGE = re.compile(
     r"\b(?:in|as|to|into|using|with|for|a|an)\s+(?:a\s+|an\s+)?"
@@ -215,7 +215,7 @@ _ASK_LANGUAGE = re.compile(
 )
 
 
-def requested_language(message: str) -> Language | None:
+def requested_language(message: str) -> ScriptLanguage | None:
     """The script language the message asks for, if it names one."""
     found = _ASK_LANGUAGE.search(message)
     if not found:
@@ -224,7 +224,7 @@ def requested_language(message: str) -> Language | None:
     return _LANGUAGE_WORDS.get(word)
 
 
-def target_language(request: DraftRequest) -> Language:
+def target_language(request: DraftRequest) -> ScriptLanguage:
     """The language to write in: the one the message asks for, else the one
     the conversation's last draft used, else the fix's, else the session's."""
     asked = requested_language(request.message)
@@ -282,7 +282,7 @@ DRAFT_JSON_SCHEMA = {
 
 
 def draft_from_json(
-    data: object, language: Language, known_recipes: frozenset[str] = frozenset()
+    data: object, language: ScriptLanguage, known_recipes: frozenset[str] = frozenset()
 ) -> Draft | None:
     """A structured answer as a draft; None when it is not one. Unusable
     parameters are dropped (`bounded` then declares their placeholders as
@@ -292,7 +292,7 @@ def draft_from_json(
     script = data.get("script")
     script = script.strip("\n") if isinstance(script, str) and script.strip() else None
     try:
-        chosen = Language(data.get("language") or language)
+        chosen = ScriptLanguage(data.get("language") or language)
     except ValueError:
         chosen = language
     parameters = []
@@ -316,7 +316,7 @@ def draft_from_json(
     )
 
 
-def system_prompt(language: Language) -> str:
+def system_prompt(language: ScriptLanguage) -> str:
     return SYSTEM_PROMPT.format(language=language.value)
 
 
@@ -330,7 +330,7 @@ def context_note(request: DraftRequest) -> str | None:
     )
 
 
-def extract_script(answer: str, language: Language) -> str | None:
+def extract_script(answer: str, language: ScriptLanguage) -> str | None:
     """The script of an answer: the fenced block tagged with the session's
     language, else the first fenced block; None when there is none."""
     blocks = [(tag.lower(), code) for tag, code in _FENCE.findall(answer)]

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument
 from flowpilot.runtime.validation import check_text, parse_uuid
 
@@ -29,12 +30,6 @@ MAX_TEMPLATE_NAME = 200
 MAX_DESCRIPTION = 2_000
 # How much of the conversation the drafter sees.
 HISTORY_FOR_DRAFTER = 20
-
-
-class Language(StrEnum):
-    POWERSHELL = "powershell"
-    BASH = "bash"
-    PYTHON = "python"
 
 
 class Origin(StrEnum):
@@ -65,7 +60,7 @@ class Session:
     ai_session_id: uuid.UUID | None
     origin: Origin
     title: str
-    language: Language
+    language: ScriptLanguage
     status: SessionStatus
     editor_buffer: str
     mode: EditorMode
@@ -82,7 +77,7 @@ class Message:
     script: str | None
     created_at: datetime
     # The drafter's output contract (assistant messages with a draft).
-    language: Language | None = None
+    language: ScriptLanguage | None = None
     parameters: tuple[Parameter, ...] = ()
     explanation: str = ""
     recipe_id: str | None = None
@@ -94,12 +89,12 @@ class NewSession:
 
     origin: Origin
     ai_session_id: uuid.UUID | None
-    language: Language
+    language: ScriptLanguage
     title: str
 
 
 def new_session(
-    *, origin: Origin | None, ai_session_id: str | None, language: Language | None, title: str
+    *, origin: Origin | None, ai_session_id: str | None, language: ScriptLanguage | None, title: str
 ) -> NewSession:
     """Validates a create request (seed: `pilot_inline` needs `ai_session_id`)."""
     origin = origin or Origin.STANDALONE
@@ -114,6 +109,6 @@ def new_session(
     return NewSession(
         origin=origin,
         ai_session_id=ai_id,
-        language=language or Language.POWERSHELL,
+        language=language or ScriptLanguage.POWERSHELL,
         title=title or ("Script Builder" if origin is Origin.PILOT_INLINE else "Untitled script"),
     )

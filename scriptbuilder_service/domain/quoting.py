@@ -7,7 +7,7 @@ here; `quote_*` raise `ValueError` on them as a second line of defence.
 
 from __future__ import annotations
 
-from scriptbuilder_service.domain.model import Language
+from flowpilot.kernel import ScriptLanguage
 
 # PowerShell treats the ASCII apostrophe and these four as single quotes, and
 # inside a single-quoted string any of them doubled stands for itself.
@@ -43,27 +43,27 @@ def quote_python(value: str) -> str:
     return repr(value)
 
 
-def quote_string(language: Language, value: str) -> str:
-    if language is Language.POWERSHELL:
+def quote_string(language: ScriptLanguage, value: str) -> str:
+    if language is ScriptLanguage.POWERSHELL:
         return quote_powershell(value)
-    if language is Language.BASH:
+    if language is ScriptLanguage.BASH:
         return quote_bash(value)
     return quote_python(value)
 
 
-def render_bool(language: Language, value: bool) -> str:
-    if language is Language.POWERSHELL:
+def render_bool(language: ScriptLanguage, value: bool) -> str:
+    if language is ScriptLanguage.POWERSHELL:
         return "$true" if value else "$false"
-    if language is Language.PYTHON:
+    if language is ScriptLanguage.PYTHON:
         return "True" if value else "False"
     # bash has no booleans; the words are what `if $flag; then` expects.
     return "true" if value else "false"
 
 
-def render_null(language: Language) -> str:
+def render_null(language: ScriptLanguage) -> str:
     """An optional parameter left without value and without default."""
-    if language is Language.POWERSHELL:
+    if language is ScriptLanguage.POWERSHELL:
         return "$null"
-    if language is Language.PYTHON:
+    if language is ScriptLanguage.PYTHON:
         return "None"
     return "''"

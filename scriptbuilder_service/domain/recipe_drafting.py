@@ -18,8 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.domain.drafting import Draft, DraftRequest, Turn, requested_language
-from scriptbuilder_service.domain.model import Language, Role
+from scriptbuilder_service.domain.model import Role
 from scriptbuilder_service.domain.recipe_matching import (
     THRESHOLD,
     Match,
@@ -47,7 +48,7 @@ class Previous:
     """The draft a follow-up refines."""
 
     recipe: Recipe
-    language: Language | None
+    language: ScriptLanguage | None
     values: Mapping[str, Any]
 
 
@@ -126,8 +127,8 @@ def _parameters(recipe: Recipe, values: Mapping[str, Any]) -> tuple[Parameter, .
 
 
 def _language(
-    recipe: Recipe, preferred: Sequence[Language | None]
-) -> tuple[Language, Language | None]:
+    recipe: Recipe, preferred: Sequence[ScriptLanguage | None]
+) -> tuple[ScriptLanguage, ScriptLanguage | None]:
     """(the language to draft in, the asked-for language it could not be)."""
     wanted = [lang for lang in preferred if lang is not None]
     for lang in wanted:
@@ -151,7 +152,7 @@ def _listing(items: Sequence[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def _notes(recipe: Recipe, values: Mapping[str, Any], language: Language) -> list[str]:
+def _notes(recipe: Recipe, values: Mapping[str, Any], language: ScriptLanguage) -> list[str]:
     notes = []
     missing = [p for p in recipe.parameters if p.parameter.required and p.name not in values]
     if missing:
@@ -170,7 +171,9 @@ def _notes(recipe: Recipe, values: Mapping[str, Any], language: Language) -> lis
     dry_run = recipe.parameter("dry_run")
     if dry_run is not None:
         on = values.get("dry_run", dry_run.parameter.default)
-        whatif = " (or run the script with -WhatIf)" if language is Language.POWERSHELL else ""
+        whatif = (
+            " (or run the script with -WhatIf)" if language is ScriptLanguage.POWERSHELL else ""
+        )
         notes.append(
             "dry_run is true, so a run only reports what it would change; set it to false to apply."
             if on
@@ -179,13 +182,13 @@ def _notes(recipe: Recipe, values: Mapping[str, Any], language: Language) -> lis
     return notes
 
 
-def _compose(explanation: str, script: str, language: Language) -> str:
+def _compose(explanation: str, script: str, language: ScriptLanguage) -> str:
     return f"{explanation}\n\n```{language.value}\n{script}\n```\n"
 
 
 def _draft(
     recipe: Recipe,
-    language: Language,
+    language: ScriptLanguage,
     values: Mapping[str, Any],
     explanation: list[str],
 ) -> Draft:
@@ -201,7 +204,9 @@ def _draft(
     )
 
 
-def _language_note(recipe: Recipe, language: Language, missed: Language | None) -> list[str]:
+def _language_note(
+    recipe: Recipe, language: ScriptLanguage, missed: ScriptLanguage | None
+) -> list[str]:
     if missed is None:
         return []
     others = _listing([LANGUAGE_LABELS[lang] for lang in recipe.languages])
@@ -211,7 +216,9 @@ def _language_note(recipe: Recipe, language: Language, missed: Language | None) 
     ]
 
 
-def _new_draft(request: DraftRequest, matches: Sequence[Match], asked: Language | None) -> Draft:
+def _new_draft(
+    request: DraftRequest, matches: Sequence[Match], asked: ScriptLanguage | None
+) -> Draft:
     best = matches[0]
     recipe = best.recipe
     fix_language = request.fix.language if request.fix else None
@@ -237,7 +244,7 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
-def _options(recipe: Recipe, values: Mapping[str, Any], language: Language | None) -> str:
+def _options(recipe: Recipe, values: Mapping[str, Any], language: ScriptLanguage | None) -> str:
     settable = [
         f"{p.name} (now {_show(values.get(p.name, p.parameter.default))})"
         if p.name in values or p.parameter.default is not None
@@ -261,7 +268,7 @@ def _options(recipe: Recipe, values: Mapping[str, Any], language: Language | Non
     return _listing(offers) if offers else "nothing more: this recipe has no options"
 
 
-def _refines(message: str, previous: Previous, asked: Language | None) -> bool:
+def _refines(message: str, previous: Previous, asked: ScriptLanguage | None) -> bool:
     """Whether the message says anything the previous draft can take: a
     language, a value or a switch of its recipe."""
     return asked is not None or any(
@@ -269,7 +276,7 @@ def _refines(message: str, previous: Previous, asked: Language | None) -> bool:
     )
 
 
-def _refine(request: DraftRequest, previous: Previous, asked: Language | None) -> Draft:
+def _refine(request: DraftRequest, previous: Previous, asked: ScriptLanguage | None) -> Draft:
     recipe = previous.recipe
     language, missed = _language(recipe, [asked, previous.language, request.language])
     values, filled = _fill(recipe, [request.message], previous.values)
@@ -351,7 +358,7 @@ def draft_with_recipes(request: DraftRequest, index: RecipeIndex) -> Draft:
     return _new_draft(request, ranked, asked)
 
 
-def recipes_note(matches: Sequence[Match], language: Language) -> str | None:
+def recipes_note(matches: Sequence[Match], language: ScriptLanguage) -> str | None:
     """The best recipes for a model, as data: it adapts a vetted script
     instead of inventing one, and names the recipe it used."""
     if not matches:

@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scriptbuilder_service.domain.model import Language
+from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.domain.recipe_values import find_value
 from scriptbuilder_service.domain.recipes import Platform, Recipe
 
@@ -150,7 +150,10 @@ PLATFORM_WORDS = {
         "gpo ad iis exe registry onedrive explorer wsus rdp msi"
     ),
 }
-LANGUAGE_PLATFORM = {Language.POWERSHELL: Platform.WINDOWS, Language.BASH: Platform.LINUX}
+LANGUAGE_PLATFORM = {
+    ScriptLanguage.POWERSHELL: Platform.WINDOWS,
+    ScriptLanguage.BASH: Platform.LINUX,
+}
 
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # Hosts, addresses and mail addresses: names, not meaning.
@@ -254,7 +257,9 @@ class RecipeIndex:
     def get(self, recipe_id: str | None) -> Recipe | None:
         return self._by_id.get(recipe_id or "")
 
-    def rank(self, parts: Iterable[QueryPart], *, language: Language | None = None) -> list[Match]:
+    def rank(
+        self, parts: Iterable[QueryPart], *, language: ScriptLanguage | None = None
+    ) -> list[Match]:
         """Every recipe with a positive score, best first."""
         parts = list(parts)
         query: Counter[str] = Counter()
@@ -313,7 +318,7 @@ def _contains(tokens: Sequence[str], phrase: tuple[str, ...]) -> bool:
     return any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1))
 
 
-def _platform(parts: Sequence[QueryPart], language: Language | None) -> Platform | None:
+def _platform(parts: Sequence[QueryPart], language: ScriptLanguage | None) -> Platform | None:
     """The platform the request names, else the one its script language implies."""
     said = Counter[Platform]()
     for part in parts:

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument
-from scriptbuilder_service.domain.model import Language
 from scriptbuilder_service.domain.templates import (
     NewTemplate,
     Parameter,
@@ -97,11 +97,11 @@ class Recipe:
     keywords: tuple[str, ...]
     synonyms: tuple[str, ...]
     parameters: tuple[RecipeParameter, ...]
-    scripts: Mapping[Language, str]
+    scripts: Mapping[ScriptLanguage, str]
 
     @property
-    def languages(self) -> tuple[Language, ...]:
-        return tuple(lang for lang in Language if lang in self.scripts)
+    def languages(self) -> tuple[ScriptLanguage, ...]:
+        return tuple(lang for lang in ScriptLanguage if lang in self.scripts)
 
     @property
     def template_parameters(self) -> tuple[Parameter, ...]:
@@ -110,7 +110,7 @@ class Recipe:
     def parameter(self, name: str) -> RecipeParameter | None:
         return next((p for p in self.parameters if p.name == name), None)
 
-    def template(self, language: Language) -> NewTemplate:
+    def template(self, language: ScriptLanguage) -> NewTemplate:
         """The recipe in one language as a published template."""
         return new_template(
             name=f"{self.title} ({LANGUAGE_LABELS[language]})",
@@ -123,9 +123,9 @@ class Recipe:
 
 
 LANGUAGE_LABELS = {
-    Language.POWERSHELL: "PowerShell",
-    Language.BASH: "bash",
-    Language.PYTHON: "Python",
+    ScriptLanguage.POWERSHELL: "PowerShell",
+    ScriptLanguage.BASH: "bash",
+    ScriptLanguage.PYTHON: "Python",
 }
 
 
@@ -256,10 +256,10 @@ def parse_recipe(data: Mapping[str, Any], *, source: str) -> Recipe:
     raw_scripts = data.get("scripts", {})
     if not isinstance(raw_scripts, Mapping) or not raw_scripts:
         raise RecipeError(f"{where}: needs [scripts] with at least one language")
-    scripts: dict[Language, str] = {}
+    scripts: dict[ScriptLanguage, str] = {}
     for key, body in raw_scripts.items():
         try:
-            language = Language(key)
+            language = ScriptLanguage(key)
         except ValueError:
             raise RecipeError(f"{where}: unknown script language {key!r}") from None
         if not isinstance(body, str) or not body.strip():

@@ -12,12 +12,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument, PermissionDenied
 from scriptbuilder_service.domain.model import (
     MAX_DESCRIPTION,
     MAX_SCRIPT,
     MAX_TEMPLATE_NAME,
-    Language,
     check_text,
 )
 from scriptbuilder_service.domain.quoting import quote_string, render_bool, render_null
@@ -87,7 +87,7 @@ class Template:
     created_by_user_id: str
     name: str
     description: str
-    language: Language
+    language: ScriptLanguage
     body: str
     parameters: tuple[Parameter, ...]
     status: TemplateStatus
@@ -105,7 +105,7 @@ class NewTemplate:
 
     name: str
     description: str
-    language: Language
+    language: ScriptLanguage
     body: str
     parameters: tuple[Parameter, ...] = field(default=())
     status: TemplateStatus = TemplateStatus.PUBLISHED
@@ -220,7 +220,7 @@ def new_template(
     *,
     name: str,
     description: str,
-    language: Language | None,
+    language: ScriptLanguage | None,
     body: str,
     parameters: Sequence[Parameter],
     status: TemplateStatus = TemplateStatus.PUBLISHED,
@@ -307,7 +307,7 @@ def resolve_values(parameters: Sequence[Parameter], values: Mapping[str, Any]) -
     return resolved
 
 
-def literal(language: Language, value: Any) -> str:
+def literal(language: ScriptLanguage, value: Any) -> str:
     if value is None:
         return render_null(language)
     if isinstance(value, bool):
@@ -318,7 +318,7 @@ def literal(language: Language, value: Any) -> str:
 
 
 def render(
-    language: Language, body: str, parameters: Sequence[Parameter], values: Mapping[str, Any]
+    language: ScriptLanguage, body: str, parameters: Sequence[Parameter], values: Mapping[str, Any]
 ) -> str:
     """Replaces every `{{name}}` with its quoted literal, in one pass so that a
     value containing `{{other}}` stays text."""
@@ -358,7 +358,7 @@ def draft_from_fix(
     fix_id: str,
     title: str,
     description: str,
-    language: Language | None,
+    language: ScriptLanguage | None,
     script: str,
     drafted_parameters: Mapping[str, Any] | None,
 ) -> NewTemplate:
@@ -377,7 +377,7 @@ def draft_from_fix(
     return NewTemplate(
         name=name,
         description=_clean(description, MAX_DESCRIPTION),
-        language=language or Language.POWERSHELL,
+        language=language or ScriptLanguage.POWERSHELL,
         body=body,
         parameters=params[:MAX_PARAMETERS],
         status=TemplateStatus.DRAFT,

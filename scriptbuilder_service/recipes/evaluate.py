@@ -30,9 +30,10 @@ from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any
 
+from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.adapters.drafting.recipes import RecipeDrafter
 from scriptbuilder_service.domain.drafting import Draft, DraftRequest, FixContext, Turn
-from scriptbuilder_service.domain.model import Language, Origin, Role
+from scriptbuilder_service.domain.model import Origin, Role
 
 CASES_FILE = "evaluation.toml"
 SPLITS = ("dev", "held-out")
@@ -64,7 +65,7 @@ def _same(expected: Any, actual: Any) -> bool:
 
 
 async def run_case(drafter: RecipeDrafter, case: dict[str, Any]) -> CaseResult:
-    language = Language(case["language"])
+    language = ScriptLanguage(case["language"])
     fix = None
     if case.get("fix_title"):
         fix = FixContext("eval", case["fix_title"], case.get("fix_description", ""))

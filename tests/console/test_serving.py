@@ -110,6 +110,7 @@ async def test_unhashed_root_files_are_served_but_not_cached_forever(
     assert response.headers["cache-control"] == "no-cache"
 
 
+@pytest.mark.integration  # a gateway on a real socket
 async def test_a_missing_bundle_is_explained_not_blank(settings: Settings, tmp_path: Path) -> None:
     app = Starlette(routes=console_routes(settings, tmp_path / "dist"))
     async with serve_http(app) as url, httpx.AsyncClient(base_url=url) as client:

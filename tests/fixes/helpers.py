@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -12,50 +11,16 @@ import grpc
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1.fixes_pb2_grpc import FixesServiceStub
-from flowpilot.runtime.errors import error_info, status_from_metadata
+from tests.support.grpc_client import GrpcClient
 
 SCRIPT = "Get-Process outlook | Stop-Process -Force"
 
 
-@dataclass
-class Refusal:
-    code: grpc.StatusCode
-    reason: str
-    metadata: dict[str, str]
-    message: str
-
-
-async def refused(call: Awaitable[Any]) -> Refusal:
-    """Awaits a call that must fail; returns its code and ErrorInfo."""
-    try:
-        result = await call
-    except grpc.aio.AioRpcError as error:
-        info = error_info(status_from_metadata(error.trailing_metadata()))
-        return Refusal(
-            code=error.code(),
-            reason=info.reason if info else "",
-            metadata=dict(info.metadata) if info else {},
-            message=error.details() or "",
-        )
-    raise AssertionError(f"call succeeded: {result}")
-
-
-class Client:
+class Client(GrpcClient):
     """A caller of the fixes service with one identity."""
 
     def __init__(self, channel: grpc.aio.Channel, token: str) -> None:
-        self.stub = FixesServiceStub(channel)
-        self.metadata = (("authorization", f"Bearer {token}"),)
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self.stub, name)
-
-        def call(request: Any = None, **fields: Any) -> Awaitable[Any]:
-            if request is None:
-                request = getattr(pb, f"{name}Request")(**fields)
-            return method(request, metadata=self.metadata, timeout=10)
-
-        return call
+        super().__init__(FixesServiceStub(channel), pb, token)
 
     async def new_session(self, title: str = "Outlook keeps crashing") -> pb.AiSession:
         return await self.CreateAiSession(title=title)

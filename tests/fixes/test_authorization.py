@@ -11,7 +11,10 @@ import grpc
 import pytest
 
 from flowpilot.fixes.v1 import fixes_pb2 as pb
-from tests.fixes.helpers import Client, make_state, refused
+from tests.fixes.helpers import Client, make_state
+from tests.support.grpc_client import refused
+
+pytestmark = pytest.mark.integration
 
 OWNER = "owner-1"
 OK, NOT_FOUND, DENIED = "ok", grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED

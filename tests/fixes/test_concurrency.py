@@ -20,9 +20,11 @@ import grpc
 import pytest
 
 from fixes_service.domain import model
-from fixes_service.domain.model import Fix, FixStatus, Outcome, ScriptLanguage, SessionStatus
+from fixes_service.domain.model import Fix, FixStatus, Outcome, SessionStatus
 from flowpilot.fixes.v1 import fixes_pb2 as pb
-from flowpilot.runtime.errors import DomainError, error_info, status_from_metadata
+from flowpilot.kernel import ScriptLanguage
+from flowpilot.runtime.errors import DomainError
+from flowpilot.runtime.grpc_errors import error_info, status_from_metadata
 from tests.fixes.helpers import Client, audit_rows, fix_row, make_state
 
 NOW = datetime(2026, 4, 23, tzinfo=UTC)

@@ -1,5 +1,11 @@
-"""Every cell of the CONTRACT §4 table again, through the real gRPC server and
-PostgreSQL: the answer, `applied_at`, `state_version` and the audit trail."""
+"""The CONTRACT §4 table through the real gRPC server and PostgreSQL: the
+answer, `applied_at`, `state_version` and the audit trail.
+
+One cell per action: the pure domain tests (`test_domain.py`) check every
+cell; here each action crosses the whole stack once, and the cells are chosen
+so that every kind of answer does too (a change that stamps, keeps or leaves
+`applied_at` unset, a no-op, and refusals of each guard).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,29 @@ from tests.fixes.helpers import (
     audit_rows,
     fix_row,
     make_state,
-    refused,
     run_action,
     status_name,
 )
-from tests.fixes.lifecycle_table import CELLS, NOOP, TERMINAL, Ok, expected, status_after
+from tests.fixes.lifecycle_table import ACTIONS, NOOP, TERMINAL, Ok, expected, status_after
+from tests.support.grpc_client import refused
+
+pytestmark = pytest.mark.integration
+
+
+ONE_CELL_PER_ACTION = {
+    "update_script": "verifying",  # a change that keeps applied_at
+    "apply": "not_applied",  # stamps applied_at
+    "decision_one_off": "not_applied_template",  # NO_DRAFTED_SCRIPT
+    "decision_draft_template": "verifying",  # a change, and an outbox row
+    "decision_build_template": "not_applied",  # a change; applied_at stays null
+    "outcome_success": "verifying_with_proposal",  # terminal; clears the proposal
+    "outcome_failed": "not_applied",  # NOT_APPLIED
+    "outcome_partial": "partial",  # PARTIAL_TO_PARTIAL
+    "dismiss": "not_applied_bare",  # terminal without ever running
+    "propose_outcome": "applied_success",  # FIX_TERMINAL
+    "clear_proposal": "dismissed",  # a no-op, even on a terminal fix
+}
+assert set(ONE_CELL_PER_ACTION) == set(ACTIONS)
 
 
 @pytest.fixture
@@ -23,7 +47,7 @@ def client(fixes_channel, make_token) -> Client:
     return Client(fixes_channel, make_token(user_id="engineer-1"))
 
 
-@pytest.mark.parametrize(("action", "state"), CELLS)
+@pytest.mark.parametrize(("action", "state"), ONE_CELL_PER_ACTION.items())
 async def test_cell(client: Client, db, action: str, state: str) -> None:
     session = await client.new_session()
     fix = await make_state(client, session.id, state)

@@ -15,6 +15,8 @@ from flowpilot.runtime.db import create_engine
 from flowpilot.runtime.migrations import downgrade, upgrade
 from tests.fixes.conftest import raw_url
 
+pytestmark = pytest.mark.integration
+
 TABLES = {"ai_sessions", "suggested_fixes", "fix_events", "template_proposals"}
 
 

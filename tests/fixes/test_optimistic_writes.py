@@ -4,18 +4,23 @@ session's `state_version`, and the locking fallback under contention."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 
-from fixes_service.adapters import repository
+from fixes_service import service
 from fixes_service.adapters.repository import FixesRepository
 from fixes_service.domain import model
 from fixes_service.domain.access import Scope
-from flowpilot.runtime.db import create_engine
+from flowpilot.runtime.uow import UnitOfWork
 
 from .helpers import Client, audit_rows
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC)
 
 
 @pytest.mark.parametrize("attempts", [0, 1, 2], ids=["locks-only", "one-try", "default"])
@@ -24,7 +29,7 @@ async def test_twenty_concurrent_script_updates_all_land(
 ) -> None:
     """Every update is accepted by the rules, so every one must be written,
     whichever path it takes: none lost, one version and one audit row each."""
-    monkeypatch.setattr(repository, "OPTIMISTIC_ATTEMPTS", attempts)
+    monkeypatch.setattr(service, "OPTIMISTIC_ATTEMPTS", attempts)
     client = Client(fixes_channel, make_token(user_id="engineer-1"))
     session = await client.new_session()
     fix = await client.new_fix(session.id, script=None)
@@ -52,32 +57,21 @@ async def test_a_stale_compare_and_swap_writes_nothing(
     client = Client(fixes_channel, make_token(user_id="engineer-1"))
     session = await client.new_session()
     fix = await client.new_fix(session.id)
-    engine = create_engine(fixes_db_url, pool_size=1)
+    uow = UnitOfWork(fixes_db_url, FixesRepository, pool_size=1)
+    scope = Scope(account_id="acct-1", owner_user_id="engineer-1")
     try:
-        async with engine.connect() as conn:
-            driver = await repository._driver(conn)
-            read = repository._READ_FIX[False]
-            params = {"session_id": fix.ai_session_id, "fix_id": fix.id}
-            params.update(
-                repository._scope_params(Scope(account_id="acct-1", owner_user_id="engineer-1"))
-            )
-            stale = await driver.fetchrow(read.sql, *read.args(params))
-            assert stale is not None
+        async with uow.autocommit() as repo:
+            stale = await repo.read_fix(scope, uuid.UUID(session.id), uuid.UUID(fix.id))
 
             # Someone else changes the session after our read.
             await client.ApplyFix(session_id=session.id, fix_id=fix.id)
             version = await client.version(session.id)
             events = len(await audit_rows(db, fix.id))
 
-            before = repository.fix_from_row(stale)
-            change = model.dismiss(
-                before, session_status=model.SessionStatus.ACTIVE, now=datetime.now(UTC)
-            )
-            written = await FixesRepository._write_change(
-                driver, stale, before, change, actor="engineer-1", now=datetime.now(UTC)
-            )
+            change = model.dismiss(stale.fix, session_status=stale.session_status, now=NOW)
+            written = await repo.compare_and_swap(stale, change, actor="engineer-1", now=NOW)
     finally:
-        await engine.dispose()
+        await uow.dispose()
 
     assert written is False
     assert await client.version(session.id) == version

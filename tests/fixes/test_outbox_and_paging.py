@@ -9,7 +9,10 @@ import pytest
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
-from tests.fixes.helpers import SCRIPT, Client, make_state, refused
+from tests.fixes.helpers import SCRIPT, Client, make_state
+from tests.support.grpc_client import refused
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture

@@ -8,7 +8,10 @@ import grpc
 import pytest
 
 from flowpilot.fixes.v1 import fixes_pb2 as pb
-from tests.fixes.helpers import SCRIPT, Client, audit_rows, fix_row, make_state, refused
+from tests.fixes.helpers import SCRIPT, Client, audit_rows, fix_row, make_state
+from tests.support.grpc_client import refused
+
+pytestmark = pytest.mark.integration
 
 FAILED_PRECONDITION = grpc.StatusCode.FAILED_PRECONDITION
 

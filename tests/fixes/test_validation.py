@@ -8,11 +8,14 @@ from typing import Any
 import grpc
 import pytest
 
-from fixes_service import pagination
 from fixes_service.domain import validation
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
-from tests.fixes.helpers import Client, refused
+from flowpilot.runtime import paging
+from tests.fixes.helpers import Client
+from tests.support.grpc_client import refused
+
+pytestmark = pytest.mark.integration
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -158,10 +161,10 @@ async def test_bad_uuids(client: Client, db, bad: str) -> None:
     [
         "garbage",
         "%%%",
-        pagination.encode("suggested_fixes", "x", ["2026-01-01T00:00:00+00:00", "x"]),
-        pagination.encode("fix_events", "x", [1]),
-        pagination.encode("ai_sessions", "acct-1/engineer-1", ["not a time", str(uuid.uuid4())]),
-        pagination.encode(
+        paging.encode_token("suggested_fixes", "x", ["2026-01-01T00:00:00+00:00", "x"]),
+        paging.encode_token("fix_events", "x", [1]),
+        paging.encode_token("ai_sessions", "acct-1/engineer-1", ["not a time", str(uuid.uuid4())]),
+        paging.encode_token(
             "ai_sessions", "acct-1/someone-else", ["2026-01-01T00:00:00+00:00", str(uuid.uuid4())]
         ),
         "A" * 600,

@@ -17,31 +17,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from flowpilot.runtime.auth import Principal, Role, TokenVerifier
-from flowpilot.runtime.errors import Unauthenticated, error_info, status_from_metadata
+from flowpilot.runtime.errors import Unauthenticated
+from flowpilot.runtime.grpc_errors import error_info, status_from_metadata
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.runtime.settings import Settings
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.tokens import claims, hs256
 
 from .echo_server import echo_spec
-
-
-def claims(**overrides: Any) -> dict[str, Any]:
-    now = int(time.time())
-    base = {
-        "sub": "user-1",
-        "account_id": "acct-1",
-        "role": "engineer",
-        "iat": now,
-        "exp": now + 600,
-        "iss": "flowpilot",
-        "aud": "flowpilot-api",
-    }
-    base.update(overrides)
-    return {k: v for k, v in base.items() if v is not None}
-
-
-def hs256(payload: dict[str, Any], secret: str = TEST_JWT_SECRET) -> str:
-    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 def alg_none(payload: dict[str, Any]) -> str:
@@ -149,6 +131,7 @@ async def call(channel: grpc.aio.Channel, method: str, token: str | None) -> byt
 
 
 @pytest.mark.parametrize("case", sorted(REJECTED))
+@pytest.mark.integration  # a real gRPC server
 async def test_interceptor_rejects_every_bad_token(echo: grpc.aio.Channel, case: str) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await call(echo, "Whoami", REJECTED[case]())
@@ -157,17 +140,20 @@ async def test_interceptor_rejects_every_bad_token(echo: grpc.aio.Channel, case:
     assert info is not None and info.reason.startswith("TOKEN_")
 
 
+@pytest.mark.integration  # a real gRPC server
 async def test_interceptor_rejects_missing_header(echo: grpc.aio.Channel) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await call(echo, "Whoami", None)
     assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
+@pytest.mark.integration  # a real gRPC server
 async def test_interceptor_binds_the_caller(echo: grpc.aio.Channel) -> None:
     answer = json.loads(await call(echo, "Whoami", hs256(claims(sub="u-9", role="admin"))))
     assert answer == {"user": "u-9", "account": "acct-1", "role": "admin"}
 
 
+@pytest.mark.integration  # a real gRPC server
 async def test_service_identity_refused_on_user_methods(echo: grpc.aio.Channel) -> None:
     token = hs256(claims(sub="service:x", role="service", account_id="*"))
     with pytest.raises(grpc.aio.AioRpcError) as err:
@@ -175,6 +161,7 @@ async def test_service_identity_refused_on_user_methods(echo: grpc.aio.Channel) 
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+@pytest.mark.integration  # a real gRPC server
 async def test_domain_error_carries_error_info(echo: grpc.aio.Channel) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await call(echo, "Fail", hs256(claims()))

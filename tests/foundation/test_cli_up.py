@@ -17,6 +17,8 @@ import pytest
 from flowpilot.runtime.embedded_pg import free_port
 from tests.conftest import postgres_dir
 
+pytestmark = pytest.mark.e2e  # `flowpilot up` in a subprocess, the system over HTTP
+
 
 @pytest.fixture
 def data_dir() -> Iterator[Path]:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from flowpilot.runtime.codegen import PROJECT_ROOT, generate, generated_files, proto_files
+
+pytestmark = pytest.mark.integration  # runs protoc
 
 
 def test_committed_stubs_are_fresh(tmp_path: Path) -> None:

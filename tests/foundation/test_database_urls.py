@@ -87,6 +87,7 @@ def test_settings_refuse_a_bad_url_without_echoing_it(monkeypatch: pytest.Monkey
     assert PASSWORD not in str(caught.value)
 
 
+@pytest.mark.integration  # the CLI in a subprocess
 def test_cli_reports_a_bad_url_at_start_up(tmp_path: Path) -> None:
     env = _clean_env(
         FLOWPILOT_FIXES_DATABASE_URL=f"postgresql://u:{PASSWORD}@h/db?sslmode=sometimes",
@@ -234,21 +235,25 @@ async def _uses_tls(url: str) -> bool:
         await engine.dispose()
 
 
+@pytest.mark.integration  # a TLS-only PostgreSQL
 async def test_sslmode_require_connects_over_tls(tls_pg: TlsPostgres) -> None:
     assert await _uses_tls(tls_pg.url("tls_app", "sslmode=require"))
 
 
+@pytest.mark.integration  # a TLS-only PostgreSQL
 async def test_verify_full_with_the_servers_ca(tls_pg: TlsPostgres) -> None:
     query = f"sslmode=verify-full&sslrootcert={tls_pg.ca}"
     assert await _uses_tls(tls_pg.url("tls_app", query))
 
 
+@pytest.mark.integration  # a TLS-only PostgreSQL
 async def test_plaintext_is_what_the_server_refuses(tls_pg: TlsPostgres) -> None:
     """The server really is TLS-only, so the passing cases above used TLS."""
     with pytest.raises(Exception, match=r"no encryption|pg_hba\.conf"):
         await _uses_tls(tls_pg.url("tls_app", "sslmode=disable"))
 
 
+@pytest.mark.integration  # a TLS-only PostgreSQL
 def test_migrations_run_with_verify_full(tls_pg: TlsPostgres, tmp_path: Path) -> None:
     tls_pg.cluster.create_database("tls_migrate")
     url = tls_pg.url("tls_migrate", f"sslmode=verify-full&sslrootcert={tls_pg.ca}")
@@ -259,6 +264,7 @@ def test_migrations_run_with_verify_full(tls_pg: TlsPostgres, tmp_path: Path) ->
     assert tls_pg.cluster.psql("SELECT version_num FROM alembic_version", "tls_migrate")
 
 
+@pytest.mark.integration  # a TLS-only PostgreSQL
 def test_a_wrong_ca_fails_clearly(tls_pg: TlsPostgres, tmp_path: Path) -> None:
     url = tls_pg.url("tls_app", f"sslmode=verify-full&sslrootcert={tls_pg.other_ca}")
     env = _clean_env(FLOWPILOT_FIXES_DATABASE_URL=url, FLOWPILOT_DATA_DIR=str(tmp_path))

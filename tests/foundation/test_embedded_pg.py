@@ -12,6 +12,8 @@ import pytest
 from flowpilot.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError, find_bindir
 from tests.conftest import postgres_dir
 
+pytestmark = pytest.mark.integration  # real PostgreSQL clusters
+
 
 @pytest.fixture
 def pg_home() -> Iterator[Path]:

@@ -8,12 +8,15 @@ import signal
 import sys
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from flowpilot.runtime.settings import Settings
 from tests.conftest import TEST_JWT_SECRET
 
 from .test_auth import claims, hs256
+
+pytestmark = pytest.mark.integration  # a server in a subprocess
 
 
 async def test_sigterm_drains_in_flight_calls(settings: Settings) -> None:

@@ -7,6 +7,8 @@ import logging
 import httpx
 import pytest
 
+pytestmark = pytest.mark.e2e
+
 
 async def test_request_id_reaches_both_services(
     gateway_url: str, make_token, caplog: pytest.LogCaptureFixture

@@ -42,7 +42,9 @@ from flowpilot.runtime.migrations import (
     versions_dir,
 )
 from flowpilot.runtime.settings import Settings
-from tests.conftest import TEST_JWT_SECRET, serve_http
+from tests.conftest import serve_http
+from tests.support.gateway import both_services
+from tests.support.tokens import TEST_JWT_SECRET
 
 FIXES = "fixes_service"
 HEAD = "0001_initial"
@@ -174,7 +176,7 @@ async def test_previous_code_serves_the_newer_expanded_schema(
     )
     await sb.start()
     try:
-        app = create_app(settings, fixes_target=fixes.target, scriptbuilder_target=sb.target)
+        app = create_app(settings, both_services(fixes.target, sb.target))
         headers = {"authorization": f"Bearer {make_token()}"}
         async with (
             serve_http(app) as url,

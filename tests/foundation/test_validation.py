@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from enum import Enum
+from enum import StrEnum
 
 import pytest
 
+from flowpilot.api.v1 import types_pb2
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument
-from flowpilot.runtime.validation import optional_enum, parse_uuid, required_enum
+from flowpilot.runtime.proto_enums import ProtoEnum
+from flowpilot.runtime.validation import parse_uuid
 
 
 def test_uuid_parser_accepts_canonical_forms_only() -> None:
@@ -35,18 +38,26 @@ def test_uuid_parser_refuses(text: str, reason: str) -> None:
     assert refusal.value.metadata["field"] == "fix_id"
 
 
-class Colour(Enum):
-    RED = "red"
-
-
-def test_enums() -> None:
-    mapping = {1: Colour.RED}
-    assert optional_enum(0, mapping, "colour") is None
-    assert optional_enum(1, mapping, "colour") is Colour.RED
-    assert required_enum(1, mapping, "colour") is Colour.RED
+def test_enums_map_by_name_both_ways() -> None:
+    language = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
+    assert language.to_proto(ScriptLanguage.BASH) == types_pb2.SCRIPT_LANGUAGE_BASH
+    assert language.get(types_pb2.SCRIPT_LANGUAGE_PYTHON) is ScriptLanguage.PYTHON
+    assert language.get(99) is None  # lenient: an answer from a newer peer
+    assert language.optional(0, "language") is None
+    assert language.required(1, "language") is ScriptLanguage.POWERSHELL
     with pytest.raises(InvalidArgument) as unknown:
-        optional_enum(7, mapping, "colour")
+        language.optional(7, "language")
     assert unknown.value.reason == "INVALID_ENUM"
     with pytest.raises(InvalidArgument) as missing:
-        required_enum(0, mapping, "colour")
+        language.required(0, "language")
     assert missing.value.reason == "MISSING_FIELD"
+
+
+class Colour(StrEnum):
+    RED = "red"
+    POWERSHELL = "powershell"
+
+
+def test_a_domain_value_without_a_proto_twin_fails_at_import() -> None:
+    with pytest.raises(ValueError, match="SCRIPT_LANGUAGE_RED"):
+        ProtoEnum(Colour, types_pb2.ScriptLanguage)

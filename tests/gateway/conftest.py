@@ -1,17 +1,23 @@
-"""Gateway fixtures: the gateway over fake services (fast, no database)."""
+"""Gateway fixtures: the gateway over fake services (fast, no database).
+
+The app and the fakes are imported by the fixture, not here: `-m unit` runs
+the gateway's pure tests without importing FastAPI or gRPC servers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from flowpilot.runtime.settings import Settings
-from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
 from tests.conftest import serve_http
-from tests.gateway.fakes import FakeService
+from tests.support.gateway import both_services
+
+if TYPE_CHECKING:
+    from tests.gateway.fakes import FakeService
 
 
 @dataclass
@@ -29,14 +35,15 @@ class FakeStack:
 
 @pytest.fixture
 async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
+    from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
+    from tests.gateway.fakes import FakeService
+
     fixes, scriptbuilder = FakeService(FIXES_SERVICE), FakeService(SCRIPTBUILDER_SERVICE)
     fixes_server, sb_server = fixes.server(settings), scriptbuilder.server(settings)
     await fixes_server.start()
     await sb_server.start()
     try:
-        app = create_app(
-            settings, fixes_target=fixes_server.target, scriptbuilder_target=sb_server.target
-        )
+        app = create_app(settings, both_services(fixes_server.target, sb_server.target))
         async with serve_http(app) as url:
             yield FakeStack(url, fixes, scriptbuilder, settings)
     finally:

@@ -9,25 +9,12 @@ import jwt
 import pytest
 
 from flowpilot.runtime.auth import mint_token
-from tests.conftest import TEST_JWT_SECRET
+from tests.support.tokens import TEST_JWT_SECRET, claims
+
+pytestmark = pytest.mark.integration
 
 SID, FID = str(uuid.uuid4()), str(uuid.uuid4())
 SCRIPT_PATH = f"/api/v1/ai-sessions/{SID}/suggested-fixes/{FID}/script"
-
-
-def claims(**overrides):
-    now = int(time.time())
-    base = {
-        "sub": "user-1",
-        "account_id": "acct-1",
-        "role": "engineer",
-        "iat": now,
-        "exp": now + 600,
-        "iss": "flowpilot",
-        "aud": "flowpilot-api",
-    }
-    base.update(overrides)
-    return base
 
 
 def bad_tokens() -> dict[str, str]:

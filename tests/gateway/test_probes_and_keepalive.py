@@ -14,6 +14,9 @@ from flowpilot.runtime.embedded_pg import free_port
 from flowpilot.runtime.settings import Settings
 from gateway.app import LOCAL_READINESS_PATH, create_app, uvicorn_config
 from tests.conftest import serve_http
+from tests.support.gateway import both_services
+
+pytestmark = pytest.mark.integration  # a gateway on a real socket
 
 REQUEST = b"GET /healthz HTTP/1.1\r\nHost: gateway\r\n\r\n"
 
@@ -22,7 +25,7 @@ async def test_local_readiness_ignores_unreachable_services(settings: Settings) 
     """Both backends down: /readyz (people, `flowpilot up`) says so, while the
     probe keeps the gateway in the Service for whatever it can still answer."""
     dead = f"127.0.0.1:{free_port()}"
-    app = create_app(settings, fixes_target=dead, scriptbuilder_target=dead)
+    app = create_app(settings, both_services(dead, dead))
     async with serve_http(app) as url, httpx.AsyncClient(base_url=url) as client:
         aggregate = await client.get("/readyz")
         assert aggregate.status_code == 503
@@ -38,7 +41,7 @@ async def _gateway(settings: Settings) -> AsyncIterator[int]:
 
     port = free_port()
     config = uvicorn_config(
-        create_app(settings, fixes_target="127.0.0.1:1", scriptbuilder_target="127.0.0.1:1"),
+        create_app(settings, both_services("127.0.0.1:1", "127.0.0.1:1")),
         settings.model_copy(update={"bind_host": "127.0.0.1", "http_port": port}),
     )
     server = uvicorn.Server(config)

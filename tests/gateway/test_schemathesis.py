@@ -6,7 +6,8 @@ token (positive mode), plus a shorter negative run (invalid inputs must be
 response body valid against the published schema.
 
 The HTTP calls are blocking (requests), so they run in a worker thread while
-the servers keep serving on the test's event loop.
+the servers keep serving on the test's event loop. Schemathesis is imported
+when the test runs, not when the suite is collected: `-m unit` stays quick.
 """
 
 from __future__ import annotations
@@ -18,29 +19,16 @@ from collections import Counter
 
 import httpx
 import hypothesis
-import requests
-import schemathesis
+import pytest
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.checks import (
-    content_type_conformance,
-    negative_data_rejection,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from tests.gateway.test_routes import annotated_rpcs
 
+pytestmark = [pytest.mark.e2e, pytest.mark.schemathesis]
+
 POSITIVE_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "100"))
 NEGATIVE_EXAMPLES = max(1, POSITIVE_EXAMPLES // 4)
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 
 def _with_known_ids(strategy, known: dict[str, str], path: str):
@@ -82,6 +70,23 @@ def _make_check(operation, mode, examples, checks, label, session, counts, statu
 def fuzz(
     doc: dict, base_url: str, token: str, known: dict[str, str]
 ) -> tuple[dict[str, int], dict[str, Counter], list[str]]:
+    import requests
+    import schemathesis
+    from schemathesis import GenerationMode
+    from schemathesis.checks import (
+        content_type_conformance,
+        negative_data_rejection,
+        not_a_server_error,
+        response_schema_conformance,
+        status_code_conformance,
+    )
+
+    checks = [
+        not_a_server_error,
+        status_code_conformance,
+        content_type_conformance,
+        response_schema_conformance,
+    ]
     schema = schemathesis.openapi.from_dict(doc)
     schema.config.update(base_url=base_url)
 
@@ -102,14 +107,14 @@ def fuzz(
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        for mode, examples, checks in (
-            (GenerationMode.POSITIVE, POSITIVE_EXAMPLES, CHECKS),
-            (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES, [*CHECKS, negative_data_rejection]),
+        for mode, examples, mode_checks in (
+            (GenerationMode.POSITIVE, POSITIVE_EXAMPLES, checks),
+            (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES, [*checks, negative_data_rejection]),
         ):
             label = f"{operation.label} [{mode.value}]"
 
             check = _make_check(
-                operation, mode, examples, checks, label, session, counts, statuses, known
+                operation, mode, examples, mode_checks, label, session, counts, statuses, known
             )
             try:
                 check()

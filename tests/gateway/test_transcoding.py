@@ -17,6 +17,9 @@ from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
 from tests.conftest import serve_http
 from tests.gateway.fakes import FakeService
 from tests.gateway.test_routes import annotated_rpcs
+from tests.support.gateway import both_services
+
+pytestmark = pytest.mark.integration
 
 SID, FID = str(uuid.uuid4()), str(uuid.uuid4())
 FIX_PATH = f"/api/v1/ai-sessions/{SID}/suggested-fixes/{FID}"
@@ -164,21 +167,23 @@ async def test_delete_is_204_without_body(fake_stack, engineer_token) -> None:
 
 
 ERROR_CASES = [
-    (errors.InvalidArgument("empty script", field="ai_drafted_script"), 400),
-    (errors.Unauthenticated("bad token"), 401),
-    (errors.PermissionDenied("ROLE_CANNOT_WRITE", "viewers read only"), 403),
-    (errors.NotFound("FIX_NOT_FOUND", "no such fix"), 404),
-    (errors.FailedPrecondition("FIX_TERMINAL", "fix is terminal"), 409),
-    (errors.Aborted("CONCURRENT_UPDATE", "try again"), 409),
-    (errors.AlreadyExists("EXISTS", "exists"), 409),
-    (errors.ResourceExhausted("RATE_LIMITED", "slow down"), 429),
-    (errors.Unavailable("FIXES_UNAVAILABLE", "fixes service down"), 503),
-    (errors.DeadlineExceeded("SLOW", "too slow"), 504),
+    (errors.InvalidArgument("empty script", field="ai_drafted_script"), 400, "INVALID_ARGUMENT"),
+    (errors.Unauthenticated("bad token"), 401, "UNAUTHENTICATED"),
+    (errors.PermissionDenied("ROLE_CANNOT_WRITE", "viewers read only"), 403, "PERMISSION_DENIED"),
+    (errors.NotFound("FIX_NOT_FOUND", "no such fix"), 404, "NOT_FOUND"),
+    (errors.FailedPrecondition("FIX_TERMINAL", "fix is terminal"), 409, "FAILED_PRECONDITION"),
+    (errors.Aborted("CONCURRENT_UPDATE", "try again"), 409, "ABORTED"),
+    (errors.AlreadyExists("EXISTS", "exists"), 409, "ALREADY_EXISTS"),
+    (errors.ResourceExhausted("RATE_LIMITED", "slow down"), 429, "RESOURCE_EXHAUSTED"),
+    (errors.Unavailable("FIXES_UNAVAILABLE", "fixes service down"), 503, "UNAVAILABLE"),
+    (errors.DeadlineExceeded("SLOW", "too slow"), 504, "DEADLINE_EXCEEDED"),
 ]
 
 
-@pytest.mark.parametrize(("error", "http"), ERROR_CASES, ids=lambda v: str(v)[:30])
-async def test_grpc_errors_map_to_contract_http(fake_stack, engineer_token, error, http) -> None:
+@pytest.mark.parametrize(("error", "http", "status"), ERROR_CASES, ids=lambda v: str(v)[:30])
+async def test_grpc_errors_map_to_contract_http(
+    fake_stack, engineer_token, error, http, status
+) -> None:
     async def fail(request, context):
         raise error
 
@@ -188,7 +193,7 @@ async def test_grpc_errors_map_to_contract_http(fake_stack, engineer_token, erro
     assert response.status_code == http
     body = response.json()["error"]
     assert body["code"] == http
-    assert body["status"] == error.code.name
+    assert body["status"] == status
     assert body["message"] == error.message
     info = body["details"][0]
     assert info["@type"] == "type.googleapis.com/google.rpc.ErrorInfo"
@@ -242,7 +247,7 @@ async def test_deadline_is_504(settings, make_token) -> None:
     await fs.start()
     await ss.start()
     try:
-        app = create_app(quick, fixes_target=fs.target, scriptbuilder_target=ss.target)
+        app = create_app(quick, both_services(fs.target, ss.target))
         async with serve_http(app) as url, httpx_client(url, make_token()) as client:
             response = await client.get(f"/api/v1/ai-sessions/{SID}")
     finally:
@@ -262,7 +267,7 @@ async def test_service_down_is_503_and_not_ready(settings, make_token) -> None:
     from flowpilot.runtime.embedded_pg import free_port
 
     dead = f"127.0.0.1:{free_port()}"
-    app = create_app(settings, fixes_target=dead, scriptbuilder_target=dead)
+    app = create_app(settings, both_services(dead, dead))
     async with serve_http(app) as url, httpx_client(url, make_token()) as client:
         response = await client.post("/api/v1/ai-sessions", json={"title": "t"})
         assert response.status_code == 503

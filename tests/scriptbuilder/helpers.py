@@ -14,18 +14,12 @@ from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2, fixes_pb2_grpc
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY
 from flowpilot.runtime.db import asyncpg_url
-from flowpilot.runtime.errors import error_info, status_from_metadata
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
-
-Metadata = tuple[tuple[str, str], ...]
+from tests.support.grpc_client import auth_metadata
 
 # The script of the fixes whose `draft_template` decision the tests record.
 SCRIPT = "Restart-Service -Name {{service}} -Force\nGet-Service {{service}}"
-
-
-def md(token: str) -> Metadata:
-    return (("authorization", f"Bearer {token}"),)
 
 
 def sb_stub(channel: grpc.aio.Channel) -> scriptbuilder_pb2_grpc.ScriptBuilderServiceStub:
@@ -36,14 +30,9 @@ def fixes_stub(channel: grpc.aio.Channel) -> fixes_pb2_grpc.FixesServiceStub:
     return fixes_pb2_grpc.FixesServiceStub(channel)
 
 
-def reason(exc: grpc.aio.AioRpcError) -> str:
-    info = error_info(status_from_metadata(exc.trailing_metadata()))
-    return info.reason if info else ""
-
-
 async def create_ai_session(channel: grpc.aio.Channel, token: str, title: str = "VPN down") -> str:
     session = await fixes_stub(channel).CreateAiSession(
-        fixes_pb2.CreateAiSessionRequest(title=title), metadata=md(token)
+        fixes_pb2.CreateAiSessionRequest(title=title), metadata=auth_metadata(token)
     )
     return session.id
 
@@ -62,7 +51,7 @@ async def create_session(
     if ai_session_id is not None:
         request.origin = sb.ORIGIN_PILOT_INLINE
         request.ai_session_id = ai_session_id
-    call = stub.CreateSession(request, metadata=md(token), timeout=deadline)
+    call = stub.CreateSession(request, metadata=auth_metadata(token), timeout=deadline)
     session = await call
     trailing = dict(await call.trailing_metadata() or ())
     return session, trailing.get(RESOURCE_CREATED_KEY) != "false"
@@ -103,13 +92,13 @@ async def decide_draft_template(
             ai_drafted_script=SCRIPT,
             ai_drafted_parameters=params,
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     await fixes.RecordScriptDecision(
         fixes_pb2.RecordScriptDecisionRequest(
             session_id=ai, fix_id=fix.id, decision=fixes_pb2.SCRIPT_DECISION_DRAFT_TEMPLATE
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     return fix.id
 

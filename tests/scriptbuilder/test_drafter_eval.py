@@ -52,6 +52,7 @@ def test_the_evaluation_set_is_realistic_and_consistent():
     assert sum(bool(c.get("fix_title")) for c in all_cases) >= 2  # inline fixes
 
 
+@pytest.mark.integration  # the command in a subprocess
 def test_the_command_runs_and_reports():
     out = subprocess.run(
         [sys.executable, "-m", "flowpilot", "drafter-eval"],
@@ -79,6 +80,7 @@ def test_the_command_runs_and_reports():
     assert data["splits"]["held-out"]["hit_rate"] >= FLOOR
 
 
+@pytest.mark.integration  # the command in a subprocess
 def test_the_floor_fails_the_command():
     out = subprocess.run(
         [sys.executable, "-m", "scriptbuilder_service.recipes.evaluate", "--min-hit-rate", "1.01"],

@@ -14,20 +14,16 @@ import pytest
 from flowpilot.api.v1 import types_pb2
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
 from scriptbuilder_service.main import create_server
-from tests.scriptbuilder.helpers import (
-    count_sessions,
-    create_ai_session,
-    create_session,
-    md,
-    reason,
-    sb_stub,
-)
+from tests.scriptbuilder.helpers import count_sessions, create_ai_session, create_session, sb_stub
+from tests.support.grpc_client import auth_metadata, refusal_of
+
+pytestmark = pytest.mark.integration
 
 
 async def _everything_else_works(stub, token: str) -> None:
     session, created = await create_session(stub, token, title="still works")
     assert created
-    listed = await stub.ListSessions(sb.ListSessionsRequest(), metadata=md(token))
+    listed = await stub.ListSessions(sb.ListSessionsRequest(), metadata=auth_metadata(token))
     assert session.id in [s.id for s in listed.sessions]
     template = await stub.CreateTemplate(
         sb.CreateTemplateRequest(
@@ -36,11 +32,11 @@ async def _everything_else_works(stub, token: str) -> None:
             body="ping -c 1 {{host}}",
             parameters=[sb.TemplateParameter(name="host", type=sb.PARAMETER_TYPE_STRING)],
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     rendered = await stub.RenderTemplate(
         sb.RenderTemplateRequest(template_id=template.id, parameters={"host": "10.0.0.1"}),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert rendered.script == "ping -c 1 '10.0.0.1'"
     # The recipe drafter needs no fixes service for a standalone session.
@@ -48,7 +44,7 @@ async def _everything_else_works(stub, token: str) -> None:
         sb.SendMessageRequest(
             session_id=session.id, content="is port 443 on web01 reachable from here?"
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert reply.assistant_message.recipe_id == "test-port-connectivity"
     assert reply.assistant_message.script
@@ -70,7 +66,7 @@ async def test_fixes_service_stopped(
         await create_session(stub, token, ai_session_id=other_ai)
     elapsed = time.perf_counter() - started
     assert info.value.code() is grpc.StatusCode.UNAVAILABLE
-    assert reason(info.value) == "FIXES_SERVICE_UNAVAILABLE"
+    assert refusal_of(info.value).reason == "FIXES_SERVICE_UNAVAILABLE"
     assert elapsed < settings.fixes_call_timeout_seconds + 0.5
     assert await count_sessions(scriptbuilder_db_url) == before
     await _everything_else_works(stub, token)

@@ -11,14 +11,10 @@ from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
 from tests.scriptbuilder.conftest import STRUCTURED_ANSWER
-from tests.scriptbuilder.helpers import (
-    create_ai_session,
-    create_session,
-    fixes_stub,
-    md,
-    reason,
-    sb_stub,
-)
+from tests.scriptbuilder.helpers import create_ai_session, create_session, fixes_stub, sb_stub
+from tests.support.grpc_client import auth_metadata, refusal_of
+
+pytestmark = pytest.mark.integration
 
 BASH = types_pb2.SCRIPT_LANGUAGE_BASH
 
@@ -33,7 +29,7 @@ async def test_send_message_stores_both_and_extracts_the_script(stub, make_token
     session, _ = await create_session(stub, token, language=BASH)
     reply = await stub.SendMessage(
         sb.SendMessageRequest(session_id=session.id, content="flush the DNS cache"),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert reply.user_message.role == sb.MESSAGE_ROLE_USER
     assert reply.user_message.content == "flush the DNS cache"
@@ -49,10 +45,11 @@ async def test_send_message_stores_both_and_extracts_the_script(stub, make_token
     assert assistant.explanation and assistant.explanation in assistant.content
     assert f"```bash\n{assistant.script}\n```" in assistant.content
     await stub.SendMessage(
-        sb.SendMessageRequest(session_id=session.id, content="and restart nscd"), metadata=md(token)
+        sb.SendMessageRequest(session_id=session.id, content="and restart nscd"),
+        metadata=auth_metadata(token),
     )
     listed = await stub.ListMessages(
-        sb.ListMessagesRequest(session_id=session.id), metadata=md(token)
+        sb.ListMessagesRequest(session_id=session.id), metadata=auth_metadata(token)
     )
     assert [m.role for m in listed.messages] == [
         sb.MESSAGE_ROLE_USER,
@@ -63,12 +60,12 @@ async def test_send_message_stores_both_and_extracts_the_script(stub, make_token
     assert listed.messages[1] == assistant
     assert not listed.messages[0].HasField("recipe_id") and not listed.messages[0].parameters
     page = await stub.ListMessages(
-        sb.ListMessagesRequest(session_id=session.id, page_size=3), metadata=md(token)
+        sb.ListMessagesRequest(session_id=session.id, page_size=3), metadata=auth_metadata(token)
     )
     assert len(page.messages) == 3 and page.next_page_token
     rest = await stub.ListMessages(
         sb.ListMessagesRequest(session_id=session.id, page_token=page.next_page_token),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert [m.id for m in [*page.messages, *rest.messages]] == [m.id for m in listed.messages]
 
@@ -79,14 +76,18 @@ async def test_message_validation_and_ownership(stub, make_token):
     for content in ("", "   ", "x" * 20_001, "a\x00b"):
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await stub.SendMessage(
-                sb.SendMessageRequest(session_id=session.id, content=content), metadata=md(token)
+                sb.SendMessageRequest(session_id=session.id, content=content),
+                metadata=auth_metadata(token),
             )
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     for call in (
         stub.SendMessage(
-            sb.SendMessageRequest(session_id=session.id, content="hi"), metadata=md(make_token())
+            sb.SendMessageRequest(session_id=session.id, content="hi"),
+            metadata=auth_metadata(make_token()),
         ),
-        stub.ListMessages(sb.ListMessagesRequest(session_id=session.id), metadata=md(make_token())),
+        stub.ListMessages(
+            sb.ListMessagesRequest(session_id=session.id), metadata=auth_metadata(make_token())
+        ),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as info:
             await call
@@ -103,11 +104,12 @@ async def test_inline_drafts_from_the_fix_context(stub, fixes_channel, make_toke
             description="Jobs pile up in the spooler",
             script_language=types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     session, _ = await create_session(stub, token, ai_session_id=ai)
     reply = await stub.SendMessage(
-        sb.SendMessageRequest(session_id=session.id, content="draft it"), metadata=md(token)
+        sb.SendMessageRequest(session_id=session.id, content="draft it"),
+        metadata=auth_metadata(token),
     )
     # "draft it" says nothing by itself: the fix being drafted does.
     assistant = reply.assistant_message
@@ -139,7 +141,7 @@ async def _template(stub, token, **kw) -> sb.ScriptTemplate:
     )
     for key, value in kw.items():
         setattr(request, key, value)
-    return await stub.CreateTemplate(request, metadata=md(token))
+    return await stub.CreateTemplate(request, metadata=auth_metadata(token))
 
 
 async def test_template_create_list_get_render(stub, make_token):
@@ -151,29 +153,29 @@ async def test_template_create_list_get_render(stub, make_token):
     assert not template.parameters[0].HasField("default")
     # The whole account sees it, including a viewer; another account does not.
     colleague = make_token(role="viewer")
-    listed = await stub.ListTemplates(sb.ListTemplatesRequest(), metadata=md(colleague))
+    listed = await stub.ListTemplates(sb.ListTemplatesRequest(), metadata=auth_metadata(colleague))
     assert template.id in [t.id for t in listed.templates]
     got = await stub.GetTemplate(
-        sb.GetTemplateRequest(template_id=template.id), metadata=md(colleague)
+        sb.GetTemplateRequest(template_id=template.id), metadata=auth_metadata(colleague)
     )
     assert got == template
     stranger = make_token(account_id="acct-2")
     assert template.id not in [
         t.id
         for t in (
-            await stub.ListTemplates(sb.ListTemplatesRequest(), metadata=md(stranger))
+            await stub.ListTemplates(sb.ListTemplatesRequest(), metadata=auth_metadata(stranger))
         ).templates
     ]
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.GetTemplate(
-            sb.GetTemplateRequest(template_id=template.id), metadata=md(stranger)
+            sb.GetTemplateRequest(template_id=template.id), metadata=auth_metadata(stranger)
         )
     assert info.value.code() is grpc.StatusCode.NOT_FOUND
     rendered = await stub.RenderTemplate(
         sb.RenderTemplateRequest(
             template_id=template.id, parameters={"service": "O'Brien’s svc", "force": True}
         ),
-        metadata=md(colleague),
+        metadata=auth_metadata(colleague),
     )
     assert rendered.script == "Restart-Service -Name 'O''Brien’’s svc' -Force:$true # retries '1'"
     assert rendered.language == types_pb2.SCRIPT_LANGUAGE_POWERSHELL
@@ -195,10 +197,11 @@ async def test_render_refuses_bad_values(stub, make_token, values, why):
     template = await _template(stub, token)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.RenderTemplate(
-            sb.RenderTemplateRequest(template_id=template.id, parameters=values), metadata=md(token)
+            sb.RenderTemplateRequest(template_id=template.id, parameters=values),
+            metadata=auth_metadata(token),
         )
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert reason(info.value) == why
+    assert refusal_of(info.value).reason == why
 
 
 async def test_template_schema_is_checked_at_creation(stub, make_token):
@@ -216,10 +219,10 @@ async def test_template_schema_is_checked_at_creation(stub, make_token):
                     body=change.get("body", "echo {{a}}"),
                     parameters=[sb.TemplateParameter(name="a", type=sb.PARAMETER_TYPE_STRING)],
                 ),
-                metadata=md(token),
+                metadata=auth_metadata(token),
             )
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-        assert reason(info.value) == why
+        assert refusal_of(info.value).reason == why
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.CreateTemplate(
             sb.CreateTemplateRequest(
@@ -228,7 +231,7 @@ async def test_template_schema_is_checked_at_creation(stub, make_token):
                 body="echo {{a}}",
                 parameters=[sb.TemplateParameter(name="a")],
             ),
-            metadata=md(token),
+            metadata=auth_metadata(token),
         )
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
@@ -238,14 +241,15 @@ async def test_save_session_as_template(stub, make_token):
     session, _ = await create_session(stub, token, language=BASH)
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.SaveSessionAsTemplate(
-            sb.SaveSessionAsTemplateRequest(session_id=session.id, name="empty"), metadata=md(token)
+            sb.SaveSessionAsTemplateRequest(session_id=session.id, name="empty"),
+            metadata=auth_metadata(token),
         )
     assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    assert reason(info.value) == "NO_SCRIPT_TO_SAVE"
+    assert refusal_of(info.value).reason == "NO_SCRIPT_TO_SAVE"
     # From the AI's latest script when the editor is empty.
     reply = await stub.SendMessage(
         sb.SendMessageRequest(session_id=session.id, content="/var is full, what is eating it?"),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     # The draft's typed parameters are exactly what a template needs.
     drafted = reply.assistant_message
@@ -253,7 +257,7 @@ async def test_save_session_as_template(stub, make_token):
         sb.SaveSessionAsTemplateRequest(
             session_id=session.id, name="Disk check", parameters=list(drafted.parameters)
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert from_ai.source_session_id == session.id and from_ai.body == drafted.script
     assert "du -xh" in from_ai.body and from_ai.language == BASH
@@ -264,7 +268,7 @@ async def test_save_session_as_template(stub, make_token):
         sb.UpdateDraftRequest(
             session_id=session.id, editor_buffer="df -h {{mount}}", mode=sb.EDITOR_MODE_EDITOR
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     from_editor = await stub.SaveSessionAsTemplate(
         sb.SaveSessionAsTemplateRequest(
@@ -278,17 +282,17 @@ async def test_save_session_as_template(stub, make_token):
                 )
             ],
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert from_editor.body == "df -h {{mount}}"
     rendered = await stub.RenderTemplate(
-        sb.RenderTemplateRequest(template_id=from_editor.id), metadata=md(token)
+        sb.RenderTemplateRequest(template_id=from_editor.id), metadata=auth_metadata(token)
     )
     assert rendered.script == "df -h '/'"
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.SaveSessionAsTemplate(
             sb.SaveSessionAsTemplateRequest(session_id=session.id, name="x"),
-            metadata=md(make_token()),
+            metadata=auth_metadata(make_token()),
         )
     assert info.value.code() is grpc.StatusCode.NOT_FOUND
 
@@ -320,7 +324,7 @@ async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
                 sb.SendMessageRequest(
                     session_id=session.id, content="the cups service is down, restart it"
                 ),
-                metadata=md(token),
+                metadata=auth_metadata(token),
             )
             # The model's structured answer arrives with the same contract.
             drafted = reply.assistant_message
@@ -335,11 +339,11 @@ async def test_model_endpoint_down_is_unavailable_and_stores_nothing(
                 with pytest.raises(grpc.aio.AioRpcError) as info:
                     await stub.SendMessage(
                         sb.SendMessageRequest(session_id=session.id, content="again"),
-                        metadata=md(token),
+                        metadata=auth_metadata(token),
                     )
                 assert info.value.code() is grpc.StatusCode.UNAVAILABLE
             listed = await stub.ListMessages(
-                sb.ListMessagesRequest(session_id=session.id), metadata=md(token)
+                sb.ListMessagesRequest(session_id=session.id), metadata=auth_metadata(token)
             )
             assert len(listed.messages) == 2
     finally:
@@ -354,7 +358,8 @@ async def test_a_follow_up_refines_the_stored_draft(stub, make_token):
 
     async def send(content: str) -> sb.Message:
         reply = await stub.SendMessage(
-            sb.SendMessageRequest(session_id=session.id, content=content), metadata=md(token)
+            sb.SendMessageRequest(session_id=session.id, content=content),
+            metadata=auth_metadata(token),
         )
         return reply.assistant_message
 
@@ -374,6 +379,6 @@ async def test_a_follow_up_refines_the_stored_draft(stub, make_token):
     assert question.language == types_pb2.SCRIPT_LANGUAGE_UNSPECIFIED
     assert not question.parameters and question.explanation == question.content
     listed = await stub.ListMessages(
-        sb.ListMessagesRequest(session_id=session.id), metadata=md(token)
+        sb.ListMessagesRequest(session_id=session.id), metadata=auth_metadata(token)
     )
     assert list(listed.messages)[1::2] == [first, second, third, question]

@@ -10,6 +10,8 @@ import pytest
 from flowpilot.runtime.embedded_pg import EmbeddedPostgres, EmbeddedPostgresError
 from flowpilot.runtime.migrations import downgrade, upgrade
 
+pytestmark = pytest.mark.integration
+
 PACKAGE = "scriptbuilder_service"
 
 

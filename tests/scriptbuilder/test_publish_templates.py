@@ -11,14 +11,10 @@ import pytest
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
-from tests.scriptbuilder.helpers import (
-    decide_draft_template,
-    insert_draft,
-    md,
-    reason,
-    sb_stub,
-    sql,
-)
+from tests.scriptbuilder.helpers import decide_draft_template, insert_draft, sb_stub, sql
+from tests.support.grpc_client import auth_metadata, refused
+
+pytestmark = pytest.mark.integration
 
 ACCOUNT = "acct-1"
 
@@ -30,14 +26,8 @@ def stub(scriptbuilder_channel):
 
 async def publish(stub, token: str, template_id: str) -> sb.ScriptTemplate:
     return await stub.PublishTemplate(
-        sb.PublishTemplateRequest(template_id=template_id), metadata=md(token)
+        sb.PublishTemplateRequest(template_id=template_id), metadata=auth_metadata(token)
     )
-
-
-async def refused(call) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as info:
-        await call
-    return info.value
 
 
 async def status_of(url: str, template_id: str) -> tuple[str, object]:
@@ -54,7 +44,9 @@ async def test_creator_publishes_and_a_second_publish_changes_nothing(
 ):
     token = make_token(user_id="creator")
     draft_id = await insert_draft(scriptbuilder_db_url, account_id=ACCOUNT, user_id="creator")
-    before = await stub.GetTemplate(sb.GetTemplateRequest(template_id=draft_id), metadata=md(token))
+    before = await stub.GetTemplate(
+        sb.GetTemplateRequest(template_id=draft_id), metadata=auth_metadata(token)
+    )
     assert before.status == sb.TEMPLATE_STATUS_DRAFT
 
     published = await publish(stub, token, draft_id)
@@ -68,7 +60,9 @@ async def test_creator_publishes_and_a_second_publish_changes_nothing(
     again = await publish(stub, token, draft_id)
     assert again == published
     assert await status_of(scriptbuilder_db_url, draft_id) == stored
-    got = await stub.GetTemplate(sb.GetTemplateRequest(template_id=draft_id), metadata=md(token))
+    got = await stub.GetTemplate(
+        sb.GetTemplateRequest(template_id=draft_id), metadata=auth_metadata(token)
+    )
     assert got == published
 
 
@@ -85,16 +79,16 @@ async def test_another_engineer_of_the_account_is_refused(stub, make_token, scri
     draft_id = await insert_draft(scriptbuilder_db_url, account_id=ACCOUNT, user_id="creator")
     colleague = make_token(user_id="colleague")
     error = await refused(publish(stub, colleague, draft_id))
-    assert error.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert reason(error) == "NOT_TEMPLATE_CREATOR"
+    assert error.code is grpc.StatusCode.PERMISSION_DENIED
+    assert error.reason == "NOT_TEMPLATE_CREATOR"
     assert (await status_of(scriptbuilder_db_url, draft_id))[0] == "draft"
     # Still refused once the creator has published it: the answer does not
     # depend on the status, and nothing is written either way.
     await publish(stub, make_token(user_id="creator"), draft_id)
     stored = await status_of(scriptbuilder_db_url, draft_id)
     error = await refused(publish(stub, colleague, draft_id))
-    assert error.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert reason(error) == "NOT_TEMPLATE_CREATOR"
+    assert error.code is grpc.StatusCode.PERMISSION_DENIED
+    assert error.reason == "NOT_TEMPLATE_CREATOR"
     assert await status_of(scriptbuilder_db_url, draft_id) == stored
 
 
@@ -103,8 +97,8 @@ async def test_a_viewer_is_refused_even_for_their_own_template(
 ):
     draft_id = await insert_draft(scriptbuilder_db_url, account_id=ACCOUNT, user_id="watcher")
     error = await refused(publish(stub, make_token(user_id="watcher", role="viewer"), draft_id))
-    assert error.code() is grpc.StatusCode.PERMISSION_DENIED
-    assert reason(error) == "ROLE_CANNOT_WRITE"
+    assert error.code is grpc.StatusCode.PERMISSION_DENIED
+    assert error.reason == "ROLE_CANNOT_WRITE"
     assert (await status_of(scriptbuilder_db_url, draft_id))[0] == "draft"
 
 
@@ -116,15 +110,15 @@ async def test_other_account_absent_and_malformed_ids(stub, make_token, scriptbu
         make_token(account_id="acct-2", role="admin"),
     ):
         error = await refused(publish(stub, token, draft_id))
-        assert error.code() is grpc.StatusCode.NOT_FOUND
-        assert reason(error) == "SCRIPT_TEMPLATE_NOT_FOUND"
+        assert error.code is grpc.StatusCode.NOT_FOUND
+        assert error.reason == "SCRIPT_TEMPLATE_NOT_FOUND"
     assert (await status_of(scriptbuilder_db_url, draft_id))[0] == "draft"
     admin = make_token(role="admin")
     error = await refused(publish(stub, admin, str(uuid.uuid4())))
-    assert error.code() is grpc.StatusCode.NOT_FOUND
+    assert error.code is grpc.StatusCode.NOT_FOUND
     for bad in ("", "nope", "{" + draft_id + "}", draft_id + "0"):
         error = await refused(publish(stub, admin, bad))
-        assert error.code() is grpc.StatusCode.INVALID_ARGUMENT, bad
+        assert error.code is grpc.StatusCode.INVALID_ARGUMENT, bad
 
 
 async def test_concurrent_publishes_write_once_and_agree(stub, make_token, scriptbuilder_db_url):
@@ -148,7 +142,7 @@ async def test_a_relayed_proposal_is_found_by_its_fix_and_published_by_its_engin
     await scriptbuilder_server.relay.run_once()
 
     listed = await stub.ListTemplates(
-        sb.ListTemplatesRequest(source_fix_id=fix_id), metadata=md(engineer)
+        sb.ListTemplatesRequest(source_fix_id=fix_id), metadata=auth_metadata(engineer)
     )
     (draft,) = listed.templates
     assert draft.source_fix_id == fix_id
@@ -158,19 +152,19 @@ async def test_a_relayed_proposal_is_found_by_its_fix_and_published_by_its_engin
 
     # Someone else of the account may see the proposal but not publish it.
     error = await refused(publish(stub, make_token(), draft.id))
-    assert error.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert error.code is grpc.StatusCode.PERMISSION_DENIED
 
     published = await publish(stub, engineer, draft.id)
     assert published.status == sb.TEMPLATE_STATUS_PUBLISHED
     assert published.source_fix_id == fix_id
     as_draft = await stub.ListTemplates(
         sb.ListTemplatesRequest(source_fix_id=fix_id, status=sb.TEMPLATE_STATUS_DRAFT),
-        metadata=md(engineer),
+        metadata=auth_metadata(engineer),
     )
     assert list(as_draft.templates) == []
     as_published = await stub.ListTemplates(
         sb.ListTemplatesRequest(source_fix_id=fix_id, status=sb.TEMPLATE_STATUS_PUBLISHED),
-        metadata=md(engineer),
+        metadata=auth_metadata(engineer),
     )
     assert [t.id for t in as_published.templates] == [draft.id]
 
@@ -182,7 +176,7 @@ async def collect(stub, token: str, page_size: int, **filters) -> list[str]:
     while True:
         page = await stub.ListTemplates(
             sb.ListTemplatesRequest(page_size=page_size, page_token=page_token, **filters),
-            metadata=md(token),
+            metadata=auth_metadata(token),
         )
         assert len(page.templates) <= page_size
         ids += [t.id for t in page.templates]
@@ -205,7 +199,7 @@ async def test_list_filters_by_status_and_fix_with_paging(stub, make_token, scri
             sb.CreateTemplateRequest(
                 name=f"p{i}", language=types_pb2.SCRIPT_LANGUAGE_BASH, body="echo hi"
             ),
-            metadata=md(token),
+            metadata=auth_metadata(token),
         )
         published.append(template.id)
     # Another account's draft, with a fix id of its own.
@@ -235,16 +229,23 @@ async def test_list_filter_validation_and_tokens_bound_to_their_filters(
         await insert_draft(scriptbuilder_db_url, account_id=ACCOUNT, user_id="u")
     for bad in ("", "nope", "1234"):
         error = await refused(
-            stub.ListTemplates(sb.ListTemplatesRequest(source_fix_id=bad), metadata=md(token))
+            stub.ListTemplates(
+                sb.ListTemplatesRequest(source_fix_id=bad), metadata=auth_metadata(token)
+            )
         )
-        assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
-    error = await refused(stub.ListTemplates(sb.ListTemplatesRequest(status=9), metadata=md(token)))
-    assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert error.code is grpc.StatusCode.INVALID_ARGUMENT
+    error = await refused(
+        stub.ListTemplates(sb.ListTemplatesRequest(status=9), metadata=auth_metadata(token))
+    )
+    assert error.code is grpc.StatusCode.INVALID_ARGUMENT
 
     drafts_page = await stub.ListTemplates(
-        sb.ListTemplatesRequest(page_size=1, status=sb.TEMPLATE_STATUS_DRAFT), metadata=md(token)
+        sb.ListTemplatesRequest(page_size=1, status=sb.TEMPLATE_STATUS_DRAFT),
+        metadata=auth_metadata(token),
     )
-    plain_page = await stub.ListTemplates(sb.ListTemplatesRequest(page_size=1), metadata=md(token))
+    plain_page = await stub.ListTemplates(
+        sb.ListTemplatesRequest(page_size=1), metadata=auth_metadata(token)
+    )
     assert drafts_page.next_page_token and plain_page.next_page_token
     mismatches = [
         sb.ListTemplatesRequest(
@@ -261,14 +262,14 @@ async def test_list_filter_validation_and_tokens_bound_to_their_filters(
         ),
     ]
     for request in mismatches:
-        error = await refused(stub.ListTemplates(request, metadata=md(token)))
-        assert error.code() is grpc.StatusCode.INVALID_ARGUMENT
-        assert reason(error) == "PAGE_TOKEN_FILTER_MISMATCH"
+        error = await refused(stub.ListTemplates(request, metadata=auth_metadata(token)))
+        assert error.code is grpc.StatusCode.INVALID_ARGUMENT
+        assert error.reason == "PAGE_TOKEN_FILTER_MISMATCH"
     # The same filters continue where the page stopped.
     rest = await stub.ListTemplates(
         sb.ListTemplatesRequest(
             page_size=1, page_token=drafts_page.next_page_token, status=sb.TEMPLATE_STATUS_DRAFT
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert len(rest.templates) == 1 and rest.templates[0].id != drafts_page.templates[0].id

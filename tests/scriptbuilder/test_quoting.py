@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument
-from scriptbuilder_service.domain.model import Language
 from scriptbuilder_service.domain.quoting import (
     POWERSHELL_SINGLE_QUOTES,
     quote_bash,
@@ -66,32 +66,37 @@ def _run(argv: list[str], script: str) -> bytes:
     return result.stdout
 
 
+@pytest.mark.integration  # runs bash
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
 @PROPERTY_SETTINGS
 @given(TEXT)
 @example("'; touch /tmp/flowpilot-pwned; echo '")
 def test_bash_literal_round_trips_through_real_bash(value: str):
-    script = render(Language.BASH, "printf '%s' {{value}}\n", STRING_PARAM, {"value": value})
+    script = render(ScriptLanguage.BASH, "printf '%s' {{value}}\n", STRING_PARAM, {"value": value})
     # A script read from stdin: argv cannot carry every character.
     out = _run(["bash", "-s"], script)
     assert out == value.encode()
 
 
+@pytest.mark.integration  # runs python
 @PROPERTY_SETTINGS
 @given(TEXT)
 def test_python_literal_round_trips_through_real_python(value: str):
     body = "import sys\nsys.stdout.buffer.write({{value}}.encode('utf-8'))\n"
-    script = render(Language.PYTHON, body, STRING_PARAM, {"value": value})
+    script = render(ScriptLanguage.PYTHON, body, STRING_PARAM, {"value": value})
     out = _run([sys.executable, "-I", "-"], script)
     assert out == value.encode()
 
 
+@pytest.mark.integration  # runs bash and python
 @pytest.mark.parametrize("value", NASTY)
 def test_fixed_nasty_values_round_trip(value: str):
-    bash_script = render(Language.BASH, "printf '%s' {{value}}", STRING_PARAM, {"value": value})
+    bash_script = render(
+        ScriptLanguage.BASH, "printf '%s' {{value}}", STRING_PARAM, {"value": value}
+    )
     assert _run(["bash", "-s"], bash_script) == value.encode()
     py_script = render(
-        Language.PYTHON,
+        ScriptLanguage.PYTHON,
         "import sys\nsys.stdout.buffer.write({{value}}.encode())",
         STRING_PARAM,
         {"value": value},
@@ -131,13 +136,13 @@ def test_typed_values_render_per_language():
     )
     body = "{{n}} {{flag}} {{color}}"
     values = {"n": 42.0, "color": "it's blue"}
-    assert render(Language.POWERSHELL, body, params, values) == "42 $false 'it''s blue'"
-    assert render(Language.BASH, body, params, values) == "42 false 'it'\\''s blue'"
-    assert render(Language.PYTHON, body, params, values) == '42 False "it\'s blue"'
+    assert render(ScriptLanguage.POWERSHELL, body, params, values) == "42 $false 'it''s blue'"
+    assert render(ScriptLanguage.BASH, body, params, values) == "42 false 'it'\\''s blue'"
+    assert render(ScriptLanguage.PYTHON, body, params, values) == '42 False "it\'s blue"'
     # An optional parameter with neither value nor default is the language's null.
-    assert render(Language.POWERSHELL, body, params, {"n": 1}) == "1 $false $null"
-    assert render(Language.PYTHON, body, params, {"n": 1}) == "1 False None"
-    assert render(Language.BASH, body, params, {"n": 1}) == "1 false ''"
+    assert render(ScriptLanguage.POWERSHELL, body, params, {"n": 1}) == "1 $false $null"
+    assert render(ScriptLanguage.PYTHON, body, params, {"n": 1}) == "1 False None"
+    assert render(ScriptLanguage.BASH, body, params, {"n": 1}) == "1 false ''"
 
 
 def test_values_are_not_re_expanded():
@@ -145,14 +150,14 @@ def test_values_are_not_re_expanded():
         Parameter("a", ParameterType.STRING, required=True),
         Parameter("b", ParameterType.STRING, required=True),
     )
-    out = render(Language.BASH, "{{a}} {{b}}", params, {"a": "{{b}}", "b": "x"})
+    out = render(ScriptLanguage.BASH, "{{a}} {{b}}", params, {"a": "{{b}}", "b": "x"})
     assert out == "'{{b}}' 'x'"
 
 
 def test_nul_is_refused():
     """NUL cannot pass through bash, argv or PostgreSQL: refused with 400."""
     with pytest.raises(InvalidArgument) as info:
-        render(Language.BASH, "{{value}}", STRING_PARAM, {"value": "a\x00b"})
+        render(ScriptLanguage.BASH, "{{value}}", STRING_PARAM, {"value": "a\x00b"})
     assert info.value.reason == "INVALID_PARAMETER_VALUE"
     for quote in (quote_bash, quote_python, quote_powershell):
         with pytest.raises(ValueError):

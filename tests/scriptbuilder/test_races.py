@@ -16,10 +16,12 @@ from tests.scriptbuilder.helpers import (
     count_sessions,
     create_ai_session,
     create_session,
-    reason,
     sb_stub,
     sql,
 )
+from tests.support.grpc_client import refusal_of
+
+pytestmark = pytest.mark.integration
 
 
 async def test_fifty_concurrent_inline_creates_make_one_row(
@@ -42,7 +44,7 @@ async def _standalone_burst(stubs, token: str, n: int) -> Counter[str]:
         try:
             await create_session(stubs[i % len(stubs)], token, title=f"s{i}")
         except grpc.aio.AioRpcError as exc:
-            return f"{exc.code().name}:{reason(exc)}"
+            return f"{exc.code().name}:{refusal_of(exc).reason}"
         return "created"
 
     return Counter(await asyncio.gather(*(one(i) for i in range(n))))
@@ -125,7 +127,7 @@ async def test_existing_inline_row_costs_one_statement(
     ai = await create_ai_session(fixes_channel, token)
     first, _ = await create_session(stub, token, ai_session_id=ai)
     statements: list[str] = []
-    engine = scriptbuilder_server.service._engine.sync_engine
+    engine = scriptbuilder_server.service._uow.engine.sync_engine
 
     def record(conn, cursor, statement, *args) -> None:
         statements.append(statement)

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from scriptbuilder_service.domain.model import Language
+from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.domain.quoting import quote_powershell
 from scriptbuilder_service.domain.recipes import Recipe, RecipeError, parse_recipe
 from scriptbuilder_service.domain.templates import ParameterType, literal, placeholders, render
@@ -70,7 +70,7 @@ def test_the_catalogue_is_big_enough_and_covers_the_support_areas():
     assert len(RECIPES) >= 40
     assert len(recipe_files()) == len(RECIPES)
     languages = {lang for r in RECIPES for lang in r.languages}
-    assert languages == set(Language)
+    assert languages == set(ScriptLanguage)
     # The areas the issue names, each by one of its recipes.
     for area in (
         "restart-windows-service",
@@ -98,7 +98,7 @@ def test_the_catalogue_is_big_enough_and_covers_the_support_areas():
 
 @pytest.mark.parametrize(("recipe", "language"), SCRIPTS, ids=SCRIPT_IDS)
 def test_every_placeholder_is_declared_once_and_every_parameter_used(
-    recipe: Recipe, language: Language
+    recipe: Recipe, language: ScriptLanguage
 ):
     body = recipe.scripts[language]
     names = [p.name for p in recipe.template_parameters]
@@ -109,7 +109,7 @@ def test_every_placeholder_is_declared_once_and_every_parameter_used(
 
 
 @pytest.mark.parametrize(("recipe", "language"), SCRIPTS, ids=SCRIPT_IDS)
-def test_defaults_fit_their_types(recipe: Recipe, language: Language):
+def test_defaults_fit_their_types(recipe: Recipe, language: ScriptLanguage):
     # Checked by the template rules (a default that does not fit is refused).
     template = recipe.template(language)
     for p in template.parameters:
@@ -121,10 +121,10 @@ def test_defaults_fit_their_types(recipe: Recipe, language: Language):
 
 
 @pytest.mark.parametrize(("recipe", "language"), SCRIPTS, ids=SCRIPT_IDS)
-def test_house_rules(recipe: Recipe, language: Language):
+def test_house_rules(recipe: Recipe, language: ScriptLanguage):
     body = recipe.scripts[language]
     changes = "dry_run" in {p.name for p in recipe.parameters}
-    if language is Language.POWERSHELL:
+    if language is ScriptLanguage.POWERSHELL:
         assert "$ErrorActionPreference = 'Stop'" in body
         assert re.search(r"^param\($", body, re.MULTILINE), "parameters in a param() block"
         if changes:
@@ -132,7 +132,7 @@ def test_house_rules(recipe: Recipe, language: Language):
             assert "[CmdletBinding(SupportsShouldProcess)]" in body
             assert "$DryRun = $DryRun -or [bool]$WhatIfPreference" in body
         assert re.search(r"exit 1", body), "a failure exits non-zero"
-    elif language is Language.BASH:
+    elif language is ScriptLanguage.BASH:
         assert body.startswith("#!/usr/bin/env bash\n")
         assert "\nset -euo pipefail\n" in body
         assert PARAMS_START in body and PARAMS_END in body
@@ -149,14 +149,15 @@ def _section(script: str) -> tuple[str, str, str]:
     return before, section, after
 
 
-BASH = [(r, lang) for r, lang in SCRIPTS if lang is Language.BASH]
-PYTHON = [(r, lang) for r, lang in SCRIPTS if lang is Language.PYTHON]
-POWERSHELL = [(r, lang) for r, lang in SCRIPTS if lang is Language.POWERSHELL]
+BASH = [(r, lang) for r, lang in SCRIPTS if lang is ScriptLanguage.BASH]
+PYTHON = [(r, lang) for r, lang in SCRIPTS if lang is ScriptLanguage.PYTHON]
+POWERSHELL = [(r, lang) for r, lang in SCRIPTS if lang is ScriptLanguage.POWERSHELL]
 
 
+@pytest.mark.integration  # bash -n in a subprocess
 @pytest.mark.parametrize(("recipe", "language"), BASH, ids=[r.id for r, _ in BASH])
 def test_bash_scripts_parse_and_keep_every_value_in_its_literal(
-    recipe: Recipe, language: Language, tmp_path: Path
+    recipe: Recipe, language: ScriptLanguage, tmp_path: Path
 ):
     for values in (default_values(recipe), hostile_values(recipe)):
         script = render(language, recipe.scripts[language], recipe.template_parameters, values)
@@ -186,6 +187,7 @@ def test_bash_scripts_parse_and_keep_every_value_in_its_literal(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.integration  # shellcheck in a subprocess
 def test_bash_scripts_pass_shellcheck():
     """Every bash script, rendered, has no ShellCheck finding at any
     severity (a disabled check says why, next to it)."""
@@ -208,9 +210,10 @@ def test_bash_scripts_pass_shellcheck():
     assert broken.returncode != 0  # the check can fail
 
 
+@pytest.mark.integration  # python in a subprocess
 @pytest.mark.parametrize(("recipe", "language"), PYTHON, ids=[r.id for r, _ in PYTHON])
 def test_python_scripts_compile_and_keep_every_value_in_its_literal(
-    recipe: Recipe, language: Language, tmp_path: Path
+    recipe: Recipe, language: ScriptLanguage, tmp_path: Path
 ):
     for index, values in enumerate((default_values(recipe), hostile_values(recipe))):
         script = render(language, recipe.scripts[language], recipe.template_parameters, values)
@@ -234,7 +237,7 @@ def test_python_scripts_compile_and_keep_every_value_in_its_literal(
 
 @pytest.mark.parametrize(("recipe", "language"), POWERSHELL, ids=[r.id for r, _ in POWERSHELL])
 def test_powershell_scripts_parse_and_keep_every_value_in_its_literal(
-    recipe: Recipe, language: Language
+    recipe: Recipe, language: ScriptLanguage
 ):
     for values in (default_values(recipe), hostile_values(recipe)):
         script = render(language, recipe.scripts[language], recipe.template_parameters, values)
@@ -285,7 +288,7 @@ def test_a_recipe_file_must_be_a_valid_recipe():
         ],
         "scripts": {"bash": "echo {{unit}}"},
     }
-    assert parse_recipe(good, source="demo").languages == (Language.BASH,)
+    assert parse_recipe(good, source="demo").languages == (ScriptLanguage.BASH,)
     broken = [
         ({"id": "other"}, "file name"),
         ({"platform": "mac"}, "platform"),
@@ -326,14 +329,15 @@ def test_a_recipe_file_must_be_a_valid_recipe():
             parse_recipe(good | change, source="demo")
 
 
-def _run(language: Language, recipe: Recipe, values: dict[str, Any], **kw: Any):
+def _run(language: ScriptLanguage, recipe: Recipe, values: dict[str, Any], **kw: Any):
     script = render(language, recipe.scripts[language], recipe.template_parameters, values)
-    argv = ["bash", "-s"] if language is Language.BASH else [sys.executable, "-I", "-"]
+    argv = ["bash", "-s"] if language is ScriptLanguage.BASH else [sys.executable, "-I", "-"]
     return subprocess.run(argv, input=script.encode(), capture_output=True, timeout=60, **kw)
 
 
-@pytest.mark.parametrize("language", [Language.BASH, Language.PYTHON])
-def test_port_test_runs_for_real(language: Language):
+@pytest.mark.integration  # runs the script
+@pytest.mark.parametrize("language", [ScriptLanguage.BASH, ScriptLanguage.PYTHON])
+def test_port_test_runs_for_real(language: ScriptLanguage):
     recipe = BY_ID["test-port-connectivity"]
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
@@ -347,8 +351,9 @@ def test_port_test_runs_for_real(language: Language):
     assert b"CLOSED" in closed.stdout
 
 
-@pytest.mark.parametrize("language", [Language.BASH, Language.PYTHON])
-def test_log_cleanup_runs_for_real_dry_run_first(language: Language, tmp_path: Path):
+@pytest.mark.integration  # runs the script
+@pytest.mark.parametrize("language", [ScriptLanguage.BASH, ScriptLanguage.PYTHON])
+def test_log_cleanup_runs_for_real_dry_run_first(language: ScriptLanguage, tmp_path: Path):
     recipe = BY_ID["cleanup-old-logs"]
     now = time.time()
     for name, age_days in (("new.log", 1), ("old.log", 40), ("older.log", 90), ("keep.txt", 90)):
@@ -370,8 +375,9 @@ def test_log_cleanup_runs_for_real_dry_run_first(language: Language, tmp_path: P
     ]
 
 
-@pytest.mark.parametrize("language", [Language.BASH, Language.PYTHON])
-def test_read_only_reports_run_for_real(language: Language, tmp_path: Path):
+@pytest.mark.integration  # runs the script
+@pytest.mark.parametrize("language", [ScriptLanguage.BASH, ScriptLanguage.PYTHON])
+def test_read_only_reports_run_for_real(language: ScriptLanguage, tmp_path: Path):
     (tmp_path / "big.bin").write_bytes(b"\0" * 300_000)
     usage = _run(language, BY_ID["find-disk-usage-linux"], {"path": str(tmp_path), "count": 5})
     assert usage.returncode == 0, usage.stderr.decode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.domain.drafting import (
     Draft,
     DraftRequest,
@@ -12,7 +13,7 @@ from scriptbuilder_service.domain.drafting import (
     bounded,
     requested_language,
 )
-from scriptbuilder_service.domain.model import Language, Origin, Role
+from scriptbuilder_service.domain.model import Origin, Role
 from scriptbuilder_service.domain.recipe_drafting import (
     best_recipes,
     draft_with_recipes,
@@ -26,7 +27,7 @@ INDEX = load_index()
 
 def ask(
     message: str,
-    language: Language = Language.POWERSHELL,
+    language: ScriptLanguage = ScriptLanguage.POWERSHELL,
     history: tuple[Turn, ...] = (),
     fix: FixContext | None = None,
 ) -> Draft:
@@ -34,7 +35,9 @@ def ask(
     return draft_with_recipes(request, INDEX)
 
 
-def converse(messages: list[str], language: Language = Language.POWERSHELL) -> list[Draft]:
+def converse(
+    messages: list[str], language: ScriptLanguage = ScriptLanguage.POWERSHELL
+) -> list[Draft]:
     history: list[Turn] = []
     drafts = []
     for message in messages:
@@ -60,7 +63,7 @@ def values(draft: Draft) -> dict[str, Any]:
 
 def test_the_issue_example_drafts_the_real_fix():
     draft = ask("restart the print spooler on a remote print server and clear stuck jobs")
-    assert draft.recipe_id == "clear-print-queue" and draft.language is Language.POWERSHELL
+    assert draft.recipe_id == "clear-print-queue" and draft.language is ScriptLanguage.POWERSHELL
     assert draft.script is not None and "TODO" not in draft.script
     for command in ("Stop-Service -Name Spooler", "Start-Service -Name Spooler", "Remove-Item"):
         assert command in draft.script
@@ -106,11 +109,11 @@ def test_nothing_matching_asks_a_precise_question_instead_of_inventing():
 
 def test_the_fix_being_drafted_decides_when_the_message_does_not():
     fix = FixContext(
-        "f", "Resync the system clock", "Clock skew on WS-0099 breaks Kerberos", Language.BASH
+        "f", "Resync the system clock", "Clock skew on WS-0099 breaks Kerberos", ScriptLanguage.BASH
     )
-    draft = ask("please write the script", Language.PYTHON, fix=fix)
+    draft = ask("please write the script", ScriptLanguage.PYTHON, fix=fix)
     # The fix's language wins over the session's; the recipe has no bash.
-    assert draft.recipe_id == "resync-time-windows" and draft.language is Language.POWERSHELL
+    assert draft.recipe_id == "resync-time-windows" and draft.language is ScriptLanguage.POWERSHELL
     assert "no bash version" in draft.explanation
     assert values(draft)["computer_name"] == "WS-0099"
     question = ask("hi", fix=FixContext("f", "Make the VPN faster", "It is slow", None))
@@ -131,9 +134,9 @@ def test_a_follow_up_changes_the_target_not_the_recipe():
 def test_a_follow_up_changes_the_language():
     first, second = converse(
         ["restart the cups service, printing is broken", "now give me that in python"],
-        Language.BASH,
+        ScriptLanguage.BASH,
     )
-    assert first.language is Language.BASH and second.language is Language.PYTHON
+    assert first.language is ScriptLanguage.BASH and second.language is ScriptLanguage.PYTHON
     assert second.recipe_id == "restart-systemd-unit"
     assert values(second)["unit"] == "cups"  # kept from the first message
     assert second.script is not None and "subprocess" in second.script
@@ -168,7 +171,7 @@ def test_a_follow_up_about_something_else_starts_over():
 
 def test_an_alternative_is_offered_when_two_recipes_are_close():
     # Python names no platform: an AD account or a Linux one?
-    draft = ask("account locked", Language.PYTHON)
+    draft = ask("account locked", ScriptLanguage.PYTHON)
     assert draft.recipe_id == "unlock-ad-account"
     assert "If you meant “Reset a Linux account locked by failed logins” instead" in (
         draft.explanation
@@ -185,21 +188,21 @@ def test_deterministic_and_hostile_text_stays_data():
 
 
 def test_requested_language():
-    assert requested_language("can I have it in bash?") is Language.BASH
-    assert requested_language("write a python version") is Language.PYTHON
-    assert requested_language("as a .ps1 please") is Language.POWERSHELL
-    assert requested_language("for linux") is Language.BASH
+    assert requested_language("can I have it in bash?") is ScriptLanguage.BASH
+    assert requested_language("write a python version") is ScriptLanguage.PYTHON
+    assert requested_language("as a .ps1 please") is ScriptLanguage.POWERSHELL
+    assert requested_language("for linux") is ScriptLanguage.BASH
     assert requested_language("restart the service on the windows server") is None
     assert requested_language("bash it until it works") is None
 
 
 def test_best_recipes_and_their_note_for_a_model():
     request = DraftRequest(
-        Language.BASH, Origin.STANDALONE, "t", (), "journal logs take 12G, trim them", None
+        ScriptLanguage.BASH, Origin.STANDALONE, "t", (), "journal logs take 12G, trim them", None
     )
     matches = best_recipes(request, INDEX)
     assert matches and matches[0].recipe.id == "vacuum-systemd-journal"
-    note = recipes_note(matches, Language.BASH)
+    note = recipes_note(matches, ScriptLanguage.BASH)
     assert note is not None and "Recipe vacuum-systemd-journal:" in note
     assert "journalctl --vacuum-size" in note and '"name": "max_size"' in note
-    assert recipes_note([], Language.BASH) is None
+    assert recipes_note([], ScriptLanguage.BASH) is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scriptbuilder_service.domain.model import Language
+from flowpilot.kernel import ScriptLanguage
 from scriptbuilder_service.domain.recipe_matching import (
     THRESHOLD,
     QueryPart,
@@ -16,7 +16,7 @@ from scriptbuilder_service.recipes import load_index
 INDEX = load_index()
 
 
-def top(text: str, language: Language | None = None, *more: QueryPart) -> str | None:
+def top(text: str, language: ScriptLanguage | None = None, *more: QueryPart) -> str | None:
     ranked = INDEX.rank([QueryPart(text), *more], language=language)
     return ranked[0].recipe.id if ranked and ranked[0].confident else None
 
@@ -51,9 +51,9 @@ def test_nothing_confident_for_unrelated_requests():
 
 def test_the_platform_tilts_the_choice():
     # "restart the service" fits both; the language and the words decide.
-    assert top("restart the backup service", Language.BASH) == "restart-systemd-unit"
-    assert top("restart the backup service", Language.POWERSHELL) == "restart-windows-service"
-    assert top("restart the backup service on ubuntu", Language.POWERSHELL) == (
+    assert top("restart the backup service", ScriptLanguage.BASH) == "restart-systemd-unit"
+    assert top("restart the backup service", ScriptLanguage.POWERSHELL) == "restart-windows-service"
+    assert top("restart the backup service on ubuntu", ScriptLanguage.POWERSHELL) == (
         "restart-systemd-unit"
     )
 

@@ -17,14 +17,10 @@ from flowpilot.runtime.errors import Unavailable
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
 from scriptbuilder_service.main import create_server
-from tests.scriptbuilder.helpers import (
-    SCRIPT,
-    decide_draft_template,
-    fixes_stub,
-    md,
-    sb_stub,
-    sql,
-)
+from tests.scriptbuilder.helpers import SCRIPT, decide_draft_template, fixes_stub, sb_stub, sql
+from tests.support.grpc_client import auth_metadata
+
+pytestmark = pytest.mark.integration
 
 
 class Crash(Exception):
@@ -48,7 +44,7 @@ async def instance(
 async def pending(fixes_channel, settings) -> list[fixes_pb2.TemplateProposal]:
     reply = await fixes_stub(fixes_channel).ListPendingTemplateProposals(
         fixes_pb2.ListPendingTemplateProposalsRequest(),
-        metadata=md(service_token(settings, "test")),
+        metadata=auth_metadata(service_token(settings, "test")),
     )
     return list(reply.proposals)
 
@@ -78,14 +74,14 @@ async def test_decision_becomes_one_draft_template(
         assert await pending(fixes_channel, settings) == []
         async with grpc.aio.insecure_channel(server.target) as channel:
             listed = await sb_stub(channel).ListTemplates(
-                sb.ListTemplatesRequest(), metadata=md(token)
+                sb.ListTemplatesRequest(), metadata=auth_metadata(token)
             )
             (template,) = [t for t in listed.templates if t.source_fix_id == fix_id]
             assert template.status == sb.TEMPLATE_STATUS_DRAFT
             assert [p.name for p in template.parameters] == ["service"]
             assert template.parameters[0].default.string_value == "Spooler"
             rendered = await sb_stub(channel).RenderTemplate(
-                sb.RenderTemplateRequest(template_id=template.id), metadata=md(token)
+                sb.RenderTemplateRequest(template_id=template.id), metadata=auth_metadata(token)
             )
             assert "Restart-Service -Name 'Spooler' -Force" in rendered.script
 

@@ -11,14 +11,10 @@ import pytest
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
-from tests.scriptbuilder.helpers import (
-    count_sessions,
-    create_ai_session,
-    create_session,
-    md,
-    reason,
-    sb_stub,
-)
+from tests.scriptbuilder.helpers import count_sessions, create_ai_session, create_session, sb_stub
+from tests.support.grpc_client import auth_metadata, refusal_of
+
+pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
@@ -45,10 +41,11 @@ async def test_inline_create_then_get_same_row(
 async def test_inline_needs_ai_session_id(stub, make_token, scriptbuilder_db_url):
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.CreateSession(
-            sb.CreateSessionRequest(origin=sb.ORIGIN_PILOT_INLINE), metadata=md(make_token())
+            sb.CreateSessionRequest(origin=sb.ORIGIN_PILOT_INLINE),
+            metadata=auth_metadata(make_token()),
         )
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
-    assert reason(info.value) == "AI_SESSION_ID_REQUIRED"
+    assert refusal_of(info.value).reason == "AI_SESSION_ID_REQUIRED"
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await create_session(stub, make_token(), ai_session_id="not-a-uuid")
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
@@ -67,7 +64,7 @@ async def test_inline_on_someone_elses_ai_session_is_not_found(
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await create_session(stub, make_token(), ai_session_id=ai)
     assert info.value.code() is grpc.StatusCode.NOT_FOUND
-    assert reason(info.value) == "AI_SESSION_NOT_FOUND"
+    assert refusal_of(info.value).reason == "AI_SESSION_NOT_FOUND"
     assert await count_sessions(scriptbuilder_db_url) == 0
 
 
@@ -92,7 +89,7 @@ async def test_five_inline_leave_room_for_five_standalone(stub, fixes_channel, m
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await create_session(stub, token)
     assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
-    assert reason(info.value) == "SCRIPT_BUILDER_SESSION_CAP"
+    assert refusal_of(info.value).reason == "SCRIPT_BUILDER_SESSION_CAP"
     # Inline get-or-create still works at the cap.
     ai = await create_ai_session(fixes_channel, token)
     _, created = await create_session(stub, token, ai_session_id=ai)
@@ -105,16 +102,16 @@ async def test_list_is_standalone_only_by_default(stub, fixes_channel, make_toke
     inline, _ = await create_session(stub, token, ai_session_id=ai)
     older, _ = await create_session(stub, token, title="older")
     newer, _ = await create_session(stub, token, title="newer")
-    listed = await stub.ListSessions(sb.ListSessionsRequest(), metadata=md(token))
+    listed = await stub.ListSessions(sb.ListSessionsRequest(), metadata=auth_metadata(token))
     assert [s.id for s in listed.sessions] == [newer.id, older.id]
     assert all(s.origin == sb.ORIGIN_STANDALONE for s in listed.sessions)
     everything = await stub.ListSessions(
-        sb.ListSessionsRequest(include_inline=True), metadata=md(token)
+        sb.ListSessionsRequest(include_inline=True), metadata=auth_metadata(token)
     )
     assert {s.id for s in everything.sessions} == {inline.id, older.id, newer.id}
     # Someone else sees none of them.
     assert not (
-        await stub.ListSessions(sb.ListSessionsRequest(), metadata=md(make_token()))
+        await stub.ListSessions(sb.ListSessionsRequest(), metadata=auth_metadata(make_token()))
     ).sessions
 
 
@@ -125,7 +122,8 @@ async def test_list_pages(stub, make_token):
     page_token = ""
     while True:
         page = await stub.ListSessions(
-            sb.ListSessionsRequest(page_size=2, page_token=page_token), metadata=md(token)
+            sb.ListSessionsRequest(page_size=2, page_token=page_token),
+            metadata=auth_metadata(token),
         )
         seen += [s.id for s in page.sessions]
         page_token = page.next_page_token
@@ -133,26 +131,38 @@ async def test_list_pages(stub, make_token):
             break
     assert seen == list(reversed(made))
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.ListSessions(sb.ListSessionsRequest(page_token="!!"), metadata=md(token))
+        await stub.ListSessions(
+            sb.ListSessionsRequest(page_token="!!"), metadata=auth_metadata(token)
+        )
     assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 
 async def test_get_and_delete_are_scoped_to_the_owner(stub, make_token):
     owner = make_token()
     session, _ = await create_session(stub, owner, language=types_pb2.SCRIPT_LANGUAGE_BASH)
-    got = await stub.GetSession(sb.GetSessionRequest(session_id=session.id), metadata=md(owner))
+    got = await stub.GetSession(
+        sb.GetSessionRequest(session_id=session.id), metadata=auth_metadata(owner)
+    )
     assert got.language == types_pb2.SCRIPT_LANGUAGE_BASH and got.mode == sb.EDITOR_MODE_AI
     for other in (make_token(), make_token(account_id="acct-2"), make_token(role="admin")):
         for call in (
-            stub.GetSession(sb.GetSessionRequest(session_id=session.id), metadata=md(other)),
-            stub.DeleteSession(sb.DeleteSessionRequest(session_id=session.id), metadata=md(other)),
+            stub.GetSession(
+                sb.GetSessionRequest(session_id=session.id), metadata=auth_metadata(other)
+            ),
+            stub.DeleteSession(
+                sb.DeleteSessionRequest(session_id=session.id), metadata=auth_metadata(other)
+            ),
         ):
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await call
             assert info.value.code() is grpc.StatusCode.NOT_FOUND
-    await stub.DeleteSession(sb.DeleteSessionRequest(session_id=session.id), metadata=md(owner))
+    await stub.DeleteSession(
+        sb.DeleteSessionRequest(session_id=session.id), metadata=auth_metadata(owner)
+    )
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub.GetSession(sb.GetSessionRequest(session_id=session.id), metadata=md(owner))
+        await stub.GetSession(
+            sb.GetSessionRequest(session_id=session.id), metadata=auth_metadata(owner)
+        )
     assert info.value.code() is grpc.StatusCode.NOT_FOUND
 
 
@@ -161,7 +171,9 @@ async def test_delete_frees_a_cap_slot(stub, make_token):
     sessions = [(await create_session(stub, token))[0] for _ in range(5)]
     with pytest.raises(grpc.aio.AioRpcError):
         await create_session(stub, token)
-    await stub.DeleteSession(sb.DeleteSessionRequest(session_id=sessions[0].id), metadata=md(token))
+    await stub.DeleteSession(
+        sb.DeleteSessionRequest(session_id=sessions[0].id), metadata=auth_metadata(token)
+    )
     _, created = await create_session(stub, token)
     assert created
 
@@ -170,24 +182,29 @@ async def test_viewer_reads_but_cannot_write(stub, make_token):
     user = f"u-{uuid.uuid4().hex[:6]}"
     engineer, viewer = make_token(user_id=user), make_token(user_id=user, role="viewer")
     session, _ = await create_session(stub, engineer)
-    listed = await stub.ListSessions(sb.ListSessionsRequest(), metadata=md(viewer))
+    listed = await stub.ListSessions(sb.ListSessionsRequest(), metadata=auth_metadata(viewer))
     assert [s.id for s in listed.sessions] == [session.id]
-    await stub.GetSession(sb.GetSessionRequest(session_id=session.id), metadata=md(viewer))
+    await stub.GetSession(
+        sb.GetSessionRequest(session_id=session.id), metadata=auth_metadata(viewer)
+    )
     writes = [
-        stub.CreateSession(sb.CreateSessionRequest(), metadata=md(viewer)),
-        stub.DeleteSession(sb.DeleteSessionRequest(session_id=session.id), metadata=md(viewer)),
+        stub.CreateSession(sb.CreateSessionRequest(), metadata=auth_metadata(viewer)),
+        stub.DeleteSession(
+            sb.DeleteSessionRequest(session_id=session.id), metadata=auth_metadata(viewer)
+        ),
         stub.SendMessage(
-            sb.SendMessageRequest(session_id=session.id, content="hi"), metadata=md(viewer)
+            sb.SendMessageRequest(session_id=session.id, content="hi"),
+            metadata=auth_metadata(viewer),
         ),
         stub.UpdateDraft(
             sb.UpdateDraftRequest(session_id=session.id, mode=sb.EDITOR_MODE_EDITOR),
-            metadata=md(viewer),
+            metadata=auth_metadata(viewer),
         ),
         stub.CreateTemplate(
             sb.CreateTemplateRequest(
                 name="n", language=types_pb2.SCRIPT_LANGUAGE_BASH, body="echo"
             ),
-            metadata=md(viewer),
+            metadata=auth_metadata(viewer),
         ),
     ]
     for call in writes:
@@ -204,11 +221,13 @@ async def test_update_draft_persists_buffer_and_mode(stub, make_token):
         sb.UpdateDraftRequest(
             session_id=session.id, editor_buffer=buffer, mode=sb.EDITOR_MODE_EDITOR
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert updated.editor_buffer == buffer and updated.mode == sb.EDITOR_MODE_EDITOR
     # A refresh loses nothing.
-    got = await stub.GetSession(sb.GetSessionRequest(session_id=session.id), metadata=md(token))
+    got = await stub.GetSession(
+        sb.GetSessionRequest(session_id=session.id), metadata=auth_metadata(token)
+    )
     assert got.editor_buffer == buffer and got.mode == sb.EDITOR_MODE_EDITOR
     for bad in (
         sb.UpdateDraftRequest(
@@ -222,14 +241,14 @@ async def test_update_draft_persists_buffer_and_mode(stub, make_token):
         sb.UpdateDraftRequest(session_id="nope", mode=sb.EDITOR_MODE_AI),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await stub.UpdateDraft(bad, metadata=md(token))
+            await stub.UpdateDraft(bad, metadata=auth_metadata(token))
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     # Exactly at the bound is fine.
     await stub.UpdateDraft(
         sb.UpdateDraftRequest(
             session_id=session.id, editor_buffer="x" * 50_000, mode=sb.EDITOR_MODE_AI
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
 
 
@@ -242,7 +261,7 @@ async def test_bad_input_is_invalid_argument(stub, make_token):
         sb.CreateSessionRequest(origin=42),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as info:
-            await stub.CreateSession(request, metadata=md(token))
+            await stub.CreateSession(request, metadata=auth_metadata(token))
         assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
 
 

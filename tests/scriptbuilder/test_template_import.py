@@ -13,42 +13,43 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from flowpilot.runtime.db import create_engine
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
-from scriptbuilder_service.adapters.recipe_templates import Outcome, run_import
-from scriptbuilder_service.domain.model import Language
+from scriptbuilder_service.domain.recipe_import import Outcome
+from scriptbuilder_service.main import template_import
 from scriptbuilder_service.recipes import load_recipes
-from tests.scriptbuilder.helpers import md, sb_stub, sql
+from scriptbuilder_service.service import TemplateImportService
+from tests.scriptbuilder.helpers import sb_stub, sql
+from tests.support.grpc_client import auth_metadata
+
+pytestmark = pytest.mark.integration
 
 RECIPES = load_recipes()
 TEMPLATES = sum(len(r.languages) for r in RECIPES)
 
 
 @pytest.fixture
-async def engine(scriptbuilder_db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(scriptbuilder_db_url, pool_size=4)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+async def importer(settings, scriptbuilder_db_url: str) -> AsyncIterator[TemplateImportService]:
+    # Room for the concurrent imports below: one connection each.
+    async with template_import(settings, database_url=scriptbuilder_db_url, pool_size=4) as use:
+        yield use
 
 
 def outcomes(results) -> dict[Outcome, int]:
     return {o: sum(r.outcome is o for r in results) for o in Outcome}
 
 
-async def test_import_twice_adds_nothing_the_second_time(engine, scriptbuilder_db_url):
-    first = await run_import(engine, RECIPES, account_id="acct-1")
+async def test_import_twice_adds_nothing_the_second_time(importer, scriptbuilder_db_url):
+    first = await importer.import_recipes(RECIPES, account_id="acct-1")
     assert outcomes(first) == {
         Outcome.CREATED: TEMPLATES,
         Outcome.UPDATED: 0,
         Outcome.UNCHANGED: 0,
         Outcome.STALE: 0,
     }
-    second = await run_import(engine, RECIPES, account_id="acct-1")
+    second = await importer.import_recipes(RECIPES, account_id="acct-1")
     assert outcomes(second)[Outcome.UNCHANGED] == TEMPLATES
     assert [r.template_id for r in second] == [r.template_id for r in first]
     rows = await sql(
@@ -60,26 +61,29 @@ async def test_import_twice_adds_nothing_the_second_time(engine, scriptbuilder_d
         (TEMPLATES, len(RECIPES), "published", "published", "flowpilot-catalogue", True)
     ]
     # Another account gets its own library.
-    other = await run_import(engine, RECIPES, account_id="acct-2", user_id="admin-7")
+    other = await importer.import_recipes(RECIPES, account_id="acct-2", user_id="admin-7")
     assert outcomes(other)[Outcome.CREATED] == TEMPLATES
     assert not {r.template_id for r in other} & {r.template_id for r in first}
 
 
 async def test_a_changed_recipe_updates_its_template_and_a_removed_one_is_stale(
-    engine, scriptbuilder_db_url
+    importer, scriptbuilder_db_url
 ):
-    await run_import(engine, RECIPES, account_id="acct-1")
+    await importer.import_recipes(RECIPES, account_id="acct-1")
     changed = [
         dataclasses.replace(
             r,
-            scripts={**r.scripts, Language.BASH: r.scripts[Language.BASH] + "\necho done"},
+            scripts={
+                **r.scripts,
+                ScriptLanguage.BASH: r.scripts[ScriptLanguage.BASH] + "\necho done",
+            },
         )
         if r.id == "reload-nginx"
         else r
         for r in RECIPES
         if r.id != "docker-prune"
     ]
-    results = await run_import(engine, changed, account_id="acct-1")
+    results = await importer.import_recipes(changed, account_id="acct-1")
     assert [(r.recipe_id, r.outcome) for r in results if r.outcome is not Outcome.UNCHANGED] == [
         ("reload-nginx", Outcome.UPDATED),
         ("docker-prune", Outcome.STALE),
@@ -98,15 +102,15 @@ async def test_a_changed_recipe_updates_its_template_and_a_removed_one_is_stale(
     assert kept == [(1,)]
 
 
-async def test_a_dry_run_writes_nothing(engine, scriptbuilder_db_url):
-    results = await run_import(engine, RECIPES, account_id="acct-1", dry_run=True)
+async def test_a_dry_run_writes_nothing(importer, scriptbuilder_db_url):
+    results = await importer.import_recipes(RECIPES, account_id="acct-1", dry_run=True)
     assert outcomes(results)[Outcome.CREATED] == TEMPLATES
     assert await sql(scriptbuilder_db_url, "SELECT count(*) FROM script_templates") == [(0,)]
 
 
-async def test_concurrent_imports_make_one_library(engine, scriptbuilder_db_url):
+async def test_concurrent_imports_make_one_library(importer, scriptbuilder_db_url):
     runs = await asyncio.gather(
-        *(run_import(engine, RECIPES, account_id="acct-1") for _ in range(3))
+        *(importer.import_recipes(RECIPES, account_id="acct-1") for _ in range(3))
     )
     created = sum(outcomes(r)[Outcome.CREATED] for r in runs)
     assert created == TEMPLATES
@@ -115,22 +119,22 @@ async def test_concurrent_imports_make_one_library(engine, scriptbuilder_db_url)
     ]
 
 
-async def test_bad_account_is_refused_and_writes_nothing(engine, scriptbuilder_db_url):
+async def test_bad_account_is_refused_and_writes_nothing(importer, scriptbuilder_db_url):
     for account in ("", "   ", "a" * 256, "a\x00b"):
         with pytest.raises(InvalidArgument):
-            await run_import(engine, RECIPES, account_id=account)
+            await importer.import_recipes(RECIPES, account_id=account)
     assert await sql(scriptbuilder_db_url, "SELECT count(*) FROM script_templates") == [(0,)]
 
 
 async def test_imported_templates_are_the_account_library(
-    engine, scriptbuilder_channel, make_token
+    importer, scriptbuilder_channel, make_token
 ):
-    await run_import(engine, RECIPES, account_id="acct-1")
+    await importer.import_recipes(RECIPES, account_id="acct-1")
     stub = sb_stub(scriptbuilder_channel)
     token = make_token(account_id="acct-1")
     listed = await stub.ListTemplates(
         sb.ListTemplatesRequest(page_size=100, status=sb.TEMPLATE_STATUS_PUBLISHED),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     by_recipe = {(t.source_recipe_id, t.language): t for t in listed.templates}
     assert len(listed.templates) == min(TEMPLATES, 100)
@@ -140,18 +144,18 @@ async def test_imported_templates_are_the_account_library(
         sb.RenderTemplateRequest(
             template_id=spooler.id, parameters={"computer_name": "PRN'; Remove-Item C:\\ #"}
         ),
-        metadata=md(token),
+        metadata=auth_metadata(token),
     )
     assert "[string]$ComputerName = 'PRN''; Remove-Item C:\\ #'," in rendered.script
     # Another account sees none of them.
     other = await stub.ListTemplates(
-        sb.ListTemplatesRequest(), metadata=md(make_token(account_id="acct-9"))
+        sb.ListTemplatesRequest(), metadata=auth_metadata(make_token(account_id="acct-9"))
     )
     assert list(other.templates) == []
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.GetTemplate(
             sb.GetTemplateRequest(template_id=spooler.id),
-            metadata=md(make_token(account_id="acct-9")),
+            metadata=auth_metadata(make_token(account_id="acct-9")),
         )
     assert info.value.code() is grpc.StatusCode.NOT_FOUND
     assert by_recipe

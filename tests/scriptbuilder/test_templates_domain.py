@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import InvalidArgument, PermissionDenied
-from scriptbuilder_service.domain.model import Language, Origin, new_session
-from scriptbuilder_service.domain.paging import next_page_token, page_window, query_key
+from flowpilot.runtime.paging import filters_key, next_offset_token, offset_window
+from scriptbuilder_service.domain.model import Origin, new_session
 from scriptbuilder_service.domain.templates import (
     Parameter,
     ParameterType,
@@ -26,7 +27,7 @@ S = ParameterType.STRING
 
 
 def make(body: str = "echo {{x}}", params: tuple[Parameter, ...] = (Parameter("x", S),), **kw):
-    args = {"name": "t", "description": "", "language": Language.BASH, "body": body}
+    args = {"name": "t", "description": "", "language": ScriptLanguage.BASH, "body": body}
     args.update(kw)
     return new_template(parameters=params, **args)
 
@@ -40,7 +41,7 @@ def test_valid_template_passes():
             Parameter("count", ParameterType.INTEGER, default=3.0),
             Parameter("mode", ParameterType.ENUM, choices=("fast", "safe"), default="safe"),
         ),
-        language=Language.POWERSHELL,
+        language=ScriptLanguage.POWERSHELL,
     )
     assert [p.name for p in template.parameters] == ["name", "force", "count", "mode"]
     # JSON numbers arrive as floats; integral ones are stored as integers.
@@ -122,13 +123,13 @@ PARAMS = (
 )
 def test_render_values_are_checked(values, reason):
     with pytest.raises(InvalidArgument) as info:
-        render(Language.BASH, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, values)
+        render(ScriptLanguage.BASH, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, values)
     assert info.value.reason == reason
 
 
 def test_render_fills_defaults():
     out = render(
-        Language.POWERSHELL, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, {"name": "svc"}
+        ScriptLanguage.POWERSHELL, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, {"name": "svc"}
     )
     assert out == "'svc' 1 $null $null"
 
@@ -142,7 +143,7 @@ def test_inline_session_needs_ai_session_id():
     standalone = new_session(origin=None, ai_session_id=None, language=None, title="  x ")
     assert (standalone.origin, standalone.language, standalone.title) == (
         Origin.STANDALONE,
-        Language.POWERSHELL,
+        ScriptLanguage.POWERSHELL,
         "x",
     )
 
@@ -162,7 +163,7 @@ def test_draft_from_fix_is_total_and_passes_the_schema_checks():
         },
     )
     assert draft.status is TemplateStatus.DRAFT
-    assert draft.language is Language.POWERSHELL
+    assert draft.language is ScriptLanguage.POWERSHELL
     assert len(draft.name) == 200 and "\x00" not in draft.name
     by_name = {p.name: p for p in draft.parameters}
     assert by_name["service"].default == "Spooler"
@@ -188,7 +189,7 @@ def _stored(creator: str, status: TemplateStatus = TemplateStatus.DRAFT) -> Temp
         created_by_user_id=creator,
         name="t",
         description="",
-        language=Language.BASH,
+        language=ScriptLanguage.BASH,
         body="echo hi",
         parameters=(),
         status=status,
@@ -211,14 +212,14 @@ def test_only_the_creator_or_an_admin_may_publish(status):
 
 
 def test_page_tokens_are_bound_to_their_filters():
-    drafts = query_key(status=TemplateStatus.DRAFT, source_fix_id=None)
-    assert query_key(status=None, source_fix_id=None) == ""
-    assert drafts != query_key(status=TemplateStatus.PUBLISHED, source_fix_id=None)
-    plain = next_page_token(0, 10, 11)
-    bound = next_page_token(0, 10, 11, query=drafts)
-    assert page_window(10, plain, default=50, maximum=100) == (10, 10)
-    assert page_window(10, bound, default=50, maximum=100, query=drafts) == (10, 10)
+    drafts = filters_key(status=TemplateStatus.DRAFT, source_fix_id=None)
+    assert filters_key(status=None, source_fix_id=None) == ""
+    assert drafts != filters_key(status=TemplateStatus.PUBLISHED, source_fix_id=None)
+    plain = next_offset_token(0, 10)
+    bound = next_offset_token(0, 10, filters=drafts)
+    assert offset_window(10, plain, default=50, maximum=100) == (10, 10)
+    assert offset_window(10, bound, default=50, maximum=100, filters=drafts) == (10, 10)
     for token, query in ((plain, drafts), (bound, ""), (bound, "other")):
         with pytest.raises(InvalidArgument) as info:
-            page_window(10, token, default=50, maximum=100, query=query)
+            offset_window(10, token, default=50, maximum=100, filters=query)
         assert info.value.reason == "PAGE_TOKEN_FILTER_MISMATCH"

@@ -1,5 +1,5 @@
 // `flowpilot:first-render` marks when the first screen shows its data; the
-// budget command (`python -m gateway.web_budget`) reads it with the
+// budget command (`python -m bench.web_budget`) reads it with the
 // Performance API.
 export const FIRST_RENDER_MARK = 'flowpilot:first-render'
 

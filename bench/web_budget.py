@@ -1,6 +1,6 @@
 """The web console's budget, measured: initial JavaScript and first render.
 
-    python -m gateway.web_budget [--runs 10] [--json FILE]
+    python -m bench.web_budget [--runs 10] [--json FILE]
 
 1. **Initial JS**: the scripts `index.html` loads before anything else (its
    module entry and module preloads), gzip-compressed as the gateway serves
@@ -168,11 +168,11 @@ async def _first_render(browser: Any, url: str) -> tuple[float, float]:
 async def measure_first_render(runs: int, workdir: Path) -> list[RenderReport]:
     from playwright.async_api import async_playwright
 
+    from bench.run import _processes, _spawn, _wait_port
     from flowpilot.runtime.auth import mint_token
     from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
     from flowpilot.runtime.migrations import upgrade
     from flowpilot.runtime.settings import Settings
-    from gateway.bench import _processes, _spawn, _wait_port
 
     secret = "budget-" + uuid.uuid4().hex * 2
     settings = Settings(jwt_secret=secret, data_dir=workdir)
@@ -236,7 +236,7 @@ def _kb(size: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m gateway.web_budget", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.web_budget", description=__doc__)
     parser.add_argument("--runs", type=int, default=10, help="page loads per screen (default 10)")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     args = parser.parse_args(argv)

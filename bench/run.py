@@ -1,4 +1,4 @@
-"""`flowpilot bench`: what the gateway adds to a gRPC call, measured in one run.
+"""`python -m bench`: what the gateway adds to a gRPC call, measured in one run.
 
 It starts a private PostgreSQL in a temporary directory, migrates both
 services, and runs every server as its own process (as in production, and so
@@ -16,7 +16,10 @@ Each worker owns its own AI session and fix, so that the numbers measure the
 request path rather than row-lock queues. Loopback only; every phase is
 bounded by `--seconds`.
 
-    flowpilot bench --seconds 5 --concurrency 32
+    python -m bench --seconds 5 --concurrency 32
+
+The benchmark is a tool of the source checkout, not part of the shipped
+distribution: it is not installed and not in the image.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
+CHECKOUT = Path(__file__).resolve().parents[1]
 PATCH_BODY = {"ai_drafted_script": "Restart-Service -Name Spooler -Force"}
 BARE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS bare_sessions (id uuid PRIMARY KEY, state_version bigint NOT NULL);
@@ -309,6 +313,10 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         ports = {name: free_port() for name in ("fixes", "sb", "gateway", "bare_grpc", "bare")}
         env = {
             **os.environ,
+            # The bare chain runs `python -m bench` too: find it from any directory.
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(CHECKOUT), os.environ.get("PYTHONPATH", "")) if p
+            ),
             "FLOWPILOT_JWT_SECRET": secret,
             "FLOWPILOT_DATA_DIR": str(workdir),
             "FLOWPILOT_LOG_LEVEL": "WARNING",
@@ -327,7 +335,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
             _spawn(started, ["-m", "gateway.app"], env, workdir / "gateway.log")
             _spawn(
                 started,
-                ["-m", "gateway.bench", "--serve-bare-grpc", str(ports["bare_grpc"]), bare_dsn],
+                ["-m", "bench", "--serve-bare-grpc", str(ports["bare_grpc"]), bare_dsn],
                 env,
                 workdir / "bare-grpc.log",
             )
@@ -335,7 +343,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
                 started,
                 [
                     "-m",
-                    "gateway.bench",
+                    "bench",
                     "--serve-bare-http",
                     str(ports["bare"]),
                     f"127.0.0.1:{ports['bare_grpc']}",
@@ -480,7 +488,7 @@ async def _measure(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="flowpilot bench",
+        prog="python -m bench",
         description="Requests/s of PATCH .../script through the gateway, directly over gRPC, "
         "and through a bare FastAPI→gRPC→asyncpg chain.",
     )

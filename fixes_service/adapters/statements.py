@@ -1,0 +1,322 @@
+"""The fixes service's SQL: built once at import time, with named bind parameters.
+
+Every statement is a SQLAlchemy Core statement, so SQLAlchemy compiles each
+once and asyncpg prepares each once per connection. The two of the hot path
+(`READ_FIX`, `WRITE_FIX`) are also compiled to asyncpg's `$n` SQL (`Compiled`),
+so the repository can run them on the driver connection without SQLAlchemy's
+per-execute work.
+
+Bind parameters are named by the part of a statement they feed:
+
+=============  ================================================================
+`scope_*`      the caller's visibility: account, and owner unless an admin
+`key_*`        the rows a statement targets (session and fix ids) and, for the
+               compare-and-swap, the session version the rule saw
+`set_*`        the new value of a lifecycle column (of the fix, or of the
+               session for resolve and escalate)
+`new_*`        the columns of a newly proposed fix
+`event_*`      the audit row
+`outbox_*`     the template-proposal row a `draft_template` decision leaves
+`now`          the one timestamp of the change
+=============  ================================================================
+
+`tests/fixes/test_statements.py` checks that every statement keeps to them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Select, bindparam, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.sql.dml import Insert
+
+from fixes_service.adapters.tables import (
+    ai_sessions,
+    fix_events,
+    suggested_fixes,
+    template_proposals,
+)
+from fixes_service.domain.access import Scope
+from fixes_service.domain.model import Fix, FixChange
+
+S, F, E, P = ai_sessions, suggested_fixes, fix_events, template_proposals
+
+BIND_PREFIXES = ("scope_", "key_", "set_", "new_", "event_", "outbox_")
+NOW = "now"
+
+_JSON = JSONB(none_as_null=True)
+_ASYNCPG_DIALECT = asyncpg_dialect()
+
+
+class Compiled:
+    """A Core statement compiled once to asyncpg's `$n` SQL.
+
+    The per-fix mutation is the hot path (UpdateFixScript is benchmarked); it
+    runs on the pooled asyncpg connection directly, skipping SQLAlchemy's
+    per-execute work, while the SQL is still defined (and type-cast) by Core.
+    """
+
+    def __init__(self, stmt: Any) -> None:
+        self.statement = stmt
+        compiled = stmt.compile(dialect=_ASYNCPG_DIALECT)
+        self.sql = compiled.string
+        self._names = tuple(compiled.positiontup or ())
+        self._defaults = dict(compiled.params)
+        # SQLAlchemy's asyncpg codec exchanges JSONB as text.
+        self._json = frozenset(
+            name for name, bind in compiled.binds.items() if isinstance(bind.type, JSONB)
+        )
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name in self._names:
+            value = params[name] if name in params else self._defaults[name]
+            if name in self._json and value is not None:
+                value = json.dumps(value, separators=(",", ":"))
+            values.append(value)
+        return values
+
+
+# --- scope -------------------------------------------------------------------------
+
+
+def _scoped(stmt: Select[Any], *, admin: bool) -> Select[Any]:
+    stmt = stmt.where(S.c.account_id == bindparam("scope_account_id"))
+    if not admin:
+        stmt = stmt.where(S.c.owner_user_id == bindparam("scope_owner_user_id"))
+    return stmt
+
+
+def scope_params(scope: Scope) -> dict[str, Any]:
+    params: dict[str, Any] = {"scope_account_id": scope.account_id}
+    if scope.owner_user_id is not None:
+        params["scope_owner_user_id"] = scope.owner_user_id
+    return params
+
+
+def _by_admin(build: Callable[[bool], Any]) -> dict[bool, Any]:
+    """One variant for admins (account-wide) and one for everyone else (own rows)."""
+    return {True: build(True), False: build(False)}
+
+
+# --- reads -------------------------------------------------------------------------
+
+_SESSION_COLS = (
+    S.c.status.label("session_status"),
+    S.c.state_version.label("session_state_version"),
+    S.c.account_id.label("session_account_id"),
+)
+
+
+def _fix_with_session(admin: bool) -> Select[Any]:
+    return _scoped(
+        select(*_SESSION_COLS, *F.c)
+        .select_from(S.join(F, F.c.ai_session_id == S.c.id))
+        .where(S.c.id == bindparam("key_session_id"), F.c.id == bindparam("key_fix_id")),
+        admin=admin,
+    )
+
+
+# The fix and its session's status and version in one snapshot (hot path).
+READ_FIX = _by_admin(lambda admin: Compiled(_fix_with_session(admin)))
+# The same, locking both rows (session first) for the contended path.
+LOCK_FIX = _by_admin(lambda admin: _fix_with_session(admin).with_for_update())
+
+GET_FIX = _by_admin(
+    lambda admin: _scoped(
+        select(*F.c)
+        .select_from(S.join(F, F.c.ai_session_id == S.c.id))
+        .where(S.c.id == bindparam("key_session_id"), F.c.id == bindparam("key_fix_id")),
+        admin=admin,
+    )
+)
+
+GET_SESSION = _by_admin(
+    lambda admin: _scoped(select(S).where(S.c.id == bindparam("key_session_id")), admin=admin)
+)
+LOCK_SESSION = {admin: stmt.with_for_update() for admin, stmt in GET_SESSION.items()}
+
+# Resolve and escalate lock every fix of the session, in id order, after the session.
+LOCK_SESSION_FIXES = (
+    select(F)
+    .where(F.c.ai_session_id == bindparam("key_session_id"))
+    .order_by(F.c.id)
+    .with_for_update()
+)
+
+# --- writes ------------------------------------------------------------------------
+
+_LIFECYCLE_VALUES = {
+    "status": bindparam("set_status"),
+    "applied_at": bindparam("set_applied_at"),
+    "outcome_notes": bindparam("set_outcome_notes"),
+    "script_decision": bindparam("set_script_decision"),
+    "ai_outcome_proposal_outcome": bindparam("set_proposal_outcome"),
+    "ai_outcome_proposal_rationale": bindparam("set_proposal_rationale"),
+    "ai_outcome_proposal_at": bindparam("set_proposal_at"),
+    "updated_at": bindparam(NOW),
+}
+
+_EVENT_VALUES = {
+    "fix_id": bindparam("key_fix_id"),
+    "ai_session_id": bindparam("key_session_id"),
+    "actor_user_id": bindparam("event_actor"),
+    "action": bindparam("event_action"),
+    "from_status": bindparam("event_from_status"),
+    "to_status": bindparam("event_to_status"),
+    "details": bindparam("event_details", type_=_JSON),
+    "state_version": bindparam("event_state_version"),
+    "created_at": bindparam(NOW),
+}
+
+
+def _bump_cte(*, compare_and_swap: bool = False) -> Any:
+    bump = update(S).where(S.c.id == bindparam("key_session_id"))
+    if compare_and_swap:
+        # The session is still as read: nothing changed it or its fixes since.
+        bump = bump.where(S.c.state_version == bindparam("key_read_version", type_=BigInteger))
+    return (
+        bump.values(state_version=S.c.state_version + 1, updated_at=bindparam(NOW))
+        .returning(S.c.id)
+        .cte("bump_session")
+    )
+
+
+def _typed_params(table: Any, values: Mapping[str, Any]) -> list[Any]:
+    """The bind parameters of `values` typed like their columns (for INSERT ... SELECT)."""
+    return [bindparam(param.key, type_=table.c[column].type) for column, param in values.items()]
+
+
+def _write_fix(*, script: bool, proposal: bool) -> Insert:
+    """Fix, bump and audit row (and outbox row) in one statement, or nothing.
+
+    Returns the audit row's id, or no row when the compare-and-swap lost.
+    """
+    bump = _bump_cte(compare_and_swap=True)
+    bumped = exists(select(bump.c.id))
+    values: dict[str, Any] = dict(_LIFECYCLE_VALUES)
+    if script:
+        values["ai_drafted_script"] = bindparam("set_script")
+        values["ai_drafted_parameters"] = bindparam("set_parameters", type_=_JSON)
+    write_fix = (
+        update(F).where(F.c.id == bindparam("key_fix_id"), bumped).values(**values).cte("write_fix")
+    )
+    stmt = (
+        insert(E)
+        .from_select(
+            list(_EVENT_VALUES), select(*_typed_params(E, _EVENT_VALUES)).select_from(bump)
+        )
+        .returning(E.c.id)
+        .add_cte(bump)
+        .add_cte(write_fix)
+    )
+    if proposal:
+        outbox_values = {
+            "id": bindparam("outbox_id"),
+            "fix_id": bindparam("key_fix_id"),
+            "ai_session_id": bindparam("key_session_id"),
+            "account_id": bindparam("outbox_account_id"),
+            "requested_by_user_id": bindparam("event_actor"),
+            "title": bindparam("outbox_title"),
+            "description": bindparam("outbox_description"),
+            "language": bindparam("outbox_language"),
+            "script": bindparam("outbox_script"),
+            "parameters": bindparam("outbox_parameters"),
+            "created_at": bindparam(NOW),
+        }
+        outbox = (
+            pg_insert(P)
+            .from_select(
+                list(outbox_values), select(*_typed_params(P, outbox_values)).select_from(bump)
+            )
+            # At most one proposal per fix, ever: a second draft_template keeps the first.
+            .on_conflict_do_nothing(index_elements=[P.c.fix_id])
+            .cte("outbox")
+        )
+        stmt = stmt.add_cte(outbox)
+    return stmt
+
+
+# By (script changed, leaves a template proposal).
+WRITE_FIX = {
+    (script, proposal): Compiled(_write_fix(script=script, proposal=proposal))
+    for script in (False, True)
+    for proposal in (False, True)
+}
+
+CREATE_FIX = (
+    insert(E)
+    .values(**_EVENT_VALUES)
+    .add_cte(_bump_cte())
+    .add_cte(
+        insert(F)
+        .values(
+            id=bindparam("key_fix_id"),
+            ai_session_id=bindparam("key_session_id"),
+            title=bindparam("new_title"),
+            description=bindparam("new_description"),
+            script_language=bindparam("new_language"),
+            ai_drafted_script=bindparam("new_script"),
+            ai_drafted_parameters=bindparam("new_parameters", type_=_JSON),
+            script_template_id=bindparam("new_template_id"),
+            status=bindparam("event_to_status"),
+            created_at=bindparam(NOW),
+            updated_at=bindparam(NOW),
+        )
+        .cte("new_fix")
+    )
+)
+
+# Resolve and escalate: the session row, then each fix, then the audit rows.
+WRITE_SESSION = (
+    update(S)
+    .where(S.c.id == bindparam("key_session_id"))
+    .values(
+        status=bindparam("set_status"),
+        escalation_reason=bindparam("set_escalation_reason"),
+        state_version=S.c.state_version + 1,
+        updated_at=bindparam(NOW),
+    )
+    .returning(*S.c)
+)
+WRITE_LIFECYCLE = update(F).where(F.c.id == bindparam("key_fix_id")).values(**_LIFECYCLE_VALUES)
+INSERT_EVENT = insert(E).values(**_EVENT_VALUES)
+
+
+# --- bind values from domain values -----------------------------------------------------
+
+
+def lifecycle_params(fix: Fix, now: datetime) -> dict[str, Any]:
+    proposal = fix.ai_outcome_proposal
+    return {
+        "set_status": fix.status.value,
+        "set_applied_at": fix.applied_at,
+        "set_outcome_notes": fix.outcome_notes,
+        "set_script_decision": fix.script_decision.value if fix.script_decision else None,
+        "set_proposal_outcome": proposal.outcome.value if proposal else None,
+        "set_proposal_rationale": proposal.rationale if proposal else None,
+        "set_proposal_at": proposal.proposed_at if proposal else None,
+        NOW: now,
+    }
+
+
+def event_params(
+    change: FixChange, *, actor: str, state_version: int, now: datetime
+) -> dict[str, Any]:
+    return {
+        "key_fix_id": change.after.id,
+        "key_session_id": change.after.ai_session_id,
+        "event_actor": actor,
+        "event_action": change.action.value,
+        "event_from_status": change.before.status.value,
+        "event_to_status": change.after.status.value,
+        "event_details": change.details,
+        "event_state_version": state_version,
+        NOW: now,
+    }

@@ -1,0 +1,18 @@
+"""The shared kernel: domain vocabulary both services speak, kept once.
+
+Only what the two bounded contexts genuinely share lives here, as plain values
+without I/O; each service's own rules stay in its own `domain/`. The proto
+twin of each value is in `protos/flowpilot/api/v1/types.proto`.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ScriptLanguage(StrEnum):
+    """The language of a script (`flowpilot.api.v1.ScriptLanguage`)."""
+
+    POWERSHELL = "powershell"
+    BASH = "bash"
+    PYTHON = "python"

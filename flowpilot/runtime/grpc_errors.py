@@ -1,0 +1,111 @@
+"""Domain errors as gRPC statuses: the one place that maps the two.
+
+The shared server interceptor (`flowpilot.runtime.server.CallInterceptor`)
+turns every `DomainError` a use case raises into a status whose details carry
+an `ErrorInfo` (reason, domain, metadata) and, for bad input, a `BadRequest`
+with the offending fields (AIP-193). The gateway uses the same table for the
+refusals it makes itself, then maps the code to HTTP (CONTRACT §6). Domain
+code never sees a status code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+
+from flowpilot.runtime.errors import (
+    Aborted,
+    AlreadyExists,
+    DeadlineExceeded,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    ResourceExhausted,
+    Unauthenticated,
+    Unavailable,
+)
+
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+STATUS_CODES: dict[type[DomainError], grpc.StatusCode] = {
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    Aborted: grpc.StatusCode.ABORTED,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
+    DeadlineExceeded: grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+# gRPC status codes by their wire number.
+GRPC_CODE_BY_NUMBER: dict[int, grpc.StatusCode] = {c.value[0]: c for c in grpc.StatusCode}
+
+
+def status_code(error: DomainError) -> grpc.StatusCode:
+    """The code of `error`'s kind (its nearest mapped class); UNKNOWN for the bare base."""
+    for cls in type(error).__mro__:
+        code = STATUS_CODES.get(cls)
+        if code is not None:
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+def to_status(error: DomainError, domain: str) -> status_pb2.Status:
+    """`error` as a `google.rpc.Status` with its `ErrorInfo` (and `BadRequest`)."""
+    details: list[any_pb2.Any] = []
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=domain)
+    info.metadata.update(error.metadata)
+    packed = any_pb2.Any()
+    packed.Pack(info)
+    details.append(packed)
+    if error.field_violations:
+        bad_request = error_details_pb2.BadRequest(
+            field_violations=[
+                error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                for f, d in error.field_violations
+            ]
+        )
+        packed = any_pb2.Any()
+        packed.Pack(bad_request)
+        details.append(packed)
+    code = status_code(error)
+    return status_pb2.Status(code=code.value[0], message=error.message, details=details)
+
+
+async def abort_with_error(
+    context: grpc.aio.ServicerContext, error: DomainError, domain: str
+) -> None:
+    """Ends the call with `error`'s status (raises, as `context.abort` does)."""
+    status = to_status(error, domain)
+    await context.abort(
+        status_code(error),
+        error.message,
+        trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
+    )
+
+
+def status_from_metadata(
+    metadata: Sequence[tuple[str, str | bytes]] | None,
+) -> status_pb2.Status | None:
+    """The `google.rpc.Status` a server attached to a failed call, if any."""
+    for key, value in metadata or ():
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    return None
+
+
+def error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo | None:
+    for detail in status.details if status else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None

@@ -1,0 +1,61 @@
+"""The script-builder service's hand-written SQL, built once at import time.
+
+Most statements are built where they are used, with SQLAlchemy Core; these
+are the ones whose shape matters for a race or a round trip, written out.
+Bind parameters carry the names of the columns they fill.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+
+# First key of the two-key advisory lock that serialises one user's standalone
+# creates (the second is the user's hash). Distinct from the single-bigint key
+# space that the migration lock uses.
+CAP_LOCK_NAMESPACE = 0x5342  # "SB"
+
+LOCK_USER_SESSIONS = text("SELECT pg_advisory_xact_lock(:ns, hashtext(:user_id))")
+
+SESSION_COLUMNS = (
+    "id, user_id, account_id, ai_session_id, origin, title, language, status, "
+    "editor_buffer, mode, created_at, updated_at"
+)
+
+# Inline get-or-create in one round trip for the common case (the row exists):
+# the insert does nothing on the partial unique index and the second branch
+# reads the existing row. When a concurrent insert commits while this statement
+# waits on the index, the row is outside this statement's snapshot and nothing
+# comes back; the caller then reads it again (a new snapshot).
+GET_OR_CREATE_INLINE = text(
+    f"""
+    WITH inserted AS (
+        INSERT INTO script_builder_sessions
+            (user_id, account_id, ai_session_id, origin, title, language)
+        VALUES (:user_id, :account_id, :ai_session_id, 'pilot_inline', :title, :language)
+        ON CONFLICT (user_id, ai_session_id) WHERE origin = 'pilot_inline' DO NOTHING
+        RETURNING {SESSION_COLUMNS}
+    )
+    SELECT {SESSION_COLUMNS}, true AS created FROM inserted
+    UNION ALL
+    SELECT {SESSION_COLUMNS}, false AS created FROM script_builder_sessions
+    WHERE user_id = :user_id AND ai_session_id = :ai_session_id AND origin = 'pilot_inline'
+      AND NOT EXISTS (SELECT 1 FROM inserted)
+    """
+)
+
+# Counts and inserts in one statement, after the per-user lock: the count sees
+# every session committed by whoever held the lock before.
+CREATE_STANDALONE_CAPPED = text(
+    f"""
+    INSERT INTO script_builder_sessions
+        (user_id, account_id, ai_session_id, origin, title, language)
+    SELECT CAST(:user_id AS varchar), CAST(:account_id AS varchar),
+           CAST(:ai_session_id AS uuid), 'standalone', CAST(:title AS varchar),
+           CAST(:language AS varchar)
+    WHERE (
+        SELECT count(*) FROM script_builder_sessions
+        WHERE user_id = CAST(:user_id AS varchar) AND origin = 'standalone'
+    ) < CAST(:cap AS integer)
+    RETURNING {SESSION_COLUMNS}
+    """
+)
