@@ -184,8 +184,13 @@ def _embedded_databases(settings: Settings):  # noqa: ANN202 - generator context
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    from flowpilot.runtime.auth import mint_token
+    from flowpilot.runtime.auth import identity_claim_problem, mint_token
 
+    for option, value in (("--user", args.user), ("--account", args.account)):
+        # A token every process would refuse is not worth printing.
+        if (problem := identity_claim_problem(value)) is not None:
+            print(f"flowpilot token: {option} {problem}", file=sys.stderr)
+            return EXIT_CONFIG
     print(
         mint_token(
             settings,
