@@ -31,7 +31,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from starlette.convertors import StringConvertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -254,6 +254,10 @@ class Gateway:
             return domain_error_response(error, request_id=request_id)
         except grpc.aio.AioRpcError as error:
             return rpc_error_response(error, request_id=request_id)
+        except ClientDisconnect:
+            # The client left (or was cut off as too slow) mid-body: nobody
+            # reads this answer and nothing was called.
+            return Response(status_code=499)
         except BodyTooLarge:
             return simple_error(
                 413,
@@ -448,12 +452,23 @@ def create_app(settings: Settings, *, fixes_target: str, scriptbuilder_target: s
 
 def uvicorn_config(app: FastAPI, settings: Settings) -> Any:
     """How `flowpilot serve gateway` runs the app (a `uvicorn.Config`)."""
+    import functools
+
     import uvicorn
+
+    from gateway.http_server import BoundedHttpProtocol
 
     return uvicorn.Config(
         app,
         host=settings.bind_host,
         port=settings.http_port,
+        # httptools with deadlines on reading a request (slow clients).
+        http=functools.partial(
+            BoundedHttpProtocol,
+            header_timeout=settings.http_header_timeout_seconds,
+            body_timeout=settings.http_body_timeout_seconds,
+            max_header_bytes=settings.http_max_header_bytes,
+        ),
         lifespan="on",
         log_config=None,
         access_log=False,
