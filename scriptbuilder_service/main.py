@@ -13,7 +13,7 @@ from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signal
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2, scriptbuilder_pb2_grpc
 from scriptbuilder_service.adapters.drafting import provider_from_settings
-from scriptbuilder_service.adapters.fixes_client import FixesClient
+from scriptbuilder_service.adapters.fixes_client import FIXES_SERVICE, FixesClient
 from scriptbuilder_service.grpc_api import ScriptBuilderServicer
 from scriptbuilder_service.relay import ProposalRelay
 from scriptbuilder_service.service import ScriptBuilder
@@ -81,6 +81,10 @@ async def create_server(
         service_names=[SERVICE_NAME],
         register=register,
         on_stop=[relay.stop, fixes.close, provider.aclose, engine.dispose],
+        # Health `dependency:flowpilot.fixes.v1.FixesService`: inline creates
+        # need it, nothing else does, so it is reported beside this service's
+        # own SERVING instead of in it (docs/scriptbuilder-service.md).
+        dependencies={FIXES_SERVICE: fixes.channel},
     )
     server = ScriptBuilderServer(
         spec,

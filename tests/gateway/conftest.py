@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
+from flowpilot.runtime.server import open_channel
 from flowpilot.runtime.settings import Settings
 from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, create_app
 from tests.conftest import serve_http
@@ -30,8 +31,11 @@ class FakeStack:
 @pytest.fixture
 async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
     fixes, scriptbuilder = FakeService(FIXES_SERVICE), FakeService(SCRIPTBUILDER_SERVICE)
-    fixes_server, sb_server = fixes.server(settings), scriptbuilder.server(settings)
+    fixes_server = fixes.server(settings)
     await fixes_server.start()
+    # Like the real one, the script-builder reports whether it reaches the fixes service.
+    to_fixes = open_channel(fixes_server.target)
+    sb_server = scriptbuilder.server(settings, {FIXES_SERVICE.full_name: to_fixes})
     await sb_server.start()
     try:
         app = create_app(
@@ -42,6 +46,7 @@ async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
     finally:
         await fixes_server.stop(0)
         await sb_server.stop(0)
+        await to_fixes.close()
 
 
 @pytest.fixture
