@@ -173,8 +173,6 @@ def _migrate(names: Sequence[str], settings: Settings) -> int:
 @contextlib.contextmanager
 def _embedded_databases(settings: Settings):  # noqa: ANN202 - generator context manager
     """Starts (or reuses) the data dir's cluster; yields a URL per service."""
-    from flowpilot.runtime.embedded_pg import EmbeddedPostgres
-
     cluster = EmbeddedPostgres(settings.data_dir / "postgres")
     was_running = cluster.is_running()
     cluster.start()

@@ -516,6 +516,8 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> Any:
             body_timeout=settings.http_body_timeout_seconds,
             max_header_bytes=settings.http_max_header_bytes,
         ),
+        # No WebSocket routes: an upgrade request is an ordinary request here.
+        ws="none",
         lifespan="on",
         log_config=None,
         access_log=False,
