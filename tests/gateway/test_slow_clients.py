@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import resource
 import time
 from collections.abc import AsyncIterator
 
@@ -99,9 +100,20 @@ def _error_reason(response: bytes) -> str:
     return body["error"]["details"][0]["reason"]
 
 
+def _enough_file_descriptors(connections: int) -> None:
+    """Both ends of every connection live in this process: make room for them
+    (CI containers may start with a soft limit of 1024)."""
+    needed = 2 * connections + 512
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        ceiling = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+
+
 async def test_half_sent_requests_are_cut_off_while_others_are_served(
     gateway_port: int, make_token
 ) -> None:
+    _enough_file_descriptors(SLOW_CONNECTIONS)
     token = make_token()
     body = json.dumps({"title": "x" * 2000}).encode()
     head = _post_head(token, len(body))
