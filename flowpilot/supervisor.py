@@ -3,9 +3,9 @@
 A child (a server process, or the embedded PostgreSQL) that exits on its own
 is restarted after an exponential backoff, with a line on stderr saying so.
 A child that keeps crashing (`RestartPolicy.max_crashes` within `window`
-seconds), or that exits with a code no restart
-can fix (invalid settings, a schema that does not fit), makes the supervisor
-give up loudly (`GaveUp`), and `flowpilot up` stops everything.
+seconds), or that exits with a code no restart can fix (invalid settings, a
+schema that does not fit), makes the supervisor give up loudly (`GaveUp`), and
+`flowpilot up` stops everything.
 
 `RestartPolicy` is the pure decision, tested without processes; `Supervisor`
 applies it to real ones, each in its own process group (so a terminal's
