@@ -26,7 +26,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from flowpilot.runtime.embedded_pg import EmbeddedPostgres
 from flowpilot.runtime.settings import Environment, MigrationSettings, Settings, get_settings
+from flowpilot.supervisor import ProcessUnit, Supervisor, Unit
 
 # Exit codes a supervisor (Kubernetes, systemd) can tell apart.
 EXIT_CONFIG = 2  # the settings are invalid
@@ -179,8 +181,6 @@ def _migrate(names: Sequence[str], settings: Settings) -> int:
 @contextlib.contextmanager
 def _embedded_databases(settings: Settings):  # noqa: ANN202 - generator context manager
     """Starts (or reuses) the data dir's cluster; yields a URL per service."""
-    from flowpilot.runtime.embedded_pg import EmbeddedPostgres
-
     cluster = EmbeddedPostgres(settings.data_dir / "postgres")
     was_running = cluster.is_running()
     cluster.start()
@@ -192,8 +192,13 @@ def _embedded_databases(settings: Settings):  # noqa: ANN202 - generator context
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> int:
-    from flowpilot.runtime.auth import mint_token
+    from flowpilot.runtime.auth import identity_claim_problem, mint_token
 
+    for option, value in (("--user", args.user), ("--account", args.account)):
+        # A token every process would refuse is not worth printing.
+        if (problem := identity_claim_problem(value)) is not None:
+            print(f"flowpilot token: {option} {problem}", file=sys.stderr)
+            return EXIT_CONFIG
     print(
         mint_token(
             settings,
@@ -273,24 +278,60 @@ def _templates_import(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(run(urls[process.name]))
 
 
-def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], timeout: float) -> None:
+# The servers, started in this order and stopped in the reverse one: the
+# gateway first, so no new calls reach the services while they drain.
+SERVERS = ("fixes", "scriptbuilder", "gateway")
+READY_WITHIN_SECONDS = 60
+
+
+class _PostgresUnit:
+    """The embedded PostgreSQL as a supervised unit (its postmaster is a
+    daemon, not our child: watched by its pid file)."""
+
+    name = "postgresql"
+
+    def __init__(self, cluster: EmbeddedPostgres) -> None:
+        self._cluster = cluster
+
+    def start(self) -> None:
+        self._cluster.start()
+
+    def exit_code(self) -> int | None:
+        pid = self._cluster.pid()
+        if pid is not None:
+            try:
+                os.kill(pid, 0)
+                return None
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                return None  # alive, as another user
+        return -signal.SIGKILL if pid is not None else 1
+
+    def stop(self, grace: float) -> None:
+        self._cluster.stop()
+
+
+def _wait_ready(url: str, supervisor: Supervisor, stopping: Callable[[], bool]) -> bool:
+    """Waits for the aggregate /readyz (every service serving, and the
+    script-builder reaching the fixes service), restarting what crashes
+    meanwhile. False when a stop was requested first."""
     import httpx
 
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + READY_WITHIN_SECONDS
     while time.monotonic() < deadline:
-        for name, child in children.items():
-            if child.poll() is not None:
-                raise RuntimeError(f"{name} exited with code {child.returncode} during start-up")
+        if stopping():
+            return False
+        supervisor.check()
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"the system was not ready within {timeout:.0f}s ({url}/readyz)")
+                return True
+        time.sleep(0.1)
+    raise RuntimeError(f"the system was not ready within {READY_WITHIN_SECONDS}s ({url}/readyz)")
 
 
 def _up(settings: Settings) -> int:
     from flowpilot.runtime.auth import mint_token
-    from flowpilot.runtime.embedded_pg import EmbeddedPostgres
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -300,6 +341,15 @@ def _up(settings: Settings) -> int:
         env["FLOWPILOT_JWT_SECRET"] = secret
     env["FLOWPILOT_FIXES_TARGET"] = f"127.0.0.1:{settings.fixes_grpc_port}"
     env["FLOWPILOT_SCRIPTBUILDER_TARGET"] = f"127.0.0.1:{settings.scriptbuilder_grpc_port}"
+
+    stop_requested = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stop_requested
+        stop_requested = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
 
     cluster: EmbeddedPostgres | None = None
     if not all(p.database_url(settings) for p in MIGRATED):
@@ -312,22 +362,19 @@ def _up(settings: Settings) -> int:
         )
 
     command = [sys.executable, "-m", "flowpilot.cli"]
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    stop_requested = False
-
-    def request_stop(signum: int, frame: object) -> None:
-        nonlocal stop_requested
-        stop_requested = True
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    servers = [ProcessUnit(name, [*command, "serve", name], env) for name in SERVERS]
+    units: list[Unit] = [*servers]
+    if cluster is not None:
+        units.insert(0, _PostgresUnit(cluster))
+    supervisor = Supervisor(units)
     try:
         for process in MIGRATED:
             subprocess.run([*command, "migrate", process.name], env=env, check=True)
-        for name in ("fixes", "scriptbuilder", "gateway"):
-            children[name] = subprocess.Popen([*command, "serve", name], env=env)
+        for server in servers:
+            server.start()
         url = f"http://127.0.0.1:{settings.http_port}"
-        _wait_ready(url, children, timeout=60)
+        if not _wait_ready(url, supervisor, lambda: stop_requested):
+            return 0
         token_settings = settings.model_copy(update={"jwt_secret": secret})
         token = mint_token(
             token_settings,
@@ -344,32 +391,24 @@ def _up(settings: Settings) -> int:
             f"  {url}/#token={token}\n"
             f"Development token (engineer, 24 h):\n  export TOKEN={token}\n"
             f'  curl -H "Authorization: Bearer $TOKEN" {url}/api/v1/ai-sessions\n'
-            "Ctrl-C stops everything.",
+            "Ctrl-C stops everything; a process that crashes is restarted.",
             flush=True,
         )
         while not stop_requested:
-            for name, child in children.items():
-                if child.poll() is not None:
-                    print(f"{name} exited with code {child.returncode}; stopping", file=sys.stderr)
-                    stop_requested = True
-            time.sleep(0.2)
+            supervisor.check()
+            time.sleep(0.1)
         return 0
     except (RuntimeError, subprocess.CalledProcessError) as exc:
-        print(f"flowpilot up failed: {exc}", file=sys.stderr)
+        # GaveUp is a RuntimeError: a crash loop, or a child that cannot start.
+        print(f"flowpilot up failed: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
-        # The gateway first, so no new calls reach the services while they drain.
-        for name in ("gateway", "scriptbuilder", "fixes"):
-            child = children.get(name)
-            if child and child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-                try:
-                    child.wait(timeout=settings.shutdown_grace_seconds + 5)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
-        if cluster is not None:
-            cluster.stop()
+        # Ignore a second Ctrl-C while stopping: the stop itself is bounded.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        supervisor.stop_all(
+            [*reversed(SERVERS), *([_PostgresUnit.name] if cluster is not None else [])],
+            grace=settings.shutdown_grace_seconds + 5,
+        )
         print("stopped", flush=True)
 
 

@@ -35,7 +35,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from starlette.convertors import StringConvertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
@@ -49,7 +49,11 @@ from flowpilot.runtime.context import (
 )
 from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.logging import configure_logging
-from flowpilot.runtime.server import open_channel, retry_service_config
+from flowpilot.runtime.server import (
+    dependency_health_name,
+    open_channel,
+    retry_service_config,
+)
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
 from gateway.codec.messages import CodecRegistry
@@ -97,22 +101,26 @@ def _request_id(header: str | None) -> str:
 
 
 # Every service the gateway serves, with the setting that says where it runs.
-SERVICES: tuple[tuple[ServiceDescriptor, str], ...] = (
-    (FIXES_SERVICE, "fixes_target"),
-    (SCRIPTBUILDER_SERVICE, "scriptbuilder_target"),
+# (service, the setting naming its target, the services it needs for part of
+# its API: inline creates need the script-builder to reach the fixes service).
+SERVICES: tuple[tuple[ServiceDescriptor, str, tuple[str, ...]], ...] = (
+    (FIXES_SERVICE, "fixes_target", ()),
+    (SCRIPTBUILDER_SERVICE, "scriptbuilder_target", (FIXES_SERVICE.full_name,)),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class BackendService:
-    """A gRPC service behind the gateway: its descriptor and the target to dial."""
+    """A gRPC service behind the gateway: its descriptor, the target to dial,
+    and the services it reports as dependencies in its health."""
 
     descriptor: ServiceDescriptor
     target: str
+    dependencies: Sequence[str] = ()
 
 
 def backends_from_settings(settings: Settings) -> list[BackendService]:
-    return [BackendService(d, getattr(settings, setting)) for d, setting in SERVICES]
+    return [BackendService(d, getattr(settings, setting), deps) for d, setting, deps in SERVICES]
 
 
 @dataclass
@@ -123,6 +131,9 @@ class Backend:
     target: str
     routes: list[RpcRoute] = field(default_factory=list)
     channel: grpc.aio.Channel | None = None
+    # Services this one needs for part of its API; its health reports them
+    # (`dependency:<name>`), and the aggregate /readyz requires them.
+    dependencies: Sequence[str] = ()
 
     def service_config(self) -> str:
         idempotent = [r.retry_name for r in self.routes if r.idempotent]
@@ -132,14 +143,16 @@ class Backend:
 class RpcHandler:
     """Serves one HTTP binding of one RPC; its stub is set when the app starts."""
 
-    __slots__ = ("call", "route")
+    __slots__ = ("call", "channel", "route")
 
     def __init__(self, route: RpcRoute) -> None:
         self.route = route
         self.call: grpc.aio.UnaryUnaryMultiCallable | None = None
+        self.channel: grpc.aio.Channel | None = None
 
     def bind(self, channel: grpc.aio.Channel) -> None:
         route = self.route
+        self.channel = channel
         self.call = channel.unary_unary(
             route.full_method,
             request_serializer=route.request_codec.cls.SerializeToString,
@@ -261,6 +274,9 @@ class Gateway:
                     ("authorization", f"Bearer {principal.token}"),
                     (REQUEST_ID_HEADER, request_id),
                 ),
+                # A service restarting (or not reached yet) is waited for,
+                # within the deadline, rather than failed at once.
+                wait_for_ready=True,
             )
             response = await call
             status = route.success_code
@@ -278,7 +294,19 @@ class Gateway:
         except DomainError as error:
             return domain_error_response(error, request_id=request_id)
         except grpc.aio.AioRpcError as error:
+            if error.code() is grpc.StatusCode.DEADLINE_EXCEEDED and not _connected(handler):
+                # The deadline passed waiting for the service, not in it.
+                return simple_error(
+                    503,
+                    "BACKEND_UNAVAILABLE",
+                    "a backend service is unavailable",
+                    request_id=request_id,
+                )
             return rpc_error_response(error, request_id=request_id)
+        except ClientDisconnect:
+            # The client left (or was cut off as too slow) mid-body: nobody
+            # reads this answer and nothing was called.
+            return Response(status_code=499)
         except BodyTooLarge:
             return simple_error(
                 413,
@@ -289,11 +317,12 @@ class Gateway:
         finally:
             request_id_var.reset(context_token)
 
-    async def readiness(self) -> dict[str, str]:
-        async def check(backend: Backend) -> tuple[str, str]:
-            name = backend.descriptor.full_name
+    async def readiness(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """Each service's health, and each service's view of its dependencies."""
+
+        async def check(backend: Backend, name: str) -> str:
             if backend.channel is None:
-                return name, "NOT_STARTED"
+                return "NOT_STARTED"
             check_call = backend.channel.unary_unary(
                 HEALTH_CHECK_METHOD,
                 request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
@@ -305,11 +334,29 @@ class Gateway:
                     timeout=min(READY_TIMEOUT_SECONDS, self.timeout),
                 )
             except grpc.aio.AioRpcError as error:
-                return name, error.code().name
-            return name, health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
+                return error.code().name
+            return health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status)
 
-        results = await asyncio.gather(*(check(b) for b in self.backends))
-        return dict(results)
+        checks = [(backend, None, backend.descriptor.full_name) for backend in self.backends] + [
+            (backend, dependency, dependency_health_name(dependency))
+            for backend in self.backends
+            for dependency in backend.dependencies
+        ]
+        results = await asyncio.gather(*(check(b, name) for b, _, name in checks))
+        services: dict[str, str] = {}
+        dependencies: dict[str, dict[str, str]] = {}
+        for (backend, dependency, _), status in zip(checks, results, strict=True):
+            own = backend.descriptor.full_name
+            if dependency is None:
+                services[own] = status
+            else:
+                dependencies.setdefault(own, {})[dependency] = status
+        return services, dependencies
+
+
+def _connected(handler: RpcHandler) -> bool:
+    channel = handler.channel
+    return channel is not None and channel.get_state() is grpc.ChannelConnectivity.READY
 
 
 async def _created(call: grpc.aio.UnaryUnaryCall) -> bool:
@@ -385,7 +432,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAPI:
     registry = CodecRegistry()
-    backends = [Backend(service.descriptor, service.target) for service in services]
+    backends = [
+        Backend(service.descriptor, service.target, dependencies=service.dependencies)
+        for service in services
+    ]
     routes = build_routes([b.descriptor for b in backends], registry)
     for backend in backends:
         backend.routes = [r for r in routes if r.service == backend.descriptor.full_name]
@@ -433,9 +483,14 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
         return Response(body, status_code=200 if ready else 503, media_type=JSON_MEDIA_TYPE)
 
     async def readyz(request: Request) -> Response:
-        services = await gateway.readiness()
-        ready = all(status == "SERVING" for status in services.values())
-        body = {"status": "ready" if ready else "not_ready", "services": services}
+        services, dependencies = await gateway.readiness()
+        statuses = [*services.values(), *(s for d in dependencies.values() for s in d.values())]
+        ready = all(status == "SERVING" for status in statuses)
+        body = {
+            "status": "ready" if ready else "not_ready",
+            "services": services,
+            "dependencies": dependencies,
+        }
         status = 200 if ready else 503
         return Response(_JSON_DUMPS(body).encode(), status_code=status, media_type=JSON_MEDIA_TYPE)
 
@@ -472,12 +527,25 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
 
 def uvicorn_config(app: FastAPI, settings: Settings) -> Any:
     """How `flowpilot serve gateway` runs the app (a `uvicorn.Config`)."""
+    import functools
+
     import uvicorn
+
+    from gateway.http_server import BoundedHttpProtocol
 
     return uvicorn.Config(
         app,
         host=settings.bind_host,
         port=settings.http_port,
+        # httptools with deadlines on reading a request (slow clients).
+        http=functools.partial(
+            BoundedHttpProtocol,
+            header_timeout=settings.http_header_timeout_seconds,
+            body_timeout=settings.http_body_timeout_seconds,
+            max_header_bytes=settings.http_max_header_bytes,
+        ),
+        # No WebSocket routes: an upgrade request is an ordinary request here.
+        ws="none",
         lifespan="on",
         log_config=None,
         access_log=False,

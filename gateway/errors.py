@@ -54,9 +54,11 @@ GRPC_NAME_BY_HTTP: dict[int, str] = {
     403: "PERMISSION_DENIED",
     404: "NOT_FOUND",
     405: "UNIMPLEMENTED",
+    408: "DEADLINE_EXCEEDED",
     409: "FAILED_PRECONDITION",
     413: "RESOURCE_EXHAUSTED",
     429: "RESOURCE_EXHAUSTED",
+    431: "RESOURCE_EXHAUSTED",
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
@@ -142,17 +144,22 @@ def simple_error(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """An HTTP-level refusal (404 route, 405, 413) with an ErrorInfo detail."""
-    info = error_details_pb2.ErrorInfo(reason=reason, domain=GATEWAY_ERROR_DOMAIN)
-    packed = any_pb2.Any()
-    packed.Pack(info)
     return error_response(
         http_status,
         GRPC_NAME_BY_HTTP.get(http_status, "UNKNOWN"),
         message,
-        [render_detail(packed)],
+        [error_info_detail(reason)],
         request_id=request_id,
         headers=headers,
     )
+
+
+def error_info_detail(reason: str) -> dict[str, Any]:
+    """The gateway's own `ErrorInfo`, rendered as an error body detail."""
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=GATEWAY_ERROR_DOMAIN)
+    packed = any_pb2.Any()
+    packed.Pack(info)
+    return render_detail(packed)
 
 
 def rpc_error_response(error: grpc.aio.AioRpcError, *, request_id: str | None = None) -> Response:

@@ -15,7 +15,7 @@ from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
 from scriptbuilder_service.adapters.drafting import provider_from_settings
-from scriptbuilder_service.adapters.fixes_client import FixesClient
+from scriptbuilder_service.adapters.fixes_client import FIXES_SERVICE, FixesClient
 from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
 from scriptbuilder_service.grpc_api import SERVICE_NAME, ScriptBuilderServicer
 from scriptbuilder_service.relay import ProposalRelay
@@ -83,6 +83,10 @@ async def create_server(
         service_names=[SERVICE_NAME],
         register=register,
         on_stop=[relay.stop, fixes.close, provider.aclose, uow.dispose],
+        # Health `dependency:flowpilot.fixes.v1.FixesService`: inline creates
+        # need it, nothing else does, so it is reported beside this service's
+        # own SERVING instead of in it (docs/scriptbuilder-service.md).
+        dependencies={FIXES_SERVICE: fixes.channel},
     )
     server = ScriptBuilderServer(
         spec,

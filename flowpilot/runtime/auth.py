@@ -3,11 +3,16 @@
 The accepted algorithms come from configuration, never from the token: HS256
 with `FLOWPILOT_JWT_SECRET`, or RS256/ES256 with `FLOWPILOT_JWT_PUBLIC_KEY`.
 `exp`, `iat`, `iss`, `aud`, `sub`, `account_id` and `role` are required.
+Identity claims are bounded here, once for every process: `sub` and
+`account_id` are 1..255 characters without control characters, and the
+NumericDate claims (`exp`, `iat`, `nbf`) are JSON numbers (RFC 7519 §2).
 """
 
 from __future__ import annotations
 
+import math
 import time
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,8 +25,14 @@ from flowpilot.runtime.settings import Settings
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub", "account_id", "role")
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 SYMMETRIC_ALGORITHMS = ("HS256",)
-# Leeway for clock skew between processes.
+# Leeway for clock skew between processes (README, Identity).
 LEEWAY_SECONDS = 30
+# Identity claims end up in rows, indexes, logs and metadata: bounded here.
+IDENTITY_CLAIMS = ("sub", "account_id")
+MAX_IDENTITY_CLAIM_CHARS = 255
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+# Control characters (C0, DEL, C1), lone surrogates, line/paragraph separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 
 class Role(StrEnum):
@@ -99,8 +110,16 @@ class TokenVerifier:
                     algorithms=self._algorithms,
                     audience=self._audience,
                     issuer=self._issuer,
-                    leeway=LEEWAY_SECONDS,
-                    options={"require": list(REQUIRED_CLAIMS)},
+                    # The NumericDates and `sub` are checked below, with a
+                    # reason naming the claim (PyJWT takes "1700000000" or
+                    # `true` for a number).
+                    options={
+                        "require": list(REQUIRED_CLAIMS),
+                        "verify_exp": False,
+                        "verify_iat": False,
+                        "verify_nbf": False,
+                        "verify_sub": False,
+                    },
                 )
             except jwt.InvalidSignatureError:
                 if index == len(self._keys) - 1:
@@ -124,23 +143,65 @@ class TokenVerifier:
             raise Unauthenticated("missing bearer token", reason="TOKEN_MISSING")
         try:
             claims = self._decode(token)
-        except jwt.ExpiredSignatureError as exc:
-            raise Unauthenticated("token has expired", reason="TOKEN_EXPIRED") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc}", reason="TOKEN_INVALID") from exc
+        _check_times(claims, time.time())
         try:
             role = Role(claims["role"])
         except ValueError as exc:
-            raise Unauthenticated(
-                f"unknown role {claims['role']!r}", reason="TOKEN_INVALID"
-            ) from exc
-        sub, account = claims["sub"], claims["account_id"]
-        if not isinstance(sub, str) or not sub or not isinstance(account, str) or not account:
-            raise Unauthenticated(
-                "sub and account_id must be non-empty strings", reason="TOKEN_INVALID"
-            )
+            shown = repr(claims["role"])
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            raise Unauthenticated(f"unknown role {shown}", reason="TOKEN_INVALID") from exc
+        for name in IDENTITY_CLAIMS:
+            if (problem := identity_claim_problem(claims[name])) is not None:
+                raise Unauthenticated(
+                    f"{name} {problem}", reason="TOKEN_CLAIM_INVALID", metadata={"claim": name}
+                )
+        sub, account = str(claims["sub"]), str(claims["account_id"])
         principal = Principal(user_id=sub, account_id=account, role=role, token=token)
-        return principal, float(claims["exp"])
+        return principal, float(claims["exp"])  # type: ignore[arg-type]  # checked above
+
+
+def _check_times(claims: dict[str, object], now: float) -> None:
+    """`exp`, `iat`, `nbf`: JSON numbers (RFC 7519 NumericDate), then the
+    clock, with `LEEWAY_SECONDS` of skew either way."""
+    times: dict[str, float] = {}
+    for name in NUMERIC_DATE_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        # bool is an int in Python, but `true` is not a JSON number.
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
+            raise Unauthenticated(
+                f"{name} must be a NumericDate: a JSON number of seconds (RFC 7519)",
+                reason="TOKEN_CLAIM_INVALID",
+                metadata={"claim": name},
+            )
+        times[name] = float(value)
+    if times["exp"] <= now - LEEWAY_SECONDS:
+        raise Unauthenticated("token has expired", reason="TOKEN_EXPIRED")
+    for name in ("iat", "nbf"):
+        if name in times and times[name] > now + LEEWAY_SECONDS:
+            raise Unauthenticated(
+                f"token is not valid yet ({name} is in the future)", reason="TOKEN_INVALID"
+            )
+
+
+def identity_claim_problem(value: object) -> str | None:
+    """Why `value` cannot be a `sub`/`account_id`, or None when it can."""
+    if not isinstance(value, str):
+        return "must be a string"
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_IDENTITY_CLAIM_CHARS:
+        return f"must be at most {MAX_IDENTITY_CLAIM_CHARS} characters"
+    if any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in value):
+        return "must not contain control characters"
+    return None
 
 
 def bearer_token(header_value: str | None) -> str:

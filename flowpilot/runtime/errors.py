@@ -55,8 +55,14 @@ class InvalidArgument(DomainError):
 class Unauthenticated(DomainError):
     """No verifiable identity."""
 
-    def __init__(self, message: str, *, reason: str = "UNAUTHENTICATED") -> None:
-        super().__init__(reason, message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "UNAUTHENTICATED",
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(reason, message, metadata=metadata)
 
 
 class PermissionDenied(DomainError):

@@ -6,6 +6,12 @@ interceptor that authenticates every call and maps `DomainError`s to
 status codes), `grpc.health.v1`, reflection, and a graceful stop
 (health NOT_SERVING, `server.stop(grace)` so in-flight calls finish, then the
 service's own clean-up such as disposing the database engine).
+
+A service that calls another one names that dependency (`ServiceSpec.
+dependencies`); its health then has one more entry, `dependency:<service>`,
+SERVING while its channel to that service is connected. The service's own
+entries do not depend on it: whether a process can serve without a
+dependency is the service's decision (the script-builder can: CONTRACT §5).
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +43,12 @@ log = logging.getLogger("flowpilot.grpc")
 
 # Health checks and reflection answer without a token (probes carry none).
 PUBLIC_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+DEPENDENCY_HEALTH_PREFIX = "dependency:"
+
+
+def dependency_health_name(service_name: str) -> str:
+    """The health entry saying whether a process reaches `service_name`."""
+    return DEPENDENCY_HEALTH_PREFIX + service_name
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
@@ -138,6 +150,9 @@ class ServiceSpec:
     internal_methods: frozenset[str] = frozenset()
     # Run after the server stopped taking calls (close pools, stop workers).
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Services this one calls (full name → its channel), reported in health
+    # as `dependency:<full name>`.
+    dependencies: Mapping[str, grpc.aio.Channel] = field(default_factory=dict)
 
 
 class GrpcServer:
@@ -157,6 +172,7 @@ class GrpcServer:
         self._server: grpc.aio.Server | None = None
         self._health = health.aio.HealthServicer()
         self._stopped = asyncio.Event()
+        self._watchers: list[asyncio.Task[None]] = []
         self.port = 0
 
     @property
@@ -194,6 +210,11 @@ class GrpcServer:
         await server.start()
         self._server = server
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        for name, channel in self.spec.dependencies.items():
+            await self._health.set(
+                dependency_health_name(name), health_pb2.HealthCheckResponse.NOT_SERVING
+            )
+            self._watchers.append(asyncio.create_task(self._watch_dependency(name, channel)))
         log.info(
             "serving",
             extra={"grpc_service": self.spec.name, "address": self._address, "port": self.port},
@@ -205,11 +226,44 @@ class GrpcServer:
         for name in self.spec.service_names:
             await self._health.set(name, status)
 
+    async def _watch_dependency(self, name: str, channel: grpc.aio.Channel) -> None:
+        """Reports the channel to `name` as the health of `dependency:<name>`:
+        SERVING once connected, NOT_SERVING while it cannot connect. While it
+        reconnects (IDLE, CONNECTING: a GOAWAY, a new replica) the last report
+        stands. Asking for the state keeps the channel connecting."""
+        connectivity = grpc.ChannelConnectivity
+        serving = False
+        while True:
+            state = channel.get_state(try_to_connect=True)
+            if state is connectivity.READY:
+                now = True
+            elif state in (connectivity.TRANSIENT_FAILURE, connectivity.SHUTDOWN):
+                now = False
+            else:
+                now = serving
+            if now != serving:
+                serving = now
+                status = health_pb2.HealthCheckResponse
+                await self._health.set(
+                    dependency_health_name(name), status.SERVING if now else status.NOT_SERVING
+                )
+                log.log(
+                    logging.INFO if now else logging.WARNING,
+                    "dependency reachable" if now else "dependency unreachable",
+                    extra={"grpc_service": self.spec.name, "dependency": name},
+                )
+            if state is connectivity.SHUTDOWN:
+                return
+            await channel.wait_for_state_change(state)
+
     async def stop(self, grace: float | None = None) -> None:
         """Graceful: NOT_SERVING first, then in-flight calls get `grace` seconds."""
         if self._server is None or self._stopped.is_set():
             return
         self._stopped.set()
+        for watcher in self._watchers:
+            watcher.cancel()
+        await asyncio.gather(*self._watchers, return_exceptions=True)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self._server.stop(self._settings.shutdown_grace_seconds if grace is None else grace)
         for callback in self.spec.on_stop:
@@ -263,12 +317,37 @@ def retry_service_config(
     return json.dumps(config)
 
 
+# Reconnecting. gRPC's defaults (first retry after 1 s, then x1.6 up to 120 s)
+# left a process failing for seconds after its peer was back (issue 9: 3.4 s
+# for inline creates, 5.9 s for /readyz). Retrying a refused connection is
+# cheap, so: the first retry after 100 ms, then never more than 500 ms apart
+# (plus gRPC's 20 % jitter), so a process resumes well within 1 s of its
+# peer serving again.
+INITIAL_RECONNECT_BACKOFF_MS = 100
+MAX_RECONNECT_BACKOFF_MS = 500
+# The least time one connection attempt is given (gRPC's default is 20 s): a
+# peer that swallows the SYN (a pod IP gone) is given up on and retried
+# after 2 s instead of 20.
+MIN_CONNECT_TIMEOUT_MS = 2_000
+# How often a `dns:///` target may be re-resolved after a failure (gRPC's
+# default is 30 s): a replaced replica's new address is found within seconds.
+DNS_MIN_RERESOLUTION_MS = 1_000
+
+
 def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.Channel:
-    """One long-lived channel per target; share it for the process's life."""
+    """One long-lived channel per target; share it for the process's life.
+
+    Calls on it should pass `wait_for_ready=True` with a deadline: a call
+    made while the channel (re)connects then waits for it, within its
+    deadline, instead of failing at once."""
     options: list[tuple[str, Any]] = [
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.initial_reconnect_backoff_ms", INITIAL_RECONNECT_BACKOFF_MS),
+        ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
+        ("grpc.min_reconnect_backoff_ms", MIN_CONNECT_TIMEOUT_MS),
+        ("grpc.dns_min_time_between_resolutions_ms", DNS_MIN_RERESOLUTION_MS),
     ]
     if service_config:
         options.append(("grpc.service_config", service_config))

@@ -156,6 +156,11 @@ class Settings(BaseSettings):
     # proxy in front (AWS ALB 60 s, ingress-nginx 60 s, Google Cloud LB 600 s),
     # so the proxy, never the gateway, closes an idle connection (else: 502s).
     http_keep_alive_seconds: int = Field(default=620, ge=1)
+    # Slow clients: a request's line and headers, then its body, must arrive
+    # within these (408 and closed past them); the head is bounded in size (431).
+    http_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_body_timeout_seconds: float = Field(default=10.0, gt=0)
+    http_max_header_bytes: int = Field(default=65_536, ge=1024)
 
     # Databases: each service has its own.
     fixes_database_url: str | None = Field(default=None, repr=False)

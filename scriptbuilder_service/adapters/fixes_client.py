@@ -2,7 +2,10 @@
 
 Calls made for a user forward that user's own token (never a service
 super-token), carry a deadline, and ride a channel whose retry policy retries
-UNAVAILABLE only, within that deadline.
+UNAVAILABLE only, within that deadline. Every call waits for the channel to be
+connected (`wait_for_ready`), within that same deadline: a call made while the
+fixes service restarts, or before this process first reached it, succeeds once
+it is back instead of failing at once.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ class FixesClient:
         self._stub = fixes_pb2_grpc.FixesServiceStub(self._channel)
         self._timeout = timeout_seconds
 
+    @property
+    def channel(self) -> grpc.aio.Channel:
+        return self._channel
+
     async def close(self) -> None:
         await self._channel.close()
 
@@ -81,6 +88,7 @@ class FixesClient:
                 fixes_pb2.CheckAiSessionAccessRequest(ai_session_id=str(ai_session_id)),
                 metadata=outgoing_metadata(token),
                 timeout=self._timeout,
+                wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, ai_session_id) from exc
@@ -98,6 +106,7 @@ class FixesClient:
                 fixes_pb2.ListSuggestedFixesRequest(session_id=str(ai_session_id), page_size=100),
                 metadata=outgoing_metadata(token),
                 timeout=self._timeout,
+                wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as exc:
             log.info("no fix context for %s: %s", ai_session_id, exc.code().name)
@@ -121,6 +130,7 @@ class FixesClient:
                 fixes_pb2.ListPendingTemplateProposalsRequest(page_size=page_size),
                 metadata=outgoing_metadata(token),
                 timeout=self._timeout,
+                wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, None) from exc
@@ -147,6 +157,7 @@ class FixesClient:
                 ),
                 metadata=outgoing_metadata(token),
                 timeout=self._timeout,
+                wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, None) from exc

@@ -57,12 +57,60 @@ REJECTED = {
     "malformed": lambda: "not-a-jwt",
     "empty": lambda: "",
 }
+# Signed with the right key, but a claim is out of bounds (issue 9, point 3).
+NOW = int(time.time())
+BAD_CLAIMS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sub of 256 characters": ("sub", {"sub": "u" * 256}),
+    "account_id of 256 characters": ("account_id", {"account_id": "a" * 256}),
+    "empty sub": ("sub", {"sub": ""}),
+    "sub with a newline": ("sub", {"sub": "user-1\nadmin"}),
+    "sub with a NUL": ("sub", {"sub": "user\x00"}),
+    "sub with DEL": ("sub", {"sub": "user\x7f"}),
+    "account_id with a C1 control": ("account_id", {"account_id": "acct\x85"}),
+    "sub with a line separator": ("sub", {"sub": "user\u2028"}),
+    "sub with a lone surrogate": ("sub", {"sub": "user\ud800"}),
+    "numeric sub": ("sub", {"sub": 12345}),
+    "exp as a numeric string": ("exp", {"exp": str(NOW + 600)}),
+    "iat as a numeric string": ("iat", {"iat": str(NOW)}),
+    "nbf as a numeric string": ("nbf", {"nbf": str(NOW - 10)}),
+    "exp as true": ("exp", {"exp": True}),
+}
+for _case, (_claim, _overrides) in BAD_CLAIMS.items():
+    REJECTED[_case] = lambda overrides=_overrides: hs256(claims(**overrides))
 
 
 @pytest.mark.parametrize("case", sorted(REJECTED))
 def test_verifier_rejects(settings: Settings, case: str) -> None:
     with pytest.raises(Unauthenticated):
         TokenVerifier(settings).verify(REJECTED[case]())
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"sub": "u" * 255, "account_id": "a" * 255},
+        {"sub": "José Müller 🛠", "account_id": "エンジニア"},
+        {"exp": NOW + 600.5, "iat": NOW - 0.25, "nbf": NOW - 1},
+    ],
+    ids=["255 characters", "non-ASCII", "fractional NumericDates"],
+)
+def test_verifier_accepts_claims_within_bounds(
+    settings: Settings, overrides: dict[str, Any]
+) -> None:
+    principal = TokenVerifier(settings).verify(hs256(claims(**overrides)))
+    assert principal.user_id == claims(**overrides)["sub"]
+
+
+def test_verifier_leeway_is_30_seconds(settings: Settings) -> None:
+    """The documented clock-skew leeway (README, Identity), both ways."""
+    verifier = TokenVerifier(settings)
+    now = int(time.time())
+    verifier.verify(hs256(claims(exp=now - 20)))
+    verifier.verify(hs256(claims(iat=now + 20)))
+    with pytest.raises(Unauthenticated):
+        verifier.verify(hs256(claims(exp=now - 40)))
+    with pytest.raises(Unauthenticated):
+        verifier.verify(hs256(claims(iat=now + 40)))
 
 
 @pytest.mark.parametrize("role", ["engineer", "admin", "viewer"])
@@ -141,6 +189,19 @@ async def test_interceptor_rejects_every_bad_token(echo: grpc.aio.Channel, case:
 
 
 @pytest.mark.integration  # a real gRPC server
+@pytest.mark.parametrize("case", sorted(BAD_CLAIMS))
+async def test_interceptor_names_the_bad_claim(echo: grpc.aio.Channel, case: str) -> None:
+    claim, overrides = BAD_CLAIMS[case]
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call(echo, "Whoami", hs256(claims(**overrides)))
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    info = error_info(status_from_metadata(err.value.trailing_metadata()))
+    assert info is not None
+    assert (info.reason, dict(info.metadata)) == ("TOKEN_CLAIM_INVALID", {"claim": claim})
+    assert claim in (err.value.details() or "")
+
+
+@pytest.mark.integration  # a real gRPC server
 async def test_interceptor_rejects_missing_header(echo: grpc.aio.Channel) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await call(echo, "Whoami", None)
@@ -197,9 +258,24 @@ def test_verified_tokens_are_remembered_only_until_exp(
     assert len(calls) == 1  # the second use was remembered
     now = time.time()
     monkeypatch.setattr(auth.time, "time", lambda: now + 3600)
-    verifier.verify(token)  # past the remembered exp: verified again (PyJWT has its own clock)
+    with pytest.raises(Unauthenticated, match="expired"):
+        verifier.verify(token)  # past the remembered exp: verified again, and refused
     assert len(calls) == 2
     for _ in range(2):
         with pytest.raises(Unauthenticated):
             verifier.verify(token[:-2] + "xx")  # a bad token is never remembered
     assert len(calls) == 4
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("--user", "u" * 256), ("--account", "a\nb"), ("--user", "")]
+)
+def test_cli_refuses_to_mint_an_unusable_token(
+    option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flowpilot.cli import EXIT_CONFIG, main
+
+    args = {"--user": "u", "--account": "a", option: value}
+    argv = ["token", "--role", "engineer", *(x for kv in args.items() for x in kv)]
+    assert main(argv) == EXIT_CONFIG
+    assert option in capsys.readouterr().err

@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from flowpilot.runtime.embedded_pg import free_port
+from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
 from tests.conftest import postgres_dir
 
 pytestmark = pytest.mark.e2e  # `flowpilot up` in a subprocess, the system over HTTP
@@ -101,3 +101,95 @@ def test_up_serves_and_stops(data_dir: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _child(up: subprocess.Popen[str], name: str) -> int | None:
+    found = [p for p in _descendants(up.pid) if _cmdline(p).endswith(f" serve {name} ")]
+    return found[0] if found else None
+
+
+def _eventually(check: Callable[[], bool], within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "not within the deadline"
+        time.sleep(0.1)
+
+
+def test_up_restarts_killed_children_and_stops_cleanly(data_dir: Path, tmp_path: Path) -> None:
+    """Issue 9, point 9: a child killed with SIGKILL (a server, then the
+    embedded PostgreSQL) is restarted with a log line and the stack serves
+    again; SIGTERM then stops everything, leaving no process behind. Also
+    point 8 through `up` itself: right after it says it is up, the first
+    inline get-or-create succeeds."""
+    http_port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FLOWPILOT_")},
+        "FLOWPILOT_DATA_DIR": str(data_dir),
+        "FLOWPILOT_HTTP_PORT": str(http_port),
+        "FLOWPILOT_FIXES_GRPC_PORT": str(free_port()),
+        "FLOWPILOT_SCRIPTBUILDER_GRPC_PORT": str(free_port()),
+        "FLOWPILOT_SHUTDOWN_GRACE_SECONDS": "2",
+        "FLOWPILOT_LOG_LEVEL": "WARNING",
+    }
+    stderr_path = tmp_path / "up.stderr"
+    with stderr_path.open("w") as stderr:
+        up = subprocess.Popen(
+            [sys.executable, "-m", "flowpilot", "up"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+    try:
+        assert up.stdout is not None
+        output = ""
+        deadline = time.monotonic() + 120
+        while "export TOKEN=" not in output and time.monotonic() < deadline:
+            line = up.stdout.readline()
+            if not line and up.poll() is not None:
+                break
+            output += line
+        match = re.search(r"export TOKEN=(\S+)", output)
+        assert match, f"no token printed:\n{output}\n{stderr_path.read_text()}"
+        api = httpx.Client(
+            base_url=f"http://127.0.0.1:{http_port}/api/v1",
+            headers={"Authorization": f"Bearer {match.group(1)}"},
+            timeout=30,
+        )
+        ai_session = api.post("/ai-sessions", json={"title": "Outlook"}).json()["id"]
+        inline = {"origin": "pilot_inline", "ai_session_id": ai_session}
+        first = api.post("/script-builder/sessions", json=inline)
+        assert first.status_code == 201, first.text
+
+        def inline_again() -> bool:
+            return api.post("/script-builder/sessions", json=inline).status_code == 200
+
+        fixes = _child(up, "fixes")
+        assert fixes is not None
+        os.kill(fixes, signal.SIGKILL)
+        _eventually(lambda: _child(up, "fixes") not in (None, fixes) and inline_again())
+        assert "fixes was killed by SIGKILL; restarting it" in stderr_path.read_text()
+
+        postmaster = EmbeddedPostgres(data_dir / "postgres").pid()
+        assert postmaster is not None
+        os.kill(postmaster, signal.SIGKILL)
+        _eventually(inline_again)
+        assert "postgresql was killed by SIGKILL; restarting it" in stderr_path.read_text()
+        restarted_postmaster = EmbeddedPostgres(data_dir / "postgres").pid()
+        assert restarted_postmaster not in (None, postmaster)
+
+        children = _descendants(up.pid) | {restarted_postmaster}
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(timeout=60) == 0, stderr_path.read_text()
+        _eventually(lambda: not any(Path(f"/proc/{pid}").exists() for pid in children), 10)
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()

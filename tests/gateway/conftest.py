@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
+from flowpilot.runtime.server import open_channel
 from flowpilot.runtime.settings import Settings
 from tests.conftest import serve_http
 from tests.support.gateway import both_services
@@ -39,8 +40,11 @@ async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
     from tests.gateway.fakes import FakeService
 
     fixes, scriptbuilder = FakeService(FIXES_SERVICE), FakeService(SCRIPTBUILDER_SERVICE)
-    fixes_server, sb_server = fixes.server(settings), scriptbuilder.server(settings)
+    fixes_server = fixes.server(settings)
     await fixes_server.start()
+    # Like the real one, the script-builder reports whether it reaches the fixes service.
+    to_fixes = open_channel(fixes_server.target)
+    sb_server = scriptbuilder.server(settings, {FIXES_SERVICE.full_name: to_fixes})
     await sb_server.start()
     try:
         app = create_app(settings, both_services(fixes_server.target, sb_server.target))
@@ -49,6 +53,7 @@ async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
     finally:
         await fixes_server.stop(0)
         await sb_server.stop(0)
+        await to_fixes.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ call with its metadata so that a test can see what the gateway sent.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,12 +65,16 @@ class FakeService:
             (grpc.method_handlers_generic_handler(self.descriptor.full_name, handlers),)
         )
 
-    def server(self, settings: Settings) -> GrpcServer:
+    def server(
+        self, settings: Settings, dependencies: Mapping[str, grpc.aio.Channel] | None = None
+    ) -> GrpcServer:
+        """`dependencies` as the real service has them (health `dependency:...`)."""
         spec = ServiceSpec(
             name=f"fake-{self.descriptor.name}",
             error_domain="fake.flowpilot",
             service_names=[self.descriptor.full_name],
             register=self.register,
+            dependencies=dict(dependencies or {}),
         )
         return GrpcServer(spec, settings, host="127.0.0.1", port=0)
 

@@ -264,14 +264,19 @@ def httpx_client(url: str, token: str):
 
 
 async def test_service_down_is_503_and_not_ready(settings, make_token) -> None:
+    """A call waits for a service that is down (it may be restarting) until
+    its deadline, then answers 503: the deadline passed waiting for the
+    service, not inside it."""
     from flowpilot.runtime.embedded_pg import free_port
 
     dead = f"127.0.0.1:{free_port()}"
-    app = create_app(settings, both_services(dead, dead))
+    short = settings.model_copy(update={"backend_timeout_seconds": 0.5})
+    app = create_app(short, both_services(dead, dead))
     async with serve_http(app) as url, httpx_client(url, make_token()) as client:
         response = await client.post("/api/v1/ai-sessions", json={"title": "t"})
         assert response.status_code == 503
         assert response.json()["error"]["status"] == "UNAVAILABLE"
+        assert response.json()["error"]["details"][0]["reason"] == "BACKEND_UNAVAILABLE"
         ready = await client.get("/readyz")
         assert ready.status_code == 503
         assert ready.json()["status"] == "not_ready"
@@ -283,6 +288,9 @@ async def test_ready_when_both_serving(fake_stack) -> None:
         ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert set(ready.json()["services"].values()) == {"SERVING"}
+    assert ready.json()["dependencies"] == {
+        SCRIPTBUILDER_SERVICE.full_name: {FIXES_SERVICE.full_name: "SERVING"}
+    }
 
 
 async def test_unavailable_is_retried_for_idempotent_calls_only(fake_stack, engineer_token) -> None:

@@ -11,9 +11,7 @@ if TYPE_CHECKING:
 def both_services(fixes_target: str, scriptbuilder_target: str) -> list[BackendService]:
     """`create_app`'s backends: the fixes and script-builder services at these
     targets (imported lazily, so `-m unit` never loads FastAPI)."""
-    from gateway.app import FIXES_SERVICE, SCRIPTBUILDER_SERVICE, BackendService
+    from gateway.app import SERVICES, BackendService
 
-    return [
-        BackendService(FIXES_SERVICE, fixes_target),
-        BackendService(SCRIPTBUILDER_SERVICE, scriptbuilder_target),
-    ]
+    targets = {"fixes_target": fixes_target, "scriptbuilder_target": scriptbuilder_target}
+    return [BackendService(d, targets[setting], deps) for d, setting, deps in SERVICES]
