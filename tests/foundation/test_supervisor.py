@@ -126,11 +126,13 @@ def test_stop_all_stops_in_order_and_restarts_nothing(
 ) -> None:
     """SIGTERM in the order given, each waited for; a pending restart is dropped."""
     record = tmp_path / "order"
+    ready = tmp_path / "ready"
     graceful = (
         "import signal, sys, time\n"
         "def bye(*_):\n"
         f"    open({str(record)!r}, 'a').write(sys.argv[1] + '\\n'); sys.exit(0)\n"
         "signal.signal(signal.SIGTERM, bye)\n"
+        f"open({str(ready)!r}, 'a').write(sys.argv[1] + '\\n')\n"
         "time.sleep(60)\n"
     )
     units = [
@@ -143,7 +145,8 @@ def test_stop_all_stops_in_order_and_restarts_nothing(
     supervisor.start_all()
     _until(lambda: crasher.exit_code() is not None)
     supervisor.check()  # the crasher's restart is now pending, 30 s away
-    time.sleep(0.5)  # the sleepers have installed their handlers
+    # Every sleeper has installed its handler (a loaded machine starts Python slowly).
+    _until(lambda: ready.exists() and len(ready.read_text().split()) == 3)
     supervisor.stop_all(["c", "a", "b", "crasher"], grace=10)
     assert record.read_text().split() == ["c", "a", "b"]
     assert all(unit.exit_code() == 0 for unit in units)
