@@ -328,7 +328,7 @@ async def test_openapi_and_docs_are_served(fake_stack) -> None:
     assert docs.status_code == 200 and "/openapi.json" in docs.text
     # New proto fields show up without gateway changes: the drafter's contract.
     message = doc["components"]["schemas"]["Message"]["properties"]
-    assert message["parameters"]["items"] == {"$ref": "#/components/schemas/TemplateParameter"}
+    assert message["parameters"]["items"] == {"$ref": "#/components/schemas/ScriptParameter"}
     assert {"language", "explanation", "recipe_id", "script"} <= set(message)
     assert "powershell" in str(message["language"])
     template = doc["components"]["schemas"]["ScriptTemplate"]["properties"]
