@@ -1,0 +1,227 @@
+"""Session changes announced across replicas: PostgreSQL LISTEN/NOTIFY.
+
+Every change bumps `ai_sessions.state_version`, and a trigger turns each bump
+into a `NOTIFY` on `AI_SESSION_CHANGES_CHANNEL` (payload
+`"<session id> <state_version>"`), delivered to every listener when the
+change commits, whichever replica made it. A process keeps ONE listening
+connection (opened with the first watch, not one per watcher) and fans each
+notification out in memory to the watches of that session; a watch then reads
+what changed from the audit trail itself, so a notification only says "look".
+
+The same connection bounds the open watches per user across every replica:
+each watch holds one of `max_per_user` advisory locks of its user, taken with
+`pg_try_advisory_lock` (a lock another replica holds is refused at once;
+session-level advisory locks are re-entrant for one connection, so this
+process also remembers which slots it holds). Past the bound a new watch is
+refused (RESOURCE_EXHAUSTED `TOO_MANY_WATCHES`). A lost connection releases
+every lock with it, and ends every watch of this process with UNAVAILABLE
+`WATCH_INTERRUPTED`: notifications may have been missed meanwhile, so clients
+resume from the audit trail (`last_event_id`), on whichever replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from uuid import UUID
+
+import asyncpg
+
+from fixes_service.adapters.tables import AI_SESSION_CHANGES_CHANNEL
+from flowpilot.runtime.errors import ResourceExhausted, Unavailable
+
+log = logging.getLogger("flowpilot.fixes.change_feed")
+
+# How often the idle listening connection proves it is still there; a dead
+# one ends its watches (which resume elsewhere) instead of leaving them deaf.
+KEEPALIVE_SECONDS = 15.0
+
+# The first free slot of a user's watches, taken in one round trip: rows are
+# pulled one at a time, so LIMIT 1 stops at the first lock granted (no ORDER
+# BY: a sort would evaluate, and lock, every row first).
+_TAKE_SLOT = """
+SELECT slot FROM unnest($1::int[]) AS slot
+WHERE pg_try_advisory_lock(hashtextextended($2 || chr(31) || slot::text, 0))
+LIMIT 1
+"""
+_RELEASE_SLOT = "SELECT pg_advisory_unlock(hashtextextended($1 || chr(31) || $2::text, 0))"
+
+
+class _Subscription:
+    """One watch's doorbell: rung by a notification of its session."""
+
+    def __init__(self) -> None:
+        self._rung = asyncio.Event()
+        self._interrupted: str | None = None
+
+    def ring(self) -> None:
+        self._rung.set()
+
+    def interrupt(self, why: str) -> None:
+        self._interrupted = why
+        self._rung.set()
+
+    async def wait(self) -> None:
+        await self._rung.wait()
+        self._rung.clear()
+        if self._interrupted is not None:
+            raise Unavailable(
+                "WATCH_INTERRUPTED",
+                f"{self._interrupted}; watch again with last_event_id to resume",
+            )
+
+
+class PostgresChangeFeed:
+    def __init__(
+        self, connect: Callable[[], Awaitable[asyncpg.Connection]], *, max_per_user: int
+    ) -> None:
+        self._connect = connect
+        self._max_per_user = max_per_user
+        self._connection: asyncpg.Connection | None = None
+        # One statement at a time on the one connection.
+        self._lock = asyncio.Lock()
+        self._by_session: dict[str, set[_Subscription]] = {}
+        # Slots this process holds, by user key.
+        self._slots: dict[str, set[int]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._keepalive: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def watching(self) -> int:
+        return sum(len(s) for s in self._by_session.values())
+
+    @contextlib.asynccontextmanager
+    async def subscribe(
+        self, account_id: str, user_id: str, session_id: UUID
+    ) -> AsyncIterator[_Subscription]:
+        user = f"flowpilot-watch\x1f{account_id}\x1f{user_id}"
+        connection, slot = await self._take_slot(user)
+        subscription = _Subscription()
+        key = str(session_id)
+        self._by_session.setdefault(key, set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            watchers = self._by_session.get(key)
+            if watchers is not None:
+                watchers.discard(subscription)
+                if not watchers:
+                    del self._by_session[key]
+            # Released in its own task: a watch ends by cancellation (the
+            # client went away), and a cancelled release would leak the slot.
+            task = asyncio.ensure_future(self._release_slot(connection, user, slot))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def _take_slot(self, user: str) -> tuple[asyncpg.Connection, int]:
+        async with self._lock:
+            connection = await self._listening()
+            held = self._slots.setdefault(user, set())
+            free = [slot for slot in range(self._max_per_user) if slot not in held]
+            try:
+                slot = await connection.fetchval(_TAKE_SLOT, free, user) if free else None
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                raise _unavailable(exc) from exc
+            if slot is None:
+                raise ResourceExhausted(
+                    "TOO_MANY_WATCHES",
+                    f"at most {self._max_per_user} open watches per user; close one (another "
+                    "tab or window) or wait for it to end",
+                    metadata={"limit": str(self._max_per_user)},
+                )
+            held.add(slot)
+            return connection, slot
+
+    async def _release_slot(self, connection: asyncpg.Connection, user: str, slot: int) -> None:
+        async with self._lock:
+            if connection is not self._connection:
+                return  # that connection is gone, and its locks with it
+            self._slots.get(user, set()).discard(slot)
+            try:
+                await connection.fetchval(_RELEASE_SLOT, user, slot)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("could not release a watch slot; dropping the listener")
+                self._drop(connection, "the change feed lost its database connection")
+
+    async def _listening(self) -> asyncpg.Connection:
+        """The one listening connection (call with the lock held)."""
+        if self._closed:
+            raise Unavailable("WATCH_UNAVAILABLE", "the server is stopping; watch another replica")
+        if self._connection is not None and not self._connection.is_closed():
+            return self._connection
+        try:
+            connection = await self._connect()
+            await connection.add_listener(AI_SESSION_CHANGES_CHANNEL, self._on_notification)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise _unavailable(exc) from exc
+        connection.add_termination_listener(self._on_termination)
+        self._connection = connection
+        self._slots.clear()
+        self._keepalive = asyncio.create_task(self._keep_alive(connection))
+        log.info("listening for session changes", extra={"channel": AI_SESSION_CHANGES_CHANNEL})
+        return connection
+
+    def _on_notification(
+        self, connection: asyncpg.Connection, pid: int, channel: str, payload: str
+    ) -> None:
+        session_id = payload.partition(" ")[0]
+        for subscription in self._by_session.get(session_id, ()):
+            subscription.ring()
+
+    def _on_termination(self, connection: asyncpg.Connection) -> None:
+        self._drop(connection, "the change feed lost its database connection")
+
+    def _drop(self, connection: asyncpg.Connection, why: str) -> None:
+        """Ends every watch of `connection`: what happened while it was gone
+        is only in the audit trail."""
+        if connection is not self._connection:
+            return
+        self._connection = None
+        self._slots.clear()
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+            self._keepalive = None
+        for watchers in self._by_session.values():
+            for subscription in watchers:
+                subscription.interrupt(why)
+        if not connection.is_closed():
+            connection.terminate()
+
+    async def _keep_alive(self, connection: asyncpg.Connection) -> None:
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+            async with self._lock:
+                if connection is not self._connection:
+                    return
+                try:
+                    await connection.fetchval("SELECT 1", timeout=KEEPALIVE_SECONDS)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+                    log.warning("the change feed's connection stopped answering")
+                    self._drop(connection, "the change feed lost its database connection")
+                    return
+
+    async def close(self) -> None:
+        """Ends every watch (UNAVAILABLE: clients resume on another replica)
+        and closes the connection. Run it before the server drains its calls."""
+        self._closed = True
+        async with self._lock:
+            connection = self._connection
+            if connection is not None:
+                self._drop(connection, "the server is stopping")
+        for watchers in self._by_session.values():
+            for subscription in watchers:
+                subscription.interrupt("the server is stopping")
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _unavailable(exc: BaseException) -> Unavailable:
+    log.warning("change feed unavailable: %s", type(exc).__name__)
+    return Unavailable(
+        "WATCH_UNAVAILABLE",
+        "live updates are not available right now (the database cannot be reached)",
+        metadata={"cause": type(exc).__name__},
+    )
