@@ -36,6 +36,7 @@ class Client(GrpcClient):
         template_id: str | None = None,
         parameters: dict[str, Any] | None = None,
         title: str = "Restart Outlook",
+        **more: Any,
     ) -> pb.SuggestedFix:
         fields: dict[str, Any] = {
             "session_id": session_id,
@@ -49,7 +50,7 @@ class Client(GrpcClient):
             fields["script_template_id"] = template_id
         if parameters is not None:
             fields["ai_drafted_parameters"] = parameters
-        return await self.CreateSuggestedFix(**fields)
+        return await self.CreateSuggestedFix(**fields, **more)
 
     async def version(self, session_id: str) -> int:
         return (await self.GetAiSession(session_id=session_id)).state_version
