@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 
-from fixes_service.adapters.change_feed import PostgresChangeFeed
+from fixes_service.adapters.change_feed import PostgresChangeFeed, listener_url
 from fixes_service.adapters.repository import FixesRepository
 from fixes_service.adapters.templates_client import SCRIPTBUILDER_SERVICE, TemplatesClient
 from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
@@ -39,7 +39,9 @@ async def create_server(
         timeout_seconds=settings.scriptbuilder_call_timeout_seconds,
     )
     feed = PostgresChangeFeed(
-        connector(listen_database_url or settings.fixes_listen_database_url or database_url),
+        connector(
+            listener_url(listen_database_url or settings.fixes_listen_database_url or database_url)
+        ),
         max_per_user=settings.watch_max_per_user,
     )
     servicer = FixesServicer(FixesService(uow, templates=templates, feed=feed))

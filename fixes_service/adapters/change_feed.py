@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
@@ -33,6 +34,20 @@ from fixes_service.adapters.tables import AI_SESSION_CHANGES_CHANNEL
 from flowpilot.runtime.errors import ResourceExhausted, Unavailable
 
 log = logging.getLogger("flowpilot.fixes.change_feed")
+
+# How the listening connection shows in `pg_stat_activity` (unless its URL names one).
+LISTENER_APPLICATION_NAME = "flowpilot-fixes-listener"
+
+
+def listener_url(url: str) -> str:
+    """`url` with `application_name` set for the listening connection."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "application_name" for name, _ in query):
+        return url
+    query.append(("application_name", LISTENER_APPLICATION_NAME))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
 
 # How often the idle listening connection proves it is still there; a dead
 # one ends its watches (which resume elsewhere) instead of leaving them deaf.
