@@ -26,7 +26,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
@@ -48,6 +48,14 @@ def listener_url(url: str) -> str:
     query.append(("application_name", LISTENER_APPLICATION_NAME))
     return urlunsplit(parts._replace(query=urlencode(query)))
 
+
+# How long a new listening connection waits for a test notification sent from
+# a second connection. A URL through PgBouncer's transaction pooling runs
+# LISTEN on a server connection it then hands to someone else: notifications
+# never arrive, and a watch would wait forever in silence. The probe turns
+# that into a refusal (and an error in the log).
+PROBE_SECONDS = 2.0
+_PROBE_PREFIX = "probe:"
 
 # How often the idle listening connection proves it is still there; a dead
 # one ends its watches (which resume elsewhere) instead of leaving them deaf.
@@ -102,6 +110,7 @@ class PostgresChangeFeed:
         self._slots: dict[str, set[int]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self._probes: dict[str, asyncio.Event] = {}
         self._closed = False
 
     @property
@@ -169,8 +178,13 @@ class PostgresChangeFeed:
             return self._connection
         try:
             connection = await self._connect()
-            await connection.add_listener(AI_SESSION_CHANGES_CHANNEL, self._on_notification)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            raise _unavailable(exc) from exc
+        try:
+            await connection.add_listener(AI_SESSION_CHANGES_CHANNEL, self._on_notification)
+            await self._probe(connection)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            connection.terminate()
             raise _unavailable(exc) from exc
         connection.add_termination_listener(self._on_termination)
         self._connection = connection
@@ -179,9 +193,37 @@ class PostgresChangeFeed:
         log.info("listening for session changes", extra={"channel": AI_SESSION_CHANGES_CHANNEL})
         return connection
 
+    async def _probe(self, connection: asyncpg.Connection) -> None:
+        """A notification another connection sends must reach this one (as a
+        change made by another replica must)."""
+        token = _PROBE_PREFIX + uuid4().hex
+        arrived = self._probes[token] = asyncio.Event()
+        try:
+            sender = await self._connect()
+            try:
+                await sender.execute("SELECT pg_notify($1, $2)", AI_SESSION_CHANGES_CHANNEL, token)
+            finally:
+                await sender.close()
+            try:
+                await asyncio.wait_for(arrived.wait(), PROBE_SECONDS)
+            except TimeoutError:
+                log.error(
+                    "the listening connection does not receive notifications from other connections; "
+                    "FLOWPILOT_FIXES_LISTEN_DATABASE_URL must reach PostgreSQL directly or "
+                    "through session pooling, not transaction pooling"
+                )
+                raise
+        finally:
+            del self._probes[token]
+
     def _on_notification(
         self, connection: asyncpg.Connection, pid: int, channel: str, payload: str
     ) -> None:
+        if payload.startswith(_PROBE_PREFIX):
+            probe = self._probes.get(payload)
+            if probe is not None:
+                probe.set()
+            return
         session_id = payload.partition(" ")[0]
         for subscription in self._by_session.get(session_id, ()):
             subscription.ring()
