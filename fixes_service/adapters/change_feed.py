@@ -1,12 +1,19 @@
 """Session changes announced across replicas: PostgreSQL LISTEN/NOTIFY.
 
 Every change bumps `ai_sessions.state_version`, and a trigger turns each bump
-into a `NOTIFY` on `AI_SESSION_CHANGES_CHANNEL` (payload
-`"<session id> <state_version>"`), delivered to every listener when the
-change commits, whichever replica made it. A process keeps ONE listening
+of a *watched* session into a `NOTIFY` on `AI_SESSION_CHANGES_CHANNEL`
+(payload `"<session id> <state_version>"`), delivered to every listener when
+the change commits, whichever replica made it. A process keeps ONE listening
 connection (opened with the first watch, not one per watcher) and fans each
 notification out in memory to the watches of that session; a watch then reads
 what changed from the audit trail itself, so a notification only says "look".
+
+"Watched" is a row in `session_watchers` per (session, listening connection),
+written by that connection when its process starts watching the session and
+deleted when it stops. A NOTIFY takes a cluster-wide lock through its commit,
+so the writes of sessions nobody watches (most of them, and every write the
+benchmark makes) skip it for one index probe. Marks of a connection that is
+gone are swept by every listener that starts and every 15 s.
 
 The same connection bounds the open watches per user across every replica:
 each watch holds one of `max_per_user` advisory locks of its user, taken with
@@ -69,7 +76,23 @@ SELECT slot FROM unnest($1::int[]) AS slot
 WHERE pg_try_advisory_lock(hashtextextended($2 || chr(31) || slot::text, 0))
 LIMIT 1
 """
-_RELEASE_SLOT = "SELECT pg_advisory_unlock(hashtextextended($1 || chr(31) || $2::text, 0))"
+_RELEASE_SLOT = "SELECT pg_advisory_unlock(hashtextextended($1 || chr(31) || $2, 0))"
+# A watched session: a row of this listening connection (see tables.py).
+_LOCK_SESSION = "SELECT 1 FROM ai_sessions WHERE id = $1 FOR SHARE"
+_MARK_WATCHED = (
+    "INSERT INTO session_watchers (session_id, listener_pid) VALUES ($1, pg_backend_pid()) "
+    "ON CONFLICT DO NOTHING"
+)
+_UNMARK_WATCHED = (
+    "DELETE FROM session_watchers WHERE session_id = $1 AND listener_pid = pg_backend_pid()"
+)
+_UNMARK_ALL = "DELETE FROM session_watchers WHERE listener_pid = pg_backend_pid()"
+# Marks of listening connections that are gone (a crashed replica, a lost
+# connection): swept by every listener that starts, and now and then.
+_SWEEP_WATCHERS = (
+    "DELETE FROM session_watchers w WHERE NOT EXISTS "
+    "(SELECT 1 FROM pg_stat_activity a WHERE a.pid = w.listener_pid)"
+)
 
 
 class _Subscription:
@@ -113,34 +136,30 @@ class PostgresChangeFeed:
         self._probes: dict[str, asyncio.Event] = {}
         self._closed = False
 
-    @property
-    def watching(self) -> int:
-        return sum(len(s) for s in self._by_session.values())
-
     @contextlib.asynccontextmanager
     async def subscribe(
         self, account_id: str, user_id: str, session_id: UUID
     ) -> AsyncIterator[_Subscription]:
+        """A watch of `session_id`: its user's slot, the session marked as
+        watched (so its changes are announced), and a doorbell. Everything a
+        change commits after this returns rings it."""
         user = f"flowpilot-watch\x1f{account_id}\x1f{user_id}"
-        connection, slot = await self._take_slot(user)
         subscription = _Subscription()
-        key = str(session_id)
-        self._by_session.setdefault(key, set()).add(subscription)
+        connection, slot = await self._open(user, session_id, subscription)
         try:
             yield subscription
         finally:
-            watchers = self._by_session.get(key)
-            if watchers is not None:
-                watchers.discard(subscription)
-                if not watchers:
-                    del self._by_session[key]
-            # Released in its own task: a watch ends by cancellation (the
-            # client went away), and a cancelled release would leak the slot.
-            task = asyncio.ensure_future(self._release_slot(connection, user, slot))
+            # In its own task: a watch ends by cancellation (the client went
+            # away), and a cancelled clean-up would leak the slot.
+            task = asyncio.ensure_future(
+                self._close(connection, user, slot, session_id, subscription)
+            )
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _take_slot(self, user: str) -> tuple[asyncpg.Connection, int]:
+    async def _open(
+        self, user: str, session_id: UUID, subscription: _Subscription
+    ) -> tuple[asyncpg.Connection, int]:
         async with self._lock:
             connection = await self._listening()
             held = self._slots.setdefault(user, set())
@@ -157,17 +176,53 @@ class PostgresChangeFeed:
                     metadata={"limit": str(self._max_per_user)},
                 )
             held.add(slot)
+            key = str(session_id)
+            try:
+                if key not in self._by_session:
+                    await self._mark_watched(connection, session_id)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self._drop(connection, "the change feed lost its database connection")
+                raise _unavailable(exc) from exc
+            self._by_session.setdefault(key, set()).add(subscription)
             return connection, slot
 
-    async def _release_slot(self, connection: asyncpg.Connection, user: str, slot: int) -> None:
+    async def _mark_watched(self, connection: asyncpg.Connection, session_id: UUID) -> None:
+        """From now on, changes of the session are announced. The share lock
+        on its row waits for a change in flight (it holds the row until it
+        commits), whose trigger may have looked before the mark: the watch's
+        first read, after this, then sees it in the audit trail."""
+        async with connection.transaction():
+            await connection.execute(_LOCK_SESSION, session_id)
+            await connection.execute(_MARK_WATCHED, session_id)
+
+    async def _close(
+        self,
+        connection: asyncpg.Connection,
+        user: str,
+        slot: int,
+        session_id: UUID,
+        subscription: _Subscription,
+    ) -> None:
         async with self._lock:
+            key = str(session_id)
+            watchers = self._by_session.get(key)
+            last = False
+            if watchers is not None:
+                watchers.discard(subscription)
+                if not watchers:
+                    del self._by_session[key]
+                    last = True
             if connection is not self._connection:
-                return  # that connection is gone, and its locks with it
+                return  # that connection is gone, and its locks and marks with it
             self._slots.get(user, set()).discard(slot)
             try:
-                await connection.fetchval(_RELEASE_SLOT, user, slot)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-                log.warning("could not release a watch slot; dropping the listener")
+                await connection.fetchval(_RELEASE_SLOT, user, str(slot))
+                if last:
+                    await connection.execute(_UNMARK_WATCHED, session_id)
+            except Exception:
+                # A slot or mark left behind would outlive the watch: better
+                # to drop the connection, which takes both with it.
+                log.exception("could not release a watch; dropping the listener")
                 self._drop(connection, "the change feed lost its database connection")
 
     async def _listening(self) -> asyncpg.Connection:
@@ -183,6 +238,7 @@ class PostgresChangeFeed:
         try:
             await connection.add_listener(AI_SESSION_CHANGES_CHANNEL, self._on_notification)
             await self._probe(connection)
+            await connection.execute(_SWEEP_WATCHERS)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             connection.terminate()
             raise _unavailable(exc) from exc
@@ -208,9 +264,9 @@ class PostgresChangeFeed:
                 await asyncio.wait_for(arrived.wait(), PROBE_SECONDS)
             except TimeoutError:
                 log.error(
-                    "the listening connection does not receive notifications from other connections; "
-                    "FLOWPILOT_FIXES_LISTEN_DATABASE_URL must reach PostgreSQL directly or "
-                    "through session pooling, not transaction pooling"
+                    "the listening connection does not receive notifications from other "
+                    "connections; FLOWPILOT_FIXES_LISTEN_DATABASE_URL must reach PostgreSQL "
+                    "directly or through session pooling, not transaction pooling"
                 )
                 raise
         finally:
@@ -254,7 +310,7 @@ class PostgresChangeFeed:
                 if connection is not self._connection:
                     return
                 try:
-                    await connection.fetchval("SELECT 1", timeout=KEEPALIVE_SECONDS)
+                    await connection.execute(_SWEEP_WATCHERS, timeout=KEEPALIVE_SECONDS)
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
                     log.warning("the change feed's connection stopped answering")
                     self._drop(connection, "the change feed lost its database connection")
@@ -267,6 +323,8 @@ class PostgresChangeFeed:
         async with self._lock:
             connection = self._connection
             if connection is not None:
+                with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    await connection.execute(_UNMARK_ALL, timeout=KEEPALIVE_SECONDS)
                 self._drop(connection, "the server is stopping")
         for watchers in self._by_session.values():
             for subscription in watchers:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Table,
     Text,
@@ -146,10 +147,23 @@ suggested_fixes = Table(
     Index("ix_suggested_fixes_session", "ai_session_id", "created_at", "id"),
 )
 
-# Every change of `state_version` is announced on this channel (a trigger the
-# migration adds: `NOTIFY`, payload "<session id> <state_version>"), delivered
-# when the change commits; WatchAiSession listens to it.
+# Every change of a watched session's `state_version` is announced on this
+# channel (a trigger the migration adds: `NOTIFY`, payload "<session id>
+# <state_version>"), delivered when the change commits; WatchAiSession listens
+# to it. A session is watched while `session_watchers` has a row for it: a
+# NOTIFY serialises commits cluster-wide, so unwatched sessions skip it.
 AI_SESSION_CHANGES_CHANNEL = "flowpilot_ai_session_changes"
+
+# The sessions some replica watches: one row per (session, listening
+# connection), written by that connection (change_feed.py); rows of a
+# connection that is gone are swept by the next one that starts.
+session_watchers = Table(
+    "session_watchers",
+    metadata,
+    Column("session_id", UUID(as_uuid=True), primary_key=True),
+    Column("listener_pid", Integer, primary_key=True),
+    Column("since", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
 
 # Append-only: the migration adds a trigger refusing UPDATE and DELETE.
 fix_events = Table(

@@ -281,13 +281,21 @@ async def test_watches_per_user_are_bounded_across_replicas(
             await first.close()
             for _ in range(50):
                 again = Watch(b, session.id)
-                opened = await again.opened()
-                await again.close()
-                if opened:
+                if await again.opened():
                     break
+                await again.close()
                 await asyncio.sleep(0.1)
             else:
                 raise AssertionError("a closed watch never gave its slot back")
+            # And the bound still holds, on either replica.
+            try:
+                for extra in (Watch(a, session.id), Watch(b, session.id)):
+                    assert await extra.refusal() == (
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        "TOO_MANY_WATCHES",
+                    )
+            finally:
+                await again.close()
         finally:
             await first.close()
             await second.close()
@@ -364,3 +372,50 @@ async def test_the_audit_rows_of_one_session_are_in_commit_order(client: Client,
     )
     versions = [r["state_version"] for r in rows]
     assert versions == sorted(versions)
+
+
+async def test_only_watched_sessions_are_announced(client: Client, fixes_db_url: str) -> None:
+    """A NOTIFY serialises commits, so a session nobody watches is not
+    announced; one being watched is, until its last watch ends."""
+    from fixes_service.adapters.tables import AI_SESSION_CHANGES_CHANNEL
+
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(fixes_db_url.replace("postgresql+asyncpg", "postgresql"))
+
+    def hear(connection: object, pid: int, channel: str, payload: str) -> None:
+        if not payload.startswith("probe:"):  # a starting listener's self-test
+            heard.put_nowait(payload)
+
+    await listener.add_listener(AI_SESSION_CHANGES_CHANNEL, hear)
+    try:
+        session = await client.new_session()
+        fix = await client.new_fix(session.id)
+        await client.UpdateFixScript(session_id=session.id, fix_id=fix.id, ai_drafted_script="a")
+        await asyncio.sleep(0.3)
+        assert heard.empty()
+        async with watching(client, session.id) as watch:
+            await watch.next()
+            marks = await listener.fetchval(
+                "SELECT count(*) FROM session_watchers WHERE session_id = $1",
+                uuid.UUID(session.id),
+            )
+            assert marks == 1
+            await client.UpdateFixScript(
+                session_id=session.id, fix_id=fix.id, ai_drafted_script="b"
+            )
+            assert await asyncio.wait_for(heard.get(), PATIENCE) == f"{session.id} 3"
+            await watch.next()
+        for _ in range(400):  # the mark goes with the last watch (a task of its own)
+            left = await listener.fetchval(
+                "SELECT count(*) FROM session_watchers WHERE session_id = $1",
+                uuid.UUID(session.id),
+            )
+            if left == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert left == 0
+        await client.UpdateFixScript(session_id=session.id, fix_id=fix.id, ai_drafted_script="c")
+        await asyncio.sleep(0.3)
+        assert heard.empty()
+    finally:
+        await listener.close()

@@ -136,13 +136,28 @@ def upgrade() -> None:
         "FOR EACH ROW EXECUTE FUNCTION fix_runs_append_only()"
     )
 
+    # The sessions some replica watches (one row per listening connection).
+    op.create_table(
+        "session_watchers",
+        sa.Column("session_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("listener_pid", sa.Integer(), nullable=False),
+        sa.Column(
+            "since", sa.DateTime(timezone=True), nullable=False, server_default=sa.text("now()")
+        ),
+        sa.PrimaryKeyConstraint("session_id", "listener_pid", name="pk_session_watchers"),
+    )
     # Every change to a session or its fixes bumps its state_version exactly
-    # once; announce each, delivered at commit, to every listening replica.
+    # once; announce each change of a watched session, delivered at commit, to
+    # every listening replica. A NOTIFY serialises commits cluster-wide (a
+    # lock held through each notifying commit), so sessions nobody watches
+    # skip it: one index probe instead.
     op.execute(
         f"""
         CREATE FUNCTION notify_ai_session_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            PERFORM pg_notify('{CHANNEL}', NEW.id::text || ' ' || NEW.state_version::text);
+            IF EXISTS (SELECT 1 FROM session_watchers WHERE session_id = NEW.id) THEN
+                PERFORM pg_notify('{CHANNEL}', NEW.id::text || ' ' || NEW.state_version::text);
+            END IF;
             RETURN NULL;
         END
         $$
@@ -158,6 +173,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER notify_ai_session_change ON ai_sessions")
     op.execute("DROP FUNCTION notify_ai_session_change()")
+    op.drop_table("session_watchers")
     op.execute("DROP TRIGGER fix_runs_append_only ON fix_runs")
     op.execute("DROP FUNCTION fix_runs_append_only()")
     op.drop_index("uq_fix_runs_fix_state_version", table_name="fix_runs")
