@@ -34,6 +34,7 @@ from flowpilot.runtime.migrations import upgrade
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.runtime.settings import Settings
 from tests.support.gateway import both_services
+from tests.support.ports import port_to_dial_early
 from tests.support.tokens import TEST_JWT_SECRET
 
 SERVICE_PACKAGES = ("fixes_service", "scriptbuilder_service")
@@ -193,8 +194,9 @@ def scriptbuilder_db_url(database_factory: DatabaseFactory) -> str:
 @pytest.fixture
 def scriptbuilder_port() -> int:
     """The port the script-builder of a test serves on, known before it starts:
-    the fixes service dials it (templates) and is started first."""
-    return free_port()
+    the fixes service dials it (templates) and is started first (see
+    tests/support/ports.py for why not any free port)."""
+    return port_to_dial_early()
 
 
 @pytest.fixture
