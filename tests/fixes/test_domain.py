@@ -445,3 +445,29 @@ def test_escalation_refuses_unknown_duplicate_and_inapplicable_entries() -> None
         with pytest.raises(error) as refused:
             model.escalate(make_session(), [verifying, fresh], entries, reason=None, now=NOW)
         assert refused.value.reason == reason
+
+
+def test_a_template_proposal_carries_the_typed_parameters_with_their_values() -> None:
+    """What the outbox hands the script-builder types the draft template's
+    parameters (flowpilot.kernel.scripts.inferred_parameter reads shapes)."""
+    from flowpilot.kernel.scripts import Parameter, ParameterType, inferred_parameter
+
+    fix = make_fix(
+        "verifying",
+        ai_drafted_script="Restart-Service {{name}} -Force:{{force}}",
+        ai_drafted_parameters={"name": "Spooler"},
+        script_parameters=(
+            Parameter("name", ParameterType.STRING, required=True),
+            Parameter("force", ParameterType.BOOLEAN, default=False),
+        ),
+    )
+    shapes = model.template_proposal_parameters(fix)
+    assert shapes is not None
+    assert inferred_parameter("name", shapes["name"]) == Parameter(
+        "name", ParameterType.STRING, default="Spooler"
+    )
+    assert inferred_parameter("force", shapes["force"]) == Parameter(
+        "force", ParameterType.BOOLEAN, default=False
+    )
+    untyped = make_fix("verifying", ai_drafted_parameters={"name": "x"})
+    assert model.template_proposal_parameters(untyped) == {"name": "x"}
