@@ -52,6 +52,9 @@ class TemplatesClient:
         self._channel = open_channel(
             target,
             service_config=retry_service_config([SCRIPTBUILDER_SERVICE], methods=CALLED_METHODS),
+            # It dials the script-builder from the start (its health entry),
+            # maybe before the script-builder is up: keep that backoff its own.
+            own_subchannels=True,
         )
         self._stub = scriptbuilder_pb2_grpc.ScriptBuilderServiceStub(self._channel)
         self._timeout = timeout_seconds

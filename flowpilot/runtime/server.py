@@ -404,12 +404,19 @@ MIN_CONNECT_TIMEOUT_MS = 2_000
 DNS_MIN_RERESOLUTION_MS = 1_000
 
 
-def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.Channel:
+def open_channel(
+    target: str, *, service_config: str | None = None, own_subchannels: bool = False
+) -> grpc.aio.Channel:
     """One long-lived channel per target; share it for the process's life.
 
     Calls on it should pass `wait_for_ready=True` with a deadline: a call
     made while the channel (re)connects then waits for it, within its
-    deadline, instead of failing at once."""
+    deadline, instead of failing at once.
+
+    `own_subchannels`: connections of its own rather than gRPC's process-wide
+    pool. For a channel that dials a peer before the peer is up (its backoff
+    would otherwise be every other channel's to that address: in a process
+    holding several servers, as the tests do)."""
     options: list[tuple[str, Any]] = [
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
@@ -421,4 +428,6 @@ def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.
     ]
     if service_config:
         options.append(("grpc.service_config", service_config))
+    if own_subchannels:
+        options.append(("grpc.use_local_subchannel_pool", 1))
     return grpc.aio.insecure_channel(target, options=options)
