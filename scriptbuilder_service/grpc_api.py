@@ -15,6 +15,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
@@ -35,7 +36,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
 ORIGIN = ProtoEnum(Origin, pb.Origin)
 MODE = ProtoEnum(EditorMode, pb.EditorMode)
-PARAMETER_TYPE = ProtoEnum(tpl.ParameterType, pb.ParameterType)
+PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
 SESSION_STATUS = ProtoEnum(SessionStatus, pb.SessionStatus)
 TEMPLATE_STATUS = ProtoEnum(tpl.TemplateStatus, pb.TemplateStatus)
 ROLE = ProtoEnum(Role, pb.MessageRole)
@@ -88,8 +89,8 @@ def _value_in(value: struct_pb2.Value) -> Any:
     return json_format.MessageToDict(value) if value.WhichOneof("kind") else None
 
 
-def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
-    return tpl.Parameter(
+def parameter_in(p: types_pb2.ScriptParameter, index: int) -> Parameter:
+    return Parameter(
         name=p.name,
         type=PARAMETER_TYPE.required(p.type, f"parameters[{index}].type"),
         required=p.required,
@@ -99,8 +100,8 @@ def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
     )
 
 
-def parameter_out(p: tpl.Parameter) -> pb.TemplateParameter:
-    message = pb.TemplateParameter(
+def parameter_out(p: Parameter) -> types_pb2.ScriptParameter:
+    message = types_pb2.ScriptParameter(
         name=p.name,
         type=PARAMETER_TYPE.to_proto(p.type),
         required=p.required,

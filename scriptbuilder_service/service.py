@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, render
 from flowpilot.runtime import paging
 from flowpilot.runtime.auth import Principal
 from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument
@@ -216,7 +217,7 @@ class ScriptBuilderService:
         description: str,
         language: ScriptLanguage | None,
         body: str,
-        parameters: Sequence[tpl.Parameter],
+        parameters: Sequence[Parameter],
     ) -> tpl.Template:
         caller.require_writer()
         new = tpl.new_template(
@@ -234,7 +235,7 @@ class ScriptBuilderService:
         *,
         name: str,
         description: str,
-        parameters: Sequence[tpl.Parameter],
+        parameters: Sequence[Parameter],
     ) -> tpl.Template:
         """The editor buffer when it is not blank, else the AI's latest script."""
         caller.require_writer()
@@ -325,7 +326,7 @@ class ScriptBuilderService:
         """ "Generate": a read. It never stamps anything and never calls the
         fixes service (CONTRACT §4), so viewers may use it too."""
         template = await self.get_template(caller, template_id)
-        script = tpl.render(template.language, template.body, template.parameters, values)
+        script = render(template.language, template.body, template.parameters, values)
         return script, template.language
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Sequence
 from typing import Any
 
+from flowpilot.kernel.scripts import Parameter, check_parameters
 from flowpilot.runtime.errors import InvalidArgument
 from flowpilot.runtime.validation import check_text
 
@@ -90,3 +93,35 @@ def _check_depth(value: Any, field: str, depth: int) -> None:
         )
     for item in value.values() if isinstance(value, dict) else value:
         _check_depth(item, field, depth + 1)
+
+
+# An entity tag as this service issues it (AIP-154): a quoted version number.
+_ETAG = re.compile(r'^"(0|[1-9][0-9]{0,17})"\Z')
+
+
+def etag(value: str, field: str = "etag") -> int | None:
+    """A write's precondition: the version its etag names, or None for no
+    precondition (empty) or any version (`*`)."""
+    if value in ("", "*"):
+        return None
+    match = _ETAG.match(value)
+    if match is None:
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        raise InvalidArgument(
+            f'{field} must be an etag this service issued (such as "7"), or *; got {shown!r}',
+            field=field,
+            reason="INVALID_ETAG",
+        )
+    return int(match.group(1))
+
+
+def script_parameters(
+    value: Sequence[Parameter], field: str = "script_parameters"
+) -> tuple[Parameter, ...]:
+    """Typed parameters: at most 50, each a valid schema, names unique."""
+    return check_parameters(value, field)
+
+
+def values(value: Any, field: str = "parameters") -> dict[str, Any]:
+    """Render values: a JSON object (bounded like drafted parameters)."""
+    return parameters(value, field)

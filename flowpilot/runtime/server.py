@@ -3,9 +3,11 @@
 `GrpcServer` wires what every service needs around its servicers: an
 interceptor that authenticates every call and maps `DomainError`s to
 `google.rpc.Status` (through `flowpilot.runtime.grpc_errors`, the one table of
-status codes), `grpc.health.v1`, reflection, and a graceful stop
-(health NOT_SERVING, `server.stop(grace)` so in-flight calls finish, then the
-service's own clean-up such as disposing the database engine).
+status codes), for unary and server-streaming calls alike, `grpc.health.v1`,
+reflection, and a graceful stop (health NOT_SERVING, the service's drain
+callbacks such as ending its open streams, `server.stop(grace)` so in-flight
+calls finish, then the service's own clean-up such as disposing the database
+engine).
 
 A service that calls another one names that dependency (`ServiceSpec.
 dependencies`); its health then has one more entry, `dependency:<service>`,
@@ -17,10 +19,11 @@ dependency is the service's decision (the script-builder can: CONTRACT §5).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +57,12 @@ def dependency_health_name(service_name: str) -> str:
 class CallInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates every call, binds its context, maps domain errors.
 
-    `internal_methods` (full method names) accept only the `service` role;
-    every other method refuses it.
+    Unary calls and server-streaming calls get the same treatment: the token
+    is checked before the handler runs, the caller is bound for the whole
+    call (every message of a stream), and a `DomainError` raised before the
+    first message or between two ends the call with its status and
+    `ErrorInfo`. `internal_methods` (full method names) accept only the
+    `service` role; every other method refuses it.
     """
 
     def __init__(
@@ -81,61 +88,119 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if (
-            handler is None
-            or handler.unary_unary is None
-            or method.startswith(PUBLIC_METHOD_PREFIXES)
-        ):
+        if handler is None or method.startswith(PUBLIC_METHOD_PREFIXES):
             return handler
-        inner = handler.unary_unary
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, handler.unary_unary),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._server_streaming(method, handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        # No client-streaming RPC exists; one added later must be wrapped here
+        # before it can be served (it would otherwise skip authentication).
+        raise RuntimeError(f"{method}: client-streaming calls are not intercepted")
 
+    def _unary(
+        self, method: str, inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
+    ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            metadata = {
-                k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
-            }
-            request_token = request_id_var.set(metadata.get(REQUEST_ID_HEADER) or new_request_id())
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
+            call = _Call(self, method, context)
             try:
-                principal = self._verifier.verify(bearer_token(metadata.get("authorization")))
-                self._authorize(method, principal)
-                principal_token = principal_var.set(principal)
-                try:
+                with call.bound():
                     return await inner(request, context)
-                finally:
-                    principal_var.reset(principal_token)
-            except DomainError as error:
-                code = status_code(error)
-                await abort_with_error(context, error, self._domain)
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
-                raise
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            except BaseException as error:
+                await call.failed(error)
             finally:
-                elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-                level = logging.DEBUG if code is grpc.StatusCode.OK else logging.INFO
-                if log.isEnabledFor(level):
-                    log.log(
-                        level,
-                        "rpc",
-                        extra={
-                            "method": method,
-                            "code": code.name,
-                            "ms": elapsed_ms,
-                            # On the record itself, so every handler sees it.
-                            "request_id": request_id_var.get(),
-                        },
-                    )
-                request_id_var.reset(request_token)
+                call.done()
 
-        return grpc.unary_unary_rpc_method_handler(
-            behavior,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        return behavior
+
+    def _server_streaming(
+        self, method: str, inner: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
+    ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _Call(self, method, context)
+            try:
+                with call.bound():
+                    async for message in inner(request, context):
+                        yield message
+            except BaseException as error:
+                await call.failed(error)
+            finally:
+                call.done()
+
+        return behavior
+
+
+class _Call:
+    """One intercepted call: its request id, caller and outcome (for the log line)."""
+
+    def __init__(
+        self, interceptor: CallInterceptor, method: str, context: grpc.aio.ServicerContext
+    ) -> None:
+        self._interceptor = interceptor
+        self._method = method
+        self._context = context
+        self._metadata = {
+            k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
+        }
+        self._request_token = request_id_var.set(
+            self._metadata.get(REQUEST_ID_HEADER) or new_request_id()
         )
+        self._started = time.perf_counter()
+        self._code = grpc.StatusCode.OK
+
+    @contextlib.contextmanager
+    def bound(self) -> Iterator[None]:
+        """Authenticates and authorizes the caller, bound for the call's duration."""
+        interceptor = self._interceptor
+        principal = interceptor._verifier.verify(bearer_token(self._metadata.get("authorization")))
+        interceptor._authorize(self._method, principal)
+        principal_token = principal_var.set(principal)
+        try:
+            yield
+        finally:
+            principal_var.reset(principal_token)
+
+    async def failed(self, error: BaseException) -> None:
+        """Ends the call with the status `error` stands for (re-raises
+        cancellations and aborts, which already carry theirs)."""
+        context = self._context
+        if isinstance(error, DomainError):
+            self._code = status_code(error)
+            await abort_with_error(context, error, self._interceptor._domain)
+        elif isinstance(error, asyncio.CancelledError | grpc.aio.AbortError | GeneratorExit):
+            self._code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
+            raise error
+        elif isinstance(error, Exception):
+            self._code = grpc.StatusCode.INTERNAL
+            log.error("unhandled error in %s", self._method, exc_info=error)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        else:
+            raise error
+
+    def done(self) -> None:
+        elapsed_ms = round((time.perf_counter() - self._started) * 1000, 2)
+        level = logging.DEBUG if self._code is grpc.StatusCode.OK else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "rpc",
+                extra={
+                    "method": self._method,
+                    "code": self._code.name,
+                    "ms": elapsed_ms,
+                    # On the record itself, so every handler sees it.
+                    "request_id": request_id_var.get(),
+                },
+            )
+        request_id_var.reset(self._request_token)
 
 
 @dataclass
@@ -148,6 +213,9 @@ class ServiceSpec:
     service_names: Sequence[str]
     register: Callable[[grpc.aio.Server], None]
     internal_methods: frozenset[str] = frozenset()
+    # Run after health says NOT_SERVING, before in-flight calls get their
+    # grace period: end what would never finish by itself (open streams).
+    on_drain: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Run after the server stopped taking calls (close pools, stop workers).
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Services this one calls (full name → its channel), reported in health
@@ -265,6 +333,8 @@ class GrpcServer:
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        for drain in self.spec.on_drain:
+            await drain()
         await self._server.stop(self._settings.shutdown_grace_seconds if grace is None else grace)
         for callback in self.spec.on_stop:
             await callback()
@@ -334,12 +404,19 @@ MIN_CONNECT_TIMEOUT_MS = 2_000
 DNS_MIN_RERESOLUTION_MS = 1_000
 
 
-def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.Channel:
+def open_channel(
+    target: str, *, service_config: str | None = None, own_subchannels: bool = False
+) -> grpc.aio.Channel:
     """One long-lived channel per target; share it for the process's life.
 
     Calls on it should pass `wait_for_ready=True` with a deadline: a call
     made while the channel (re)connects then waits for it, within its
-    deadline, instead of failing at once."""
+    deadline, instead of failing at once.
+
+    `own_subchannels`: connections of its own rather than gRPC's process-wide
+    pool. For a channel that dials a peer before the peer is up (its backoff
+    would otherwise be every other channel's to that address: in a process
+    holding several servers, as the tests do)."""
     options: list[tuple[str, Any]] = [
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
@@ -351,4 +428,6 @@ def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.
     ]
     if service_config:
         options.append(("grpc.service_config", service_config))
+    if own_subchannels:
+        options.append(("grpc.use_local_subchannel_pool", 1))
     return grpc.aio.insecure_channel(target, options=options)

@@ -37,6 +37,7 @@ SECRET_FIELDS = (
     "jwt_previous_public_key",
     "service_token",
     "fixes_database_url",
+    "fixes_listen_database_url",
     "scriptbuilder_database_url",
     "openai_api_key",
 )
@@ -164,6 +165,10 @@ class Settings(BaseSettings):
 
     # Databases: each service has its own.
     fixes_database_url: str | None = Field(default=None, repr=False)
+    # The fixes service's one LISTEN connection (WatchAiSession): the database
+    # itself, or a session-pooling port; transaction pooling (PgBouncer's
+    # usual mode) drops notifications. Unset: `fixes_database_url`.
+    fixes_listen_database_url: str | None = Field(default=None, repr=False)
     scriptbuilder_database_url: str | None = Field(default=None, repr=False)
     # Connections per service process: at most pool + overflow.
     db_pool_size: int = Field(default=10, ge=1)
@@ -181,6 +186,10 @@ class Settings(BaseSettings):
 
     # Deadlines and limits.
     fixes_call_timeout_seconds: float = 2.0
+    # The fixes service's calls to the script-builder (templates).
+    scriptbuilder_call_timeout_seconds: float = Field(default=2.0, gt=0)
+    # Open WatchAiSession streams per user, across every replica.
+    watch_max_per_user: int = Field(default=10, ge=1, le=1000)
     backend_timeout_seconds: float = 10.0
     max_body_bytes: int = 1_048_576
 
@@ -212,7 +221,9 @@ class Settings(BaseSettings):
             _SecretsDirSource(settings_cls, str(directory) if directory else None),
         )
 
-    @field_validator("fixes_database_url", "scriptbuilder_database_url")
+    @field_validator(
+        "fixes_database_url", "fixes_listen_database_url", "scriptbuilder_database_url"
+    )
     @classmethod
     def _valid_database_url(cls, value: str | None) -> str | None:
         if not value:

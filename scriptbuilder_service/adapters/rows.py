@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter
 from scriptbuilder_service.domain.drafting import Draft
 from scriptbuilder_service.domain.model import (
     EditorMode,
@@ -14,7 +15,7 @@ from scriptbuilder_service.domain.model import (
     Session,
     SessionStatus,
 )
-from scriptbuilder_service.domain.templates import Parameter, Template, TemplateStatus
+from scriptbuilder_service.domain.templates import Template, TemplateStatus
 
 
 def session_from_row(row: Any) -> Session:

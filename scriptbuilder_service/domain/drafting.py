@@ -7,6 +7,14 @@ import re
 from dataclasses import dataclass
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import (
+    MAX_PARAMETER_DESCRIPTION,
+    MAX_PARAMETERS,
+    Parameter,
+    ParameterType,
+    check_parameter,
+    placeholders,
+)
 from flowpilot.runtime.errors import InvalidArgument
 from scriptbuilder_service.domain.model import (
     MAX_MESSAGE,
@@ -14,14 +22,6 @@ from scriptbuilder_service.domain.model import (
     Message,
     Origin,
     Role,
-)
-from scriptbuilder_service.domain.templates import (
-    MAX_PARAMETER_DESCRIPTION,
-    MAX_PARAMETERS,
-    Parameter,
-    ParameterType,
-    check_parameter,
-    placeholders,
 )
 
 # One prompt for inline and standalone sessions alike (seed, open deferrals:

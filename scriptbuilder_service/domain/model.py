@@ -13,7 +13,7 @@ from flowpilot.runtime.errors import InvalidArgument
 from flowpilot.runtime.validation import check_text, parse_uuid
 
 if TYPE_CHECKING:
-    from scriptbuilder_service.domain.templates import Parameter
+    from flowpilot.kernel.scripts import Parameter
 
 # The per-user cap on standalone sessions (seed: the `POST /script-builder/sessions`
 # 5-session cap). Inline sessions never count.

@@ -75,3 +75,26 @@ async def test_migrations_run_through_pgbouncer(pg: EmbeddedPostgres, pgbouncer:
         await asyncio.to_thread(upgrade, package, target, statement_cache_size=0)
         revision, compatible = await read_schema_marks(target, statement_cache_size=0)
         assert revision and compatible
+
+
+async def test_a_watch_through_transaction_pooling_is_refused_not_left_deaf(
+    fixes_channel, make_token
+) -> None:
+    """LISTEN through transaction pooling would never hear a change: the
+    listener's probe notices and the watch is refused (503), not silent.
+    FLOWPILOT_FIXES_LISTEN_DATABASE_URL is the way around (deploy/README.md)."""
+    import grpc
+
+    from flowpilot.fixes.v1 import fixes_pb2 as pb
+    from tests.fixes.helpers import Client
+    from tests.support.grpc_client import refusal_of
+
+    client = Client(fixes_channel, make_token(user_id="engineer-1"))
+    session = await client.new_session()
+    call = client.stub.WatchAiSession(
+        pb.WatchAiSessionRequest(session_id=session.id), metadata=client.metadata, timeout=20
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await call.read()
+    assert info.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert refusal_of(info.value).reason == "WATCH_UNAVAILABLE"

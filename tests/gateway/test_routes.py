@@ -23,13 +23,20 @@ SERVICES = [
 ]
 
 
-def annotated_rpcs() -> list[tuple[str, str, str, str]]:
-    """(service, rpc, HTTP method, path template) for every annotated RPC."""
+def annotated_rpcs(*, streaming: bool = False) -> list[tuple[str, str, str, str]]:
+    """(service, rpc, HTTP method, path template) for every annotated RPC.
+
+    Server-streaming RPCs (WatchAiSession) only with `streaming`: the gateway
+    does not serve them yet (server-sent events come with the api-edge
+    work); until then they are left out of what the gateway must serve,
+    schemathesis included."""
     rows = []
     for service in SERVICES:
         for method in service.methods:
             options = method.GetOptions()
             if not options.HasExtension(annotations_pb2.http):
+                continue
+            if method.server_streaming and not streaming:
                 continue
             rule = options.Extensions[annotations_pb2.http]
             kind = rule.WhichOneof("pattern")
@@ -59,6 +66,7 @@ CONTRACT_ROUTES = {
     ("PUT", f"{_FIX}/ai-outcome-proposal"),
     ("DELETE", f"{_FIX}/ai-outcome-proposal"),
     ("GET", f"{_FIX}/events"),
+    ("GET", "/api/v1/ai-sessions/{}/events:watch"),
     ("POST", "/api/v1/script-builder/sessions"),
     ("GET", "/api/v1/script-builder/sessions"),
     ("GET", "/api/v1/script-builder/sessions/{}"),
@@ -75,10 +83,14 @@ CONTRACT_ROUTES = {
 
 
 def test_the_protos_have_the_contract_surface() -> None:
-    served = {(verb, re.sub(r"\{[^}]*\}", "{}", path)) for _, _, verb, path in RPCS}
+    rpcs = annotated_rpcs(streaming=True)
+    served = {(verb, re.sub(r"\{[^}]*\}", "{}", path)) for _, _, verb, path in rpcs}
     assert CONTRACT_ROUTES - served == set(), "contract routes missing from the protos"
-    # Our one addition to the REST surface (docs/architecture.md).
-    assert served - CONTRACT_ROUTES == {("POST", "/api/v1/script-templates/{}/publish")}
+    # Our additions to the REST surface (docs/architecture.md).
+    assert served - CONTRACT_ROUTES == {
+        ("POST", "/api/v1/script-templates/{}/publish"),
+        ("POST", f"{_FIX}:render"),
+    }
     internal = {"CheckAiSessionAccess", "ListPendingTemplateProposals", "AckTemplateProposal"}
     assert not internal & {rpc for _, rpc, _, _ in RPCS}
 

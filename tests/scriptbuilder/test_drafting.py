@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.errors import Unavailable
 from flowpilot.runtime.settings import Drafter, Settings
 from scriptbuilder_service.adapters.drafting import provider_from_settings
@@ -31,7 +32,6 @@ from scriptbuilder_service.domain.drafting import (
     target_language,
 )
 from scriptbuilder_service.domain.model import MAX_SCRIPT, Origin, Role
-from scriptbuilder_service.domain.templates import Parameter, ParameterType
 from scriptbuilder_service.recipes import load_index
 from tests.scriptbuilder.conftest import STRUCTURED_ANSWER, TEXT_ANSWER, ChatServer
 

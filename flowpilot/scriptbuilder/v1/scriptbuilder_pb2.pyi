@@ -40,14 +40,6 @@ class MessageRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_ROLE_USER: _ClassVar[MessageRole]
     MESSAGE_ROLE_ASSISTANT: _ClassVar[MessageRole]
 
-class ParameterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    PARAMETER_TYPE_UNSPECIFIED: _ClassVar[ParameterType]
-    PARAMETER_TYPE_STRING: _ClassVar[ParameterType]
-    PARAMETER_TYPE_INTEGER: _ClassVar[ParameterType]
-    PARAMETER_TYPE_BOOLEAN: _ClassVar[ParameterType]
-    PARAMETER_TYPE_ENUM: _ClassVar[ParameterType]
-
 class TemplateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TEMPLATE_STATUS_UNSPECIFIED: _ClassVar[TemplateStatus]
@@ -65,11 +57,6 @@ EDITOR_MODE_EDITOR: EditorMode
 MESSAGE_ROLE_UNSPECIFIED: MessageRole
 MESSAGE_ROLE_USER: MessageRole
 MESSAGE_ROLE_ASSISTANT: MessageRole
-PARAMETER_TYPE_UNSPECIFIED: ParameterType
-PARAMETER_TYPE_STRING: ParameterType
-PARAMETER_TYPE_INTEGER: ParameterType
-PARAMETER_TYPE_BOOLEAN: ParameterType
-PARAMETER_TYPE_ENUM: ParameterType
 TEMPLATE_STATUS_UNSPECIFIED: TemplateStatus
 TEMPLATE_STATUS_DRAFT: TemplateStatus
 TEMPLATE_STATUS_PUBLISHED: TemplateStatus
@@ -119,26 +106,10 @@ class Message(_message.Message):
     script: str
     created_at: _timestamp_pb2.Timestamp
     language: _types_pb2.ScriptLanguage
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
     explanation: str
     recipe_id: str
-    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., explanation: _Optional[str] = ..., recipe_id: _Optional[str] = ...) -> None: ...
-
-class TemplateParameter(_message.Message):
-    __slots__ = ("name", "type", "required", "default", "choices", "description")
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    TYPE_FIELD_NUMBER: _ClassVar[int]
-    REQUIRED_FIELD_NUMBER: _ClassVar[int]
-    DEFAULT_FIELD_NUMBER: _ClassVar[int]
-    CHOICES_FIELD_NUMBER: _ClassVar[int]
-    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    type: ParameterType
-    required: bool
-    default: _struct_pb2.Value
-    choices: _containers.RepeatedScalarFieldContainer[str]
-    description: str
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., required: _Optional[bool] = ..., default: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., choices: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., explanation: _Optional[str] = ..., recipe_id: _Optional[str] = ...) -> None: ...
 
 class ScriptTemplate(_message.Message):
     __slots__ = ("id", "account_id", "created_by_user_id", "name", "description", "language", "body", "parameters", "status", "source_fix_id", "source_session_id", "created_at", "updated_at", "source_recipe_id")
@@ -163,14 +134,14 @@ class ScriptTemplate(_message.Message):
     description: str
     language: _types_pb2.ScriptLanguage
     body: str
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
     status: TemplateStatus
     source_fix_id: str
     source_session_id: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     source_recipe_id: str
-    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., created_by_user_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., status: _Optional[_Union[TemplateStatus, str]] = ..., source_fix_id: _Optional[str] = ..., source_session_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_recipe_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., created_by_user_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., status: _Optional[_Union[TemplateStatus, str]] = ..., source_fix_id: _Optional[str] = ..., source_session_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_recipe_id: _Optional[str] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
     __slots__ = ("origin", "ai_session_id", "language", "title")
@@ -267,8 +238,8 @@ class SaveSessionAsTemplateRequest(_message.Message):
     session_id: str
     name: str
     description: str
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
-    def __init__(self, session_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ...) -> None: ...
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
+    def __init__(self, session_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ...) -> None: ...
 
 class CreateTemplateRequest(_message.Message):
     __slots__ = ("name", "description", "language", "body", "parameters")
@@ -281,8 +252,8 @@ class CreateTemplateRequest(_message.Message):
     description: str
     language: _types_pb2.ScriptLanguage
     body: str
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ...) -> None: ...
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "source_fix_id", "status")
