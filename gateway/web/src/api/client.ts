@@ -781,6 +781,8 @@ export function watchAiSession(sessionId: string, handlers: WatchHandlers, signa
   let lastEventId = 0
   let failures = 0
   let wake: (() => void) | null = null
+  /** The open stream's own abort: a drop (the browser went offline), not the end of the watch. */
+  let attempt: AbortController | null = null
   const path = `/ai-sessions/${segment(sessionId)}/events:watch`
 
   const sleep = (ms: number) =>
@@ -818,14 +820,30 @@ export function watchAiSession(sessionId: string, handlers: WatchHandlers, signa
     }
   }
 
+  const retry = () => {
+    failures = 0
+    wake?.()
+  }
+  // The browser knows before the stream does: a stream through a network that is
+  // gone may sit silent until the stall timer; drop it now, and reconnect when it is back.
+  const offline = () => attempt?.abort()
+  window.addEventListener('offline', offline)
+  window.addEventListener('online', retry)
+  signal.addEventListener('abort', () => {
+    window.removeEventListener('offline', offline)
+    window.removeEventListener('online', retry)
+    attempt?.abort()
+  })
+
   void (async () => {
     while (!signal.aborted) {
       handlers.onState?.('connecting')
+      attempt = new AbortController()
       try {
         await readEventStream(
           'GET',
           path,
-          { signal, headers: lastEventId ? { 'Last-Event-ID': String(lastEventId) } : {} },
+          { signal: attempt.signal, headers: lastEventId ? { 'Last-Event-ID': String(lastEventId) } : {} },
           (event) => {
             const change = JSON.parse(event.data) as AiSessionChange
             if (change.event_id) lastEventId = change.event_id
@@ -841,7 +859,7 @@ export function watchAiSession(sessionId: string, handlers: WatchHandlers, signa
         // The server ended the stream (a rollout): reopen at once, where we were.
         continue
       } catch (error) {
-        if (signal.aborted || isAbort(error)) return
+        if (signal.aborted) return
         if (error instanceof ApiError && error.status === 401) return
         failures += 1
         const unsupported =
@@ -854,24 +872,16 @@ export function watchAiSession(sessionId: string, handlers: WatchHandlers, signa
           continue
         }
         // A drop: say so only if reconnecting does not cure it at once.
-        if (failures >= 2) handlers.onError(error)
+        const problem = isAbort(error) ? new ConnectionError() : error
+        if (failures >= 2) handlers.onError(problem)
         handlers.onState?.('polling')
         const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (failures - 1))
         const jittered = backoff / 2 + Math.random() * (backoff / 2)
-        if (failures >= 2) {
-          await poll()
-          await sleep(jittered)
-        } else {
-          await sleep(jittered)
-        }
+        if (failures >= 2) await poll()
+        await sleep(jittered)
       }
     }
   })()
 
-  return {
-    retry: () => {
-      failures = 0
-      wake?.()
-    },
-  }
+  return { retry }
 }
