@@ -5,11 +5,8 @@ none), the fix render and run records."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,12 +18,12 @@ from tests.console.helpers import (
     SPOOLER_DRAFT,
     apply,
     banner,
+    live_updates_held,
     open_session,
     tab,
     wait_for_fix,
 )
 
-WATCH = "**/events:watch"
 STALE_WORDS = "This changed in another tab — reload to see it."
 CHOICE_LABEL = {
     "applied_failed": "The fix didn't work",
@@ -55,27 +52,6 @@ WRITE_BUTTONS = (
 
 def fixes_path(session: dict[str, Any]) -> str:
     return f"/ai-sessions/{session['id']}/suggested-fixes"
-
-
-@contextlib.asynccontextmanager
-async def live_updates_held(page: Page) -> AsyncIterator[None]:
-    """The page's live-update stream is opened but never answered (as if the
-    gateway were slow to answer), so the page keeps what it read; polling,
-    the fallback for a stream that fails, does not start either."""
-    release = asyncio.Event()
-
-    async def hold(route: Route) -> None:
-        await release.wait()
-        with contextlib.suppress(Exception):
-            await route.abort()
-
-    await page.route(WATCH, hold)
-    try:
-        yield
-    finally:
-        release.set()
-        with contextlib.suppress(Exception):
-            await page.unroute(WATCH)
 
 
 async def second_tab(console: Console) -> Page:

@@ -134,6 +134,9 @@ export function AiSessionPage({
         return
       }
       if (session) version.current = Math.max(version.current, session.state_version)
+      // Resolve or escalate freezes every unfinished fix, also those the change
+      // did not touch (so it carries no message for them): read the fixes again.
+      if (change.kind === 'session_updated') refresh()
       setState((previous) => {
         if (!previous) return previous
         return {
@@ -273,7 +276,7 @@ export function AiSessionPage({
     if (updated && !signal.aborted) {
       setNotice('Session resolved. Fixes that were being verified are recorded as worked.')
       setState((previous) => (previous ? { ...previous, session: newer(previous.session, updated) } : previous))
-      afterWrite()
+      refresh() // every unfinished fix is frozen now
     }
   }
 
@@ -283,7 +286,7 @@ export function AiSessionPage({
     setState((previous) => (previous ? { ...previous, session: newer(previous.session, updated) } : previous))
     setNotice('Session escalated.')
     setFocusTarget('h1')
-    afterWrite()
+    refresh() // every unfinished fix is frozen now
   }
 
   if (loadError && !state) {
