@@ -338,6 +338,10 @@ export function AiSessionPage({
               {session.title}{' '}
               <span className={`badge badge--session-${session.status}`}>{session.status}</span>
             </h1>
+            <p className="live-state" data-state={watchState}>
+              {watchState === 'live' ? 'Live updates on' : watchState === 'polling' ? 'Updating every few seconds' : ''}
+              {!canWrite ? ' · You are a viewer: you can read this session, not change it.' : ''}
+            </p>
           </div>
           {canResolve || canEscalate ? (
             <div className="session-actions">
@@ -356,10 +360,6 @@ export function AiSessionPage({
               <ErrorNote error={sessionAction.error} onRetry={() => void resolve()} />
             </div>
           ) : null}
-          {!canWrite ? <p className="hint">You are a viewer: you can read this session, not change it.</p> : null}
-          <p className="live-state" data-state={watchState}>
-            {watchState === 'live' ? 'Live updates on' : watchState === 'polling' ? 'Updating every few seconds' : ''}
-          </p>
           {session.escalation_reason ? <p className="hint">Escalated: {session.escalation_reason}</p> : null}
         </header>
         {refreshError ? (
