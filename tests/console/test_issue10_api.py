@@ -18,9 +18,11 @@ from tests.console.helpers import (
     SPOOLER_DRAFT,
     apply,
     banner,
+    editor_text,
     live_updates_held,
     open_session,
     tab,
+    type_in_editor,
     wait_for_fix,
 )
 
@@ -411,3 +413,45 @@ async def test_run_record_shown_after_i_ran_this(open_console) -> None:
     assert stored["script"] == "Restart-Service -Name 'Spooler' -Force:$true"
     assert stored["parameters"] == {"service": "Spooler", "force": True}
     assert stored["source"] == "template" and stored["kind"] == "apply"
+
+
+async def test_two_fixes_in_one_inline_session_keep_their_own_editor_buffers(open_console) -> None:
+    console = await open_console()
+    session = await console.api.session("Printing and name lookups fail")
+    await console.api.fix(session["id"])
+    await console.api.fix(session["id"], title="Flush DNS cache", script_language="bash")
+    page = await open_session(console, session)
+    spooler = page.get_by_role("button", name=re.compile("^Restart the print spooler"))
+    dns = page.get_by_role("button", name=re.compile("^Flush DNS cache"))
+
+    await spooler.click()
+    await apply(page)
+    await page.get_by_role("button", name="✎ Write myself").click()
+    await type_in_editor(page, "Restart-Service Spooler")
+    await expect(page.locator(".monaco-editor .view-lines")).to_contain_text(
+        "Restart-Service Spooler"
+    )
+    # (No wait for the 0.6 s save: leaving the fix saves at once, and the next fix
+    # waits for that save before it takes the session over.)
+
+    # The DNS fix takes the inline session over: its own scaffold, not the spooler's draft.
+    await dns.click()
+    await tab(page, SB_TAB).click()
+    builder = page.get_by_role("tabpanel", name=SB_TAB)
+    await expect(
+        builder.get_by_role("heading", name="Script Builder · Flush DNS cache")
+    ).to_be_visible()
+    await expect(builder.get_by_role("button", name="✎ Write myself")).to_be_visible()
+    await builder.get_by_role("button", name="✎ Write myself").click()
+    await expect(page.locator(".monaco-editor .view-lines")).to_contain_text(
+        "# Fix: Flush DNS cache"
+    )
+    assert "Restart-Service Spooler" not in await editor_text(page)
+
+    # Back to the spooler: its draft and its mode come back.
+    await spooler.click()
+    await tab(page, SB_TAB).click()
+    await expect(page.locator(".monaco-editor .view-lines")).to_contain_text(
+        "Restart-Service Spooler"
+    )
+    await expect(page.get_by_role("button", name="✨ Back to AI")).to_be_visible()

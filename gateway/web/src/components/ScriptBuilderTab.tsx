@@ -10,7 +10,7 @@ import { lazy, Suspense, useCallback, useEffect, useId, useMemo, useRef, useStat
 import * as api from '../api/client'
 import type { BuilderMessage, BuilderSession, EditorMode, SuggestedFix, TemplateParameter } from '../api/types'
 import { useAction } from '../lib/hooks'
-import { claimDraft, forgetDraft } from '../lib/inlineDrafts'
+import { claimDraft, forgetDraft, savesSettled, trackSave } from '../lib/inlineDrafts'
 import { placeholders, scaffoldFor } from '../lib/scripts'
 import { LANGUAGE_LABEL } from '../lib/words'
 import { ErrorNote, LoadFailed, Loading } from './ErrorNote'
@@ -82,11 +82,15 @@ export function ScriptBuilderTab({
     signal.current = controller
     setLoadError(null)
     ;(async () => {
+      // A save of the previous fix's buffer still on its way lands first.
+      await savesSettled()
       const session = await api.getOrCreateInlineSession(fix, controller.signal)
       const history = await api.listMessages(session.id, controller.signal)
       const draft = claimDraft(session, fix.id)
       if (draft.replaced) {
-        await api.saveDraft(session.id, { editor_buffer: draft.buffer, mode: draft.mode }, controller.signal)
+        await trackSave(
+          api.saveDraft(session.id, { editor_buffer: draft.buffer, mode: draft.mode }, controller.signal),
+        )
       }
       setBuilder(session)
       setMessages(history)
@@ -109,7 +113,7 @@ export function ScriptBuilderTab({
     (changes: api.DraftChanges) => {
       const id = latest.current.builderId
       if (!id) return
-      void saving.run(() => api.saveDraft(id, changes, signal.current.signal))
+      void saving.run(() => trackSave(api.saveDraft(id, changes, signal.current.signal)))
     },
     [saving],
   )
@@ -120,7 +124,7 @@ export function ScriptBuilderTab({
       if (pendingSave.current !== null) {
         window.clearTimeout(pendingSave.current)
         const { builderId, buffer: b } = latest.current
-        if (builderId) void api.saveDraft(builderId, { editor_buffer: b }).catch(() => undefined)
+        if (builderId) void trackSave(api.saveDraft(builderId, { editor_buffer: b })).catch(() => undefined)
       }
     },
     [],
@@ -193,7 +197,7 @@ export function ScriptBuilderTab({
     setSelected(null)
     if (builder) {
       forgetDraft(builder.id, fix.id)
-      void api.saveDraft(builder.id, { editor_buffer: '', mode: 'ai' }).catch(() => undefined)
+      void trackSave(api.saveDraft(builder.id, { editor_buffer: '', mode: 'ai' })).catch(() => undefined)
     }
     onScriptDrafted(updated)
   }

@@ -64,3 +64,18 @@ export function forgetDraft(sessionId: string, fixId: string): void {
   delete stored.aside[`${sessionId}/${fixId}`]
   write(stored)
 }
+
+let inFlight: Promise<unknown> = Promise.resolve()
+
+/** Tracks a draft save, so that the next fix to take the session over waits for it
+ * (else a late save of the previous fix's buffer could land after the new fix's). */
+export function trackSave<T>(save: Promise<T>): Promise<T> {
+  const previous = inFlight
+  inFlight = Promise.allSettled([previous, save])
+  return save
+}
+
+/** Resolves once every tracked save has landed (or failed). */
+export function savesSettled(): Promise<unknown> {
+  return inFlight
+}
