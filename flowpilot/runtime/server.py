@@ -17,10 +17,12 @@ dependency is the service's decision (the script-builder can: CONTRACT §5).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +54,8 @@ def dependency_health_name(service_name: str) -> str:
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates every call, binds its context, maps domain errors.
+    """Authenticates every call, binds its context, maps domain errors: unary
+    and server-streaming calls alike.
 
     `internal_methods` (full method names) accept only the `service` role;
     every other method refuses it.
@@ -81,61 +84,140 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if (
-            handler is None
-            or handler.unary_unary is None
-            or method.startswith(PUBLIC_METHOD_PREFIXES)
-        ):
+        if handler is None or method.startswith(PUBLIC_METHOD_PREFIXES):
             return handler
+        if handler.unary_unary is not None:
+            return self._unary(handler, method)
+        if handler.unary_stream is not None:
+            return self._server_streaming(handler, method)
+        # Client streaming is not part of either API; refuse it rather than
+        # serve it unauthenticated.
+        raise RuntimeError(f"{method}: client-streaming RPCs are not supported")
+
+    def _unary(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         inner = handler.unary_unary
 
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            metadata = {
-                k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
-            }
-            request_token = request_id_var.set(metadata.get(REQUEST_ID_HEADER) or new_request_id())
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
+            call = _CallScope(self, method, context)
             try:
-                principal = self._verifier.verify(bearer_token(metadata.get("authorization")))
-                self._authorize(method, principal)
-                principal_token = principal_var.set(principal)
-                try:
+                with call.bound():
                     return await inner(request, context)
-                finally:
-                    principal_var.reset(principal_token)
-            except DomainError as error:
-                code = status_code(error)
-                await abort_with_error(context, error, self._domain)
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
-                raise
-            except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error in %s", method)
-                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            except BaseException as error:  # classified: mapped, or re-raised
+                await call.failed(error)
             finally:
-                elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-                level = logging.DEBUG if code is grpc.StatusCode.OK else logging.INFO
-                if log.isEnabledFor(level):
-                    log.log(
-                        level,
-                        "rpc",
-                        extra={
-                            "method": method,
-                            "code": code.name,
-                            "ms": elapsed_ms,
-                            # On the record itself, so every handler sees it.
-                            "request_id": request_id_var.get(),
-                        },
-                    )
-                request_id_var.reset(request_token)
+                call.finish()
 
         return grpc.unary_unary_rpc_method_handler(
             behavior,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    def _server_streaming(
+        self, handler: grpc.RpcMethodHandler, method: str
+    ) -> grpc.RpcMethodHandler:
+        """The same checks and mapping for a server-streaming call: the token is
+        verified before the handler runs, and a `DomainError` raised before or
+        between messages ends the call with its status (trailers-only when
+        nothing was sent yet)."""
+        inner = handler.unary_stream
+
+        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _CallScope(self, method, context)
+            try:
+                with call.bound():
+                    produced = inner(request, context)
+                    if inspect.isasyncgen(produced):
+                        async for response in produced:
+                            yield response
+                    else:  # a handler that writes with context.write()
+                        await produced
+            except BaseException as error:  # classified: mapped, or re-raised
+                await call.failed(error)
+            finally:
+                call.finish()
+
+        return grpc.unary_stream_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class _CallScope:
+    """One call's context (request id, caller), its error mapping and its log line."""
+
+    __slots__ = (
+        "_authorization",
+        "_context",
+        "_interceptor",
+        "_method",
+        "_request_token",
+        "_started",
+        "code",
+    )
+
+    def __init__(
+        self, interceptor: CallInterceptor, method: str, context: grpc.aio.ServicerContext
+    ) -> None:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        self._interceptor = interceptor
+        self._method = method
+        self._context = context
+        self._request_token = request_id_var.set(
+            metadata.get(REQUEST_ID_HEADER) or new_request_id()
+        )
+        self._started = time.perf_counter()
+        self.code = grpc.StatusCode.OK
+        self._authorization = metadata.get("authorization")
+
+    @contextlib.contextmanager
+    def bound(self) -> Iterator[None]:
+        """Verifies the caller and binds it for the handler's duration."""
+        interceptor = self._interceptor
+        principal = interceptor._verifier.verify(bearer_token(self._authorization))
+        interceptor._authorize(self._method, principal)
+        principal_token = principal_var.set(principal)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ValueError):  # finalised in another context
+                principal_var.reset(principal_token)
+
+    async def failed(self, error: BaseException) -> None:
+        """Maps a domain error to its status, records how the call ended, and
+        re-raises what is not ours to map (cancellation, an abort)."""
+        context = self._context
+        if isinstance(error, DomainError):
+            self.code = status_code(error)
+            await abort_with_error(context, error, self._interceptor._domain)
+        elif isinstance(error, asyncio.CancelledError | grpc.aio.AbortError | GeneratorExit):
+            self.code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
+            raise error
+        elif isinstance(error, Exception):
+            self.code = grpc.StatusCode.INTERNAL
+            log.error("unhandled error in %s", self._method, exc_info=error)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        else:
+            raise error
+
+    def finish(self) -> None:
+        elapsed_ms = round((time.perf_counter() - self._started) * 1000, 2)
+        level = logging.DEBUG if self.code is grpc.StatusCode.OK else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "rpc",
+                extra={
+                    "method": self._method,
+                    "code": self.code.name,
+                    "ms": elapsed_ms,
+                    # On the record itself, so every handler sees it.
+                    "request_id": request_id_var.get(),
+                },
+            )
+        with contextlib.suppress(ValueError):
+            request_id_var.reset(self._request_token)
 
 
 @dataclass

@@ -77,8 +77,11 @@ CONTRACT_ROUTES = {
 def test_the_protos_have_the_contract_surface() -> None:
     served = {(verb, re.sub(r"\{[^}]*\}", "{}", path)) for _, _, verb, path in RPCS}
     assert CONTRACT_ROUTES - served == set(), "contract routes missing from the protos"
-    # Our one addition to the REST surface (docs/architecture.md).
-    assert served - CONTRACT_ROUTES == {("POST", "/api/v1/script-templates/{}/publish")}
+    # Our additions to the REST surface (docs/architecture.md).
+    assert served - CONTRACT_ROUTES == {
+        ("POST", "/api/v1/script-templates/{}/publish"),
+        ("POST", "/api/v1/script-builder/sessions/{}/messages:stream"),
+    }
     internal = {"CheckAiSessionAccess", "ListPendingTemplateProposals", "AckTemplateProposal"}
     assert not internal & {rpc for _, rpc, _, _ in RPCS}
 
