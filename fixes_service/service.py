@@ -114,9 +114,20 @@ class FixesService:
             raise session_not_found()
         return session
 
-    async def check_access(self, principal: Principal, ai_session_id: str) -> AiSession:
-        """For the script-builder service: the same visibility as every read."""
-        return await self.get_session(principal, ai_session_id, field="ai_session_id")
+    async def check_access(
+        self, principal: Principal, ai_session_id: str, fix_id: str = ""
+    ) -> tuple[AiSession, Fix | None]:
+        """For the script-builder service: the same visibility as every read;
+        with `fix_id`, that fix must be one of the session's (FIX_NOT_FOUND)."""
+        parsed_fix = parse_uuid(fix_id, "fix_id") if fix_id else None
+        session = await self.get_session(principal, ai_session_id, field="ai_session_id")
+        if parsed_fix is None:
+            return session, None
+        async with self._uow.autocommit() as repo:
+            fix = await repo.get_fix(Scope.of(principal), session.id, parsed_fix)
+        if fix is None:
+            raise fix_not_found()
+        return session, fix
 
     async def list_sessions(
         self, principal: Principal, page_size: int, page_token: str
