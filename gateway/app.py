@@ -753,14 +753,19 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
         ]
     )
     # One Starlette route per path template, dispatching on the HTTP method, so
-    # that a wrong method is a 405 naming every allowed one. Templates with
-    # more literal segments go first (`/x/search` before `/x/{id}`).
+    # that a wrong method is a 405 naming every allowed one. Custom methods go
+    # first (`/x/{id}:render` before `/x/{id}`, whose variable would match
+    # `7:render` too), then templates with more literal segments (`/x/search`
+    # before `/x/{id}`).
     by_pattern: dict[str, dict[str, RpcHandler]] = {}
     first_route: dict[str, RpcRoute] = {}
     for route in routes:
         by_pattern.setdefault(route.path.regex.pattern, {})[route.http_method] = handlers[id(route)]
         first_route.setdefault(route.path.regex.pattern, route)
-    ordered = sorted(first_route.items(), key=lambda item: (len(item[1].path.variables), item[0]))
+    ordered = sorted(
+        first_route.items(),
+        key=lambda item: (not item[1].path.verb, len(item[1].path.variables), item[0]),
+    )
     for pattern, route in ordered:
         app.router.routes.append(_starlette_route(gateway, by_pattern[pattern], route))
     # The web console last: its paths never overlap the API's (docs/gateway.md).

@@ -59,6 +59,8 @@ class PathTemplate:
     variables: tuple[tuple[str, str], ...]
     # The template with each variable as `{field.path}` (OpenAPI form).
     openapi_path: str
+    # The trailing `:verb` (custom method), if any.
+    verb: str = ""
 
 
 def compile_template(template: str) -> PathTemplate:
@@ -103,7 +105,7 @@ def compile_template(template: str) -> PathTemplate:
     if verb:
         regex += ":" + re.escape(verb)
         openapi_path += ":" + verb
-    return PathTemplate(template, re.compile(regex + "$"), tuple(variables), openapi_path)
+    return PathTemplate(template, re.compile(regex + "$"), tuple(variables), openapi_path, verb)
 
 
 def _split_top_level(body: str) -> list[str]:
