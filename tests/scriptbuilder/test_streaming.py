@@ -114,6 +114,11 @@ async def test_a_refusal_comes_before_any_event_and_stores_nothing(
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await viewer.read()
     assert refusal_of(info.value).reason == "ROLE_CANNOT_WRITE"
+    # The shared interceptor authenticates streaming calls like unary ones.
+    anonymous = stub.StreamMessage(sb.SendMessageRequest(session_id=session.id, content="hi"))
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await anonymous.read()
+    assert refusal_of(info.value).code is grpc.StatusCode.UNAUTHENTICATED
     assert await stored(scriptbuilder_db_url) == 0
 
 
