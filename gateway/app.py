@@ -457,7 +457,7 @@ class Gateway:
         # for the service to accept it is bounded below instead.
         call = handler.stream(message, metadata=metadata, wait_for_ready=True)
         try:
-            first = await self._accepted(handler, call)
+            ended = await self._accepted(handler, call)
         except BaseException:
             call.cancel()
             self.streams.release()
@@ -468,22 +468,21 @@ class Gateway:
             self.streams.release()
 
         return EventStreamResponse(
-            self._events(handler, call, first, request_id),
+            self._events(handler, call, ended, request_id),
             headers={REQUEST_ID_HEADER: request_id},
             on_close=close,
         )
 
-    async def _accepted(
-        self, handler: RpcHandler, call: grpc.aio.UnaryStreamCall
-    ) -> list[Message] | None:
+    async def _accepted(self, handler: RpcHandler, call: grpc.aio.UnaryStreamCall) -> _Ended | None:
         """Waits for the service's initial metadata (sent with its first
-        message, or on its own once it accepted the call). Returns what was
-        already read: None while the call goes on, else its messages (the call
-        ended). Raises the call's error when it failed before any message."""
-        metadata = asyncio.ensure_future(call.initial_metadata())
-        done, _ = await asyncio.wait({metadata}, timeout=self.timeout)
+        message, or on its own once it accepted the call). Returns None while
+        the call goes on, else how it ended (its messages, then its error if
+        it failed after one). Raises the call's error when it failed before
+        any message: that is an ordinary error response."""
+        accepted = asyncio.ensure_future(call.initial_metadata())
+        done, _ = await asyncio.wait({accepted}, timeout=self.timeout)
         if not done:
-            metadata.cancel()
+            accepted.cancel()
             if not _connected(handler):
                 raise BackendNotReached
             return None  # connected, quiet: stream on, with heartbeats
@@ -491,20 +490,27 @@ class Gateway:
             return None
         # Ended already (trailers-only on a refusal): the error, or what it sent.
         messages: list[Message] = []
-        while (item := await call.read()) is not grpc.aio.EOF:
-            messages.append(item)
-        return messages
+        try:
+            while (item := await call.read()) is not grpc.aio.EOF:
+                messages.append(item)
+        except grpc.aio.AioRpcError as error:
+            if not messages:
+                raise
+            return _Ended(messages, error)
+        return _Ended(messages, None)
 
     async def _events(
         self,
         handler: RpcHandler,
         call: grpc.aio.UnaryStreamCall,
-        ended_with: list[Message] | None,
+        ended: _Ended | None,
         request_id: str,
     ) -> AsyncIterator[bytes]:
-        if ended_with is not None:
-            for message in ended_with:
+        if ended is not None:
+            for message in ended.messages:
                 yield handler.event(message)
+            if ended.error is not None:
+                yield _error_event(ended.error, request_id)
             return
         closing = asyncio.ensure_future(self.streams.closing.wait())
         reader: asyncio.Future[Any] | None = None
@@ -523,8 +529,7 @@ class Gateway:
                 try:
                     item = reader.result()
                 except grpc.aio.AioRpcError as error:
-                    failed = rpc_error_response(error, request_id=request_id)
-                    yield event_frame(bytes(failed.body), event=ERROR_EVENT)
+                    yield _error_event(error, request_id)
                     return
                 reader = None
                 if item is grpc.aio.EOF:
@@ -570,6 +575,20 @@ class Gateway:
             else:
                 dependencies.setdefault(own, {})[dependency] = status
         return services, dependencies
+
+
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """A streaming call that had ended by the time the gateway looked."""
+
+    messages: list[Message]
+    error: grpc.aio.AioRpcError | None
+
+
+def _error_event(error: grpc.aio.AioRpcError, request_id: str) -> bytes:
+    """A failure after the first event: the usual error body, as `event: error`."""
+    failed = rpc_error_response(error, request_id=request_id)
+    return event_frame(bytes(failed.body), event=ERROR_EVENT)
 
 
 def _backend_unavailable(request_id: str) -> Response:

@@ -272,3 +272,39 @@ async def test_a_stream_to_a_service_that_is_not_there_is_503(settings, engineer
     assert response.json()["error"]["details"][0]["reason"] == "BACKEND_UNAVAILABLE"
     assert time.monotonic() - started < 3
     assert app.state.gateway.streams.open == 0
+
+
+async def test_the_served_gateway_ends_streams_first_when_it_shuts_down(
+    settings, widget_stack, engineer_token
+) -> None:
+    """`flowpilot serve gateway`'s server: a stop does not wait out the grace
+    period for an open stream (uvicorn would, then cut it)."""
+    from flowpilot.runtime.embedded_pg import free_port
+    from gateway.app import BackendService, create_app, gateway_server
+    from tests.gateway.widgets import widget_service
+
+    widget_stack.service.streams["WatchWidgets"] = _changes(1, then="hold")
+    port = free_port()
+    served = settings.model_copy(
+        update={"http_port": port, "bind_host": "127.0.0.1", "shutdown_grace_seconds": 8.0}
+    )
+    target = widget_stack.app.state.gateway.backends[0].target
+    app = create_app(served, [BackendService(widget_service(), target)])
+    server = gateway_server(app, served)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()
+        await asyncio.sleep(0.01)
+    headers = {"authorization": f"Bearer {engineer_token}"}
+    async with (
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as client,
+        client.stream("GET", WATCH) as response,
+    ):
+        events = read_events(response.aiter_lines())
+        assert (await anext(events)).id == "1"
+        started = time.monotonic()
+        server.should_exit = True  # what SIGTERM does
+        assert [event async for event in events] == []
+    await asyncio.wait_for(serving, 8)
+    assert time.monotonic() - started < 3
