@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from flowpilot.runtime.server import GrpcServer
+from flowpilot.runtime.settings import Settings
+
 TEXT_ANSWER = "Restarts the spooler.\n```bash\nsystemctl restart cups\n```"
 # What the fake model answers when asked for structured output.
 STRUCTURED_ANSWER = {
@@ -147,3 +150,27 @@ async def chat_server() -> AsyncIterator[ChatServer]:
     finally:
         server.close()
         await server.wait_closed()
+
+
+@pytest.fixture
+async def model_server(
+    settings: Settings, scriptbuilder_db_url: str, fixes_server: GrpcServer, chat_server: ChatServer
+) -> AsyncIterator[GrpcServer]:
+    """The script-builder with a model behind it: the fake chat-completions server."""
+    from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
+    from scriptbuilder_service.main import create_server
+    from scriptbuilder_service.recipes import load_index
+
+    drafter = OpenAIChatProvider(base_url=chat_server.url, model="tiny", index=load_index())
+    server = await create_server(
+        settings,
+        database_url=scriptbuilder_db_url,
+        fixes_target=fixes_server.target,
+        port=0,
+        drafter=drafter,
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop(0)
