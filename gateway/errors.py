@@ -24,6 +24,7 @@ from flowpilot.runtime.context import REQUEST_ID_HEADER
 from flowpilot.runtime.errors import DomainError
 from flowpilot.runtime.grpc_errors import (
     GRPC_CODE_BY_NUMBER,
+    error_info,
     status_code,
     status_from_metadata,
     to_status,
@@ -47,6 +48,10 @@ HTTP_BY_GRPC: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+# The one reason-specific override of CONTRACT §6's table: a stale `If-Match`
+# (or body `etag`) is HTTP's own "precondition failed" (RFC 9110, AIP-154),
+# whatever gRPC code the service used (ABORTED).
+HTTP_BY_REASON: dict[str, int] = {"ETAG_MISMATCH": 412}
 # HTTP statuses the gateway itself produces, with the gRPC name in the body.
 GRPC_NAME_BY_HTTP: dict[int, str] = {
     400: "INVALID_ARGUMENT",
@@ -56,6 +61,7 @@ GRPC_NAME_BY_HTTP: dict[int, str] = {
     405: "UNIMPLEMENTED",
     408: "DEADLINE_EXCEEDED",
     409: "FAILED_PRECONDITION",
+    412: "ABORTED",
     413: "RESOURCE_EXHAUSTED",
     429: "RESOURCE_EXHAUSTED",
     431: "RESOURCE_EXHAUSTED",
@@ -64,8 +70,13 @@ GRPC_NAME_BY_HTTP: dict[int, str] = {
 }
 
 
-def http_status_for(code: grpc.StatusCode) -> int:
-    """CONTRACT §6: anything not listed is 500."""
+def http_status_for(code: grpc.StatusCode, status: status_pb2.Status | None = None) -> int:
+    """CONTRACT §6: anything not listed is 500; a reason in `HTTP_BY_REASON`
+    has its own status."""
+    if status is not None:
+        info = error_info(status)
+        if info is not None and info.reason in HTTP_BY_REASON:
+            return HTTP_BY_REASON[info.reason]
     return HTTP_BY_GRPC.get(code, 500)
 
 
@@ -127,7 +138,7 @@ def domain_error_response(error: DomainError, *, request_id: str | None = None) 
     code = status_code(error)
     status = to_status(error, GATEWAY_ERROR_DOMAIN)
     return error_response(
-        http_status_for(code),
+        http_status_for(code, status),
         code.name,
         error.message,
         status_details(status),
@@ -179,5 +190,9 @@ def rpc_error_response(error: grpc.aio.AioRpcError, *, request_id: str | None = 
     elif code is grpc.StatusCode.DEADLINE_EXCEEDED and status is None:
         message = "the backend service did not answer in time"
     return error_response(
-        http_status_for(code), code.name, message, status_details(status), request_id=request_id
+        http_status_for(code, status),
+        code.name,
+        message,
+        status_details(status),
+        request_id=request_id,
     )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import signal
 import time
@@ -61,7 +62,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     is checked before the handler runs, the caller is bound for the whole
     call (every message of a stream), and a `DomainError` raised before the
     first message or between two ends the call with its status and
-    `ErrorInfo`. `internal_methods` (full method names) accept only the
+    `ErrorInfo`. A streaming handler may be an async generator or write with
+    `context.write()`. `internal_methods` (full method names) accept only the
     `service` role; every other method refuses it.
     """
 
@@ -91,116 +93,137 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(PUBLIC_METHOD_PREFIXES):
             return handler
         if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return self._unary(handler, method)
         if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._server_streaming(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        # No client-streaming RPC exists; one added later must be wrapped here
-        # before it can be served (it would otherwise skip authentication).
-        raise RuntimeError(f"{method}: client-streaming calls are not intercepted")
+            return self._server_streaming(handler, method)
+        # Client streaming is not part of either API; refuse it rather than
+        # serve it unauthenticated.
+        raise RuntimeError(f"{method}: client-streaming RPCs are not supported")
 
-    def _unary(
-        self, method: str, inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-    ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+    def _unary(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        inner = handler.unary_unary
+
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            call = _Call(self, method, context)
+            call = _CallScope(self, method, context)
             try:
                 with call.bound():
                     return await inner(request, context)
-            except BaseException as error:
+            except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
             finally:
-                call.done()
+                call.finish()
 
-        return behavior
+        return grpc.unary_unary_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
     def _server_streaming(
-        self, method: str, inner: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
-    ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+        self, handler: grpc.RpcMethodHandler, method: str
+    ) -> grpc.RpcMethodHandler:
+        """The same checks and mapping for a server-streaming call: the token is
+        verified before the handler runs, and a `DomainError` raised before or
+        between messages ends the call with its status (trailers-only when
+        nothing was sent yet)."""
+        inner = handler.unary_stream
+
         async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            call = _Call(self, method, context)
+            call = _CallScope(self, method, context)
             try:
                 with call.bound():
-                    async for message in inner(request, context):
-                        yield message
-            except BaseException as error:
+                    produced = inner(request, context)
+                    if inspect.isasyncgen(produced):
+                        async for response in produced:
+                            yield response
+                    else:  # a handler that writes with context.write()
+                        await produced
+            except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
             finally:
-                call.done()
+                call.finish()
 
-        return behavior
+        return grpc.unary_stream_rpc_method_handler(
+            behavior,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
 
 
-class _Call:
-    """One intercepted call: its request id, caller and outcome (for the log line)."""
+class _CallScope:
+    """One call's context (request id, caller), its error mapping and its log line."""
+
+    __slots__ = (
+        "_authorization",
+        "_context",
+        "_interceptor",
+        "_method",
+        "_request_token",
+        "_started",
+        "code",
+    )
 
     def __init__(
         self, interceptor: CallInterceptor, method: str, context: grpc.aio.ServicerContext
     ) -> None:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         self._interceptor = interceptor
         self._method = method
         self._context = context
-        self._metadata = {
-            k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
-        }
         self._request_token = request_id_var.set(
-            self._metadata.get(REQUEST_ID_HEADER) or new_request_id()
+            metadata.get(REQUEST_ID_HEADER) or new_request_id()
         )
         self._started = time.perf_counter()
-        self._code = grpc.StatusCode.OK
+        self.code = grpc.StatusCode.OK
+        self._authorization = metadata.get("authorization")
 
     @contextlib.contextmanager
     def bound(self) -> Iterator[None]:
-        """Authenticates and authorizes the caller, bound for the call's duration."""
+        """Verifies the caller and binds it for the handler's duration."""
         interceptor = self._interceptor
-        principal = interceptor._verifier.verify(bearer_token(self._metadata.get("authorization")))
+        principal = interceptor._verifier.verify(bearer_token(self._authorization))
         interceptor._authorize(self._method, principal)
         principal_token = principal_var.set(principal)
         try:
             yield
         finally:
-            principal_var.reset(principal_token)
+            with contextlib.suppress(ValueError):  # finalised in another context
+                principal_var.reset(principal_token)
 
     async def failed(self, error: BaseException) -> None:
-        """Ends the call with the status `error` stands for (re-raises
-        cancellations and aborts, which already carry theirs)."""
+        """Maps a domain error to its status, records how the call ended, and
+        re-raises what is not ours to map (cancellation, an abort)."""
         context = self._context
         if isinstance(error, DomainError):
-            self._code = status_code(error)
+            self.code = status_code(error)
             await abort_with_error(context, error, self._interceptor._domain)
         elif isinstance(error, asyncio.CancelledError | grpc.aio.AbortError | GeneratorExit):
-            self._code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
+            self.code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
             raise error
         elif isinstance(error, Exception):
-            self._code = grpc.StatusCode.INTERNAL
+            self.code = grpc.StatusCode.INTERNAL
             log.error("unhandled error in %s", self._method, exc_info=error)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
         else:
             raise error
 
-    def done(self) -> None:
+    def finish(self) -> None:
         elapsed_ms = round((time.perf_counter() - self._started) * 1000, 2)
-        level = logging.DEBUG if self._code is grpc.StatusCode.OK else logging.INFO
+        level = logging.DEBUG if self.code is grpc.StatusCode.OK else logging.INFO
         if log.isEnabledFor(level):
             log.log(
                 level,
                 "rpc",
                 extra={
                     "method": self._method,
-                    "code": self._code.name,
+                    "code": self.code.name,
                     "ms": elapsed_ms,
                     # On the record itself, so every handler sees it.
                     "request_id": request_id_var.get(),
                 },
             )
-        request_id_var.reset(self._request_token)
+        with contextlib.suppress(ValueError):
+            request_id_var.reset(self._request_token)
 
 
 @dataclass

@@ -192,6 +192,10 @@ class Settings(BaseSettings):
     watch_max_per_user: int = Field(default=10, ge=1, le=1000)
     backend_timeout_seconds: float = 10.0
     max_body_bytes: int = 1_048_576
+    # Server-sent events (gateway): a comment line after this much silence,
+    # and at most this many open streams per gateway process (0: no bound).
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    sse_max_streams: int = Field(default=1000, ge=0)
 
     # Script drafting (script-builder service).
     drafter: Drafter = Drafter.RECIPES

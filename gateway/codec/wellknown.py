@@ -1,13 +1,15 @@
 """JSON ⇄ protobuf for the well-known types: their JSON forms, not their fields.
 
 Timestamps are RFC 3339 in UTC with `Z`, Durations `"1.5s"`, FieldMasks
-`"a,b.c"`; `Struct`/`Value`/`ListValue` are plain JSON; a wrapper is its
-value. Struct numbers are doubles: integral ones are written as integers.
+`"a,b.c"` of proto field names (snake_case, like every field name here);
+`Struct`/`Value`/`ListValue` are plain JSON; a wrapper is its value. Struct
+numbers are doubles: integral ones are written as integers.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
@@ -109,6 +111,30 @@ def fill_struct(target: Message, value: Any, path: str, depth: int = 0) -> None:
         fill_value(target.fields[key], item, f"{path}.{key}" if path else key, depth + 1)
 
 
+# A FieldMask on the REST surface: paths of proto field names joined by
+# dots (or `*`), separated by commas, nothing else (no spaces); "" is no path.
+FIELD_MASK_PATH = r"(?:\*|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)"
+FIELD_MASK_PATTERN = rf"^(?:{FIELD_MASK_PATH}(?:,{FIELD_MASK_PATH})*)?$"
+_FIELD_MASK = re.compile(rf"(?:{FIELD_MASK_PATH}(?:,{FIELD_MASK_PATH})*)?")
+
+
+def encode_field_mask(message: Message) -> str:
+    return ",".join(message.paths)  # type: ignore[attr-defined]
+
+
+def fill_field_mask(message: Message, value: Any, path: str) -> None:
+    """`"editor_buffer,mode"`: the REST surface's field names, not proto3
+    JSON's camelCase; `""` is a mask with no paths."""
+    if not isinstance(value, str):
+        raise bad_value(path, f"expected a string, got {json_type_name(value)}")
+    if not _FIELD_MASK.fullmatch(value):
+        raise bad_value(
+            path, "expected field paths (snake_case names joined by '.') separated by ','"
+        )
+    if value:
+        message.paths.extend(value.split(","))  # type: ignore[attr-defined]
+
+
 def install_well_known(codec: MessageCodec, registry: CodecRegistry) -> None:
     """Replaces `codec`'s encoder and filler by the JSON form of its well-known type."""
     name = codec.full_name
@@ -128,7 +154,9 @@ def install_well_known(codec: MessageCodec, registry: CodecRegistry) -> None:
                 raise bad_value(path, f"invalid RFC 3339 timestamp: {exc}") from exc
 
         codec.encode, codec.fill = encode_ts, fill_ts
-    elif name in (DURATION, FIELD_MASK):
+    elif name == FIELD_MASK:
+        codec.encode, codec.fill = encode_field_mask, fill_field_mask
+    elif name == DURATION:
 
         def encode_str(message: Message) -> str:
             return message.ToJsonString()  # type: ignore[attr-defined, no-any-return]

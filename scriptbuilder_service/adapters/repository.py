@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -24,8 +25,14 @@ from scriptbuilder_service.adapters.rows import (
     template_from_row,
 )
 from scriptbuilder_service.adapters.tables import messages, sessions, templates
-from scriptbuilder_service.domain.drafting import Draft
-from scriptbuilder_service.domain.model import EditorMode, Message, Origin, Role, Session
+from scriptbuilder_service.domain.model import (
+    DraftChange,
+    Message,
+    NewMessage,
+    Origin,
+    Role,
+    Session,
+)
 from scriptbuilder_service.domain.templates import NewTemplate, Template, TemplateStatus
 
 
@@ -43,13 +50,17 @@ class ScriptBuilderRepository:
         ai_session_id: uuid.UUID,
         title: str,
         language: ScriptLanguage,
+        fix_id: uuid.UUID | None = None,
     ) -> tuple[Session, bool]:
+        """(session, created). A new row drafts for `fix_id` in `language`;
+        an existing one is returned as it is (see `target_fix`)."""
         params = {
             "user_id": user_id,
             "account_id": account_id,
             "ai_session_id": ai_session_id,
             "title": title,
             "language": language.value,
+            "fix_id": fix_id,
         }
         row = (await self._conn.execute(sql.GET_OR_CREATE_INLINE, params)).first()
         if row is not None:
@@ -59,6 +70,31 @@ class ScriptBuilderRepository:
         if existing is None:  # pragma: no cover - the index guarantees a row
             raise RuntimeError("inline session vanished during get-or-create")
         return existing, False
+
+    async def target_fix(
+        self, session_id: uuid.UUID, *, fix_id: uuid.UUID, language: ScriptLanguage
+    ) -> Session | None:
+        """The inline session now drafts for `fix_id`, in its language; one
+        statement, which writes nothing when it already does."""
+        row = (
+            await self._conn.execute(
+                update(sessions)
+                .where(
+                    sessions.c.id == session_id,
+                    sessions.c.origin == Origin.PILOT_INLINE.value,
+                    (sessions.c.fix_id.is_distinct_from(fix_id))
+                    | (sessions.c.language != language.value),
+                )
+                .values(fix_id=fix_id, language=language.value, updated_at=func.now())
+                .returning(*sessions.c)
+            )
+        ).first()
+        if row is not None:
+            return session_from_row(row)
+        found = (
+            await self._conn.execute(select(sessions).where(sessions.c.id == session_id))
+        ).first()
+        return session_from_row(found) if found else None
 
     async def find_inline(self, *, user_id: str, ai_session_id: uuid.UUID) -> Session | None:
         row = (
@@ -136,13 +172,19 @@ class ScriptBuilderRepository:
         return result.first() is not None
 
     async def update_draft(
-        self, user_id: str, session_id: uuid.UUID, *, editor_buffer: str, mode: EditorMode
+        self, user_id: str, session_id: uuid.UUID, change: DraftChange
     ) -> Session | None:
+        """Writes the fields `change` sets and nothing else."""
+        values: dict[str, Any] = {"updated_at": func.now()}
+        if change.editor_buffer is not None:
+            values["editor_buffer"] = change.editor_buffer
+        if change.mode is not None:
+            values["mode"] = change.mode.value
         row = (
             await self._conn.execute(
                 update(sessions)
                 .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
-                .values(editor_buffer=editor_buffer, mode=mode.value, updated_at=func.now())
+                .values(**values)
                 .returning(*sessions.c)
             )
         ).first()
@@ -151,14 +193,24 @@ class ScriptBuilderRepository:
     # Messages.
 
     async def add_messages(
-        self, session_id: uuid.UUID, items: Sequence[tuple[Role, str, Draft | None]]
+        self, session_id: uuid.UUID, items: Sequence[NewMessage]
     ) -> list[Message]:
+        now = datetime.now(UTC)
         rows = await self._conn.execute(
             insert(messages).returning(*messages.c, sort_by_parameter_order=True),
             [
-                {"session_id": session_id, "role": role.value, "content": content}
-                | draft_columns(draft)
-                for role, content, draft in items
+                {
+                    "id": item.id or uuid.uuid4(),
+                    "session_id": session_id,
+                    "role": item.role.value,
+                    "content": item.content,
+                    "fix_id": item.fix_id,
+                    # One clock for both messages of an exchange: the one that
+                    # announced the engineer's message.
+                    "created_at": item.created_at or now,
+                }
+                | draft_columns(item.draft)
+                for item in items
             ],
         )
         added = [message_from_row(r) for r in rows]
@@ -166,6 +218,22 @@ class ScriptBuilderRepository:
             update(sessions).where(sessions.c.id == session_id).values(updated_at=func.now())
         )
         return added
+
+    async def recent_for_fix(
+        self, session_id: uuid.UUID, fix_id: uuid.UUID | None, *, limit: int
+    ) -> list[Message]:
+        """The drafter's history: the newest messages about the same fix (or,
+        without one, about no fix), newest first."""
+        rows = await self._conn.execute(
+            select(messages)
+            .where(
+                messages.c.session_id == session_id,
+                messages.c.fix_id.is_not_distinct_from(fix_id),
+            )
+            .order_by(messages.c.seq.desc())
+            .limit(limit)
+        )
+        return [message_from_row(r) for r in rows]
 
     async def list_messages(
         self, session_id: uuid.UUID, *, limit: int, offset: int = 0, newest: bool = False

@@ -18,7 +18,7 @@ LOCK_USER_SESSIONS = text("SELECT pg_advisory_xact_lock(:ns, hashtext(:user_id))
 
 SESSION_COLUMNS = (
     "id, user_id, account_id, ai_session_id, origin, title, language, status, "
-    "editor_buffer, mode, created_at, updated_at"
+    "editor_buffer, mode, created_at, updated_at, fix_id"
 )
 
 # Inline get-or-create in one round trip for the common case (the row exists):
@@ -30,8 +30,8 @@ GET_OR_CREATE_INLINE = text(
     f"""
     WITH inserted AS (
         INSERT INTO script_builder_sessions
-            (user_id, account_id, ai_session_id, origin, title, language)
-        VALUES (:user_id, :account_id, :ai_session_id, 'pilot_inline', :title, :language)
+            (user_id, account_id, ai_session_id, origin, title, language, fix_id)
+        VALUES (:user_id, :account_id, :ai_session_id, 'pilot_inline', :title, :language, :fix_id)
         ON CONFLICT (user_id, ai_session_id) WHERE origin = 'pilot_inline' DO NOTHING
         RETURNING {SESSION_COLUMNS}
     )
