@@ -35,6 +35,7 @@ async def create_server(
         register=register,
         internal_methods=INTERNAL_METHODS,
         on_stop=[uow.dispose],
+        database=uow.probe,
     )
     return GrpcServer(spec, settings, host=host, port=port)
 

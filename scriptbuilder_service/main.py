@@ -87,6 +87,7 @@ async def create_server(
         # need it, nothing else does, so it is reported beside this service's
         # own SERVING instead of in it (docs/scriptbuilder-service.md).
         dependencies={FIXES_SERVICE: fixes.channel},
+        database=uow.probe,
     )
     server = ScriptBuilderServer(
         spec,

@@ -12,6 +12,17 @@ dependencies`); its health then has one more entry, `dependency:<service>`,
 SERVING while its channel to that service is connected. The service's own
 entries do not depend on it: whether a process can serve without a
 dependency is the service's decision (the script-builder can: CONTRACT §5).
+A service with a database names its probe (`ServiceSpec.database`): every
+`FLOWPILOT_DB_HEALTH_INTERVAL_SECONDS` the server asks it, and the service's
+own entries are NOT_SERVING while the database does not answer. The overall
+entry ("") stays SERVING: the process is alive, and restarting it would not
+bring the database back (it is what liveness probes ask).
+
+No exception text leaves the process: a request that cannot be parsed is
+INVALID_ARGUMENT `INVALID_MESSAGE`, anything unexpected (in the handler, or
+in serialising its answer) is INTERNAL "internal error" and logged here.
+Parsing and serialising run inside the interceptor for that reason; left to
+gRPC, a failure there reaches the client as "Unexpected <class ...>: <text>".
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ from flowpilot.runtime.context import (
     principal_var,
     request_id_var,
 )
-from flowpilot.runtime.errors import DomainError, PermissionDenied
+from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.grpc_errors import abort_with_error, status_code
 from flowpilot.runtime.settings import Settings
 
@@ -81,15 +92,15 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if (
-            handler is None
-            or handler.unary_unary is None
-            or method.startswith(PUBLIC_METHOD_PREFIXES)
-        ):
+        if handler is None or handler.unary_unary is None:
             return handler
         inner = handler.unary_unary
+        parse = handler.request_deserializer or _unchanged
+        serialize = handler.response_serializer or _unchanged
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return _parsed_inside(self._public(inner, parse, serialize))
 
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             metadata = {
                 k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
             }
@@ -99,9 +110,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             try:
                 principal = self._verifier.verify(bearer_token(metadata.get("authorization")))
                 self._authorize(method, principal)
+                request = _parsed(parse, raw)
                 principal_token = principal_var.set(principal)
                 try:
-                    return await inner(request, context)
+                    return serialize(await inner(request, context))
                 finally:
                     principal_var.reset(principal_token)
             except DomainError as error:
@@ -131,11 +143,54 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     )
                 request_id_var.reset(request_token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            behavior,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return _parsed_inside(behavior)
+
+    def _public(
+        self,
+        inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]],
+        parse: Callable[[bytes], Any],
+        serialize: Callable[[Any], bytes],
+    ) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]]:
+        """Health checks and reflection: no token, the same parsing rules."""
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return serialize(await inner(_parsed(parse, raw), context))
+            except DomainError as error:
+                await abort_with_error(context, error, self._domain)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception:
+                log.exception("unhandled error in a health or reflection call")
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+        return behavior
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _parsed(parse: Callable[[bytes], Any], raw: bytes) -> Any:
+    """The request message, or INVALID_ARGUMENT when the bytes are not one
+    (malformed, or nested deeper than protobuf's recursion limit)."""
+    try:
+        return parse(raw)
+    except Exception:
+        raise InvalidArgument(
+            "the request is not a valid message of this method (malformed or nested too deeply)",
+            reason="INVALID_MESSAGE",
+        ) from None
+
+
+def _parsed_inside(
+    behavior: Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]],
+) -> grpc.RpcMethodHandler:
+    """A unary handler that gets the request's bytes and answers bytes:
+    `behavior` parses and serialises, inside its own error handling."""
+    return grpc.unary_unary_rpc_method_handler(
+        behavior, request_deserializer=None, response_serializer=None
+    )
 
 
 @dataclass
@@ -153,6 +208,9 @@ class ServiceSpec:
     # Services this one calls (full name → its channel), reported in health
     # as `dependency:<full name>`.
     dependencies: Mapping[str, grpc.aio.Channel] = field(default_factory=dict)
+    # Does the service's database answer (`UnitOfWork.probe`)? True, False,
+    # or None for "cannot tell now" (every connection busy).
+    database: Callable[[float], Awaitable[bool | None]] | None = None
 
 
 class GrpcServer:
@@ -215,6 +273,8 @@ class GrpcServer:
                 dependency_health_name(name), health_pb2.HealthCheckResponse.NOT_SERVING
             )
             self._watchers.append(asyncio.create_task(self._watch_dependency(name, channel)))
+        if self.spec.database is not None:
+            self._watchers.append(asyncio.create_task(self._watch_database(self.spec.database)))
         log.info(
             "serving",
             extra={"grpc_service": self.spec.name, "address": self._address, "port": self.port},
@@ -225,6 +285,33 @@ class GrpcServer:
         await self._health.set("", status)
         for name in self.spec.service_names:
             await self._health.set(name, status)
+
+    async def _watch_database(self, probe: Callable[[float], Awaitable[bool | None]]) -> None:
+        """The service's own health entries follow its database: NOT_SERVING
+        from the first probe it does not answer, SERVING again from the first
+        it does. One cheap probe per interval, never one per call."""
+        interval = self._settings.db_health_interval_seconds
+        # A probe waits at most this long for `SELECT 1` (the connect timeout
+        # bounds reaching the database first).
+        timeout = max(0.5, min(interval, 2.0))
+        serving = True
+        status = health_pb2.HealthCheckResponse
+        while True:
+            try:
+                answered = await probe(timeout)
+            except Exception:  # a probe must never end the watch
+                log.exception("database probe failed unexpectedly")
+                answered = False
+            if answered is not None and answered != serving:
+                serving = answered
+                for name in self.spec.service_names:
+                    await self._health.set(name, status.SERVING if serving else status.NOT_SERVING)
+                log.log(
+                    logging.INFO if serving else logging.WARNING,
+                    "database answers" if serving else "database does not answer",
+                    extra={"grpc_service": self.spec.name},
+                )
+            await asyncio.sleep(interval)
 
     async def _watch_dependency(self, name: str, channel: grpc.aio.Channel) -> None:
         """Reports the channel to `name` as the health of `dependency:<name>`:
