@@ -11,6 +11,7 @@ from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
 from fixes_service.service import FixesService
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.runtime.logging import configure_logging
+from flowpilot.runtime.paging import PageTokens
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.uow import UnitOfWork
@@ -23,7 +24,7 @@ async def create_server(
 ) -> GrpcServer:
     """The fixes gRPC server, built but not started; `stop()` disposes the pool."""
     uow = UnitOfWork.from_settings(database_url, FixesRepository, settings)
-    servicer = FixesServicer(FixesService(uow))
+    servicer = FixesServicer(FixesService(uow, pages=PageTokens.from_settings(settings)))
 
     def register(server: grpc.aio.Server) -> None:
         fixes_pb2_grpc.add_FixesServiceServicer_to_server(servicer, server)

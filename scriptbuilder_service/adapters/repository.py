@@ -2,7 +2,9 @@
 
 Every method runs on the connection of the unit of work the service opened
 (`flowpilot.runtime.uow`) and never begins or commits: the service decides
-the transaction boundaries.
+the transaction boundaries. A session belongs to an `Owner`, an account and a
+user together: every session query filters by both (a `sub` alone names
+nobody), templates by their account.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,7 +27,14 @@ from scriptbuilder_service.adapters.rows import (
 )
 from scriptbuilder_service.adapters.tables import messages, sessions, templates
 from scriptbuilder_service.domain.drafting import Draft
-from scriptbuilder_service.domain.model import EditorMode, Message, Origin, Role, Session
+from scriptbuilder_service.domain.model import (
+    EditorMode,
+    Message,
+    Origin,
+    Owner,
+    Role,
+    Session,
+)
 from scriptbuilder_service.domain.templates import NewTemplate, Template, TemplateStatus
 
 
@@ -37,16 +46,15 @@ class ScriptBuilderRepository:
 
     async def get_or_create_inline(
         self,
+        owner: Owner,
         *,
-        user_id: str,
-        account_id: str,
         ai_session_id: uuid.UUID,
         title: str,
         language: ScriptLanguage,
     ) -> tuple[Session, bool]:
         params = {
-            "user_id": user_id,
-            "account_id": account_id,
+            "user_id": owner.user_id,
+            "account_id": owner.account_id,
             "ai_session_id": ai_session_id,
             "title": title,
             "language": language.value,
@@ -55,16 +63,16 @@ class ScriptBuilderRepository:
         if row is not None:
             return session_from_row(row), bool(row._mapping["created"])
         # Lost a race to a concurrent insert that committed meanwhile.
-        existing = await self.find_inline(user_id=user_id, ai_session_id=ai_session_id)
+        existing = await self.find_inline(owner, ai_session_id=ai_session_id)
         if existing is None:  # pragma: no cover - the index guarantees a row
             raise RuntimeError("inline session vanished during get-or-create")
         return existing, False
 
-    async def find_inline(self, *, user_id: str, ai_session_id: uuid.UUID) -> Session | None:
+    async def find_inline(self, owner: Owner, *, ai_session_id: uuid.UUID) -> Session | None:
         row = (
             await self._conn.execute(
                 select(sessions).where(
-                    sessions.c.user_id == user_id,
+                    *_owned_by(owner),
                     sessions.c.ai_session_id == ai_session_id,
                     sessions.c.origin == Origin.PILOT_INLINE.value,
                 )
@@ -72,31 +80,35 @@ class ScriptBuilderRepository:
         ).first()
         return session_from_row(row) if row else None
 
-    async def lock_user_sessions(self, user_id: str) -> None:
-        """Serialises standalone creates of one user until the transaction ends,
-        across every process on this database."""
+    async def lock_owner_sessions(self, owner: Owner) -> None:
+        """Serialises standalone creates of one owner until the transaction
+        ends, across every process on this database."""
         await self._conn.execute(
-            sql.LOCK_USER_SESSIONS, {"ns": sql.CAP_LOCK_NAMESPACE, "user_id": user_id}
+            sql.LOCK_OWNER_SESSIONS,
+            {
+                "ns": sql.CAP_LOCK_NAMESPACE,
+                "account_id": owner.account_id,
+                "user_id": owner.user_id,
+            },
         )
 
     async def create_standalone_capped(
         self,
+        owner: Owner,
         *,
-        user_id: str,
-        account_id: str,
         ai_session_id: uuid.UUID | None,
         title: str,
         language: ScriptLanguage,
         cap: int,
     ) -> Session | None:
-        """The new session, or None when the user already has `cap`. Call
-        `lock_user_sessions` first in the same transaction."""
+        """The new session, or None when the owner already has `cap`. Call
+        `lock_owner_sessions` first in the same transaction."""
         row = (
             await self._conn.execute(
                 sql.CREATE_STANDALONE_CAPPED,
                 {
-                    "user_id": user_id,
-                    "account_id": account_id,
+                    "user_id": owner.user_id,
+                    "account_id": owner.account_id,
                     "ai_session_id": ai_session_id,
                     "title": title,
                     "language": language.value,
@@ -107,9 +119,9 @@ class ScriptBuilderRepository:
         return session_from_row(row) if row else None
 
     async def list_sessions(
-        self, user_id: str, *, include_inline: bool, limit: int, offset: int
+        self, owner: Owner, *, include_inline: bool, limit: int, offset: int
     ) -> list[Session]:
-        query = select(sessions).where(sessions.c.user_id == user_id)
+        query = select(sessions).where(*_owned_by(owner))
         if not include_inline:
             query = query.where(sessions.c.origin == Origin.STANDALONE.value)
         query = (
@@ -119,29 +131,29 @@ class ScriptBuilderRepository:
         )
         return [session_from_row(r) for r in await self._conn.execute(query)]
 
-    async def get_session(self, user_id: str, session_id: uuid.UUID) -> Session | None:
+    async def get_session(self, owner: Owner, session_id: uuid.UUID) -> Session | None:
         row = (
             await self._conn.execute(
-                select(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+                select(sessions).where(sessions.c.id == session_id, *_owned_by(owner))
             )
         ).first()
         return session_from_row(row) if row else None
 
-    async def delete_session(self, user_id: str, session_id: uuid.UUID) -> bool:
+    async def delete_session(self, owner: Owner, session_id: uuid.UUID) -> bool:
         result = await self._conn.execute(
             delete(sessions)
-            .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+            .where(sessions.c.id == session_id, *_owned_by(owner))
             .returning(sessions.c.id)
         )
         return result.first() is not None
 
     async def update_draft(
-        self, user_id: str, session_id: uuid.UUID, *, editor_buffer: str, mode: EditorMode
+        self, owner: Owner, session_id: uuid.UUID, *, editor_buffer: str, mode: EditorMode
     ) -> Session | None:
         row = (
             await self._conn.execute(
                 update(sessions)
-                .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+                .where(sessions.c.id == session_id, *_owned_by(owner))
                 .values(editor_buffer=editor_buffer, mode=mode.value, updated_at=func.now())
                 .returning(*sessions.c)
             )
@@ -354,3 +366,8 @@ class ScriptBuilderRepository:
             )
         ).first()
         return template_from_row(row) if row else None
+
+
+def _owned_by(owner: Owner) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The rows of `owner`: its account and its user, never the user alone."""
+    return sessions.c.account_id == owner.account_id, sessions.c.user_id == owner.user_id
