@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import tempfile
 import time
@@ -80,7 +81,9 @@ async def data_calls(url: str) -> list[str]:
             except httpx.HTTPError as exc:
                 answer = type(exc).__name__
             elapsed = time.monotonic() - started
-            lines.append(f"  {service:13} {method:4} {path:26} {answer:34} {elapsed * 1000:7.0f} ms")
+            lines.append(
+                f"  {service:13} {method:4} {path:26} {answer:34} {elapsed * 1000:7.0f} ms"
+            )
     return lines
 
 
@@ -228,7 +231,7 @@ async def starvation(pg: EmbeddedPostgres, stack: Stack, fixes_url: str, flood: 
 
 async def main(flood: int, hold: float, phases: list[str]) -> None:
     directory = Path(tempfile.mkdtemp(prefix="flowpilot-measure-db-"))
-    directory.chmod(0o755)
+    os.chmod(directory, 0o755)  # the postgres user must reach it
     pg = EmbeddedPostgres(directory, fsync=False)
     pg.start()
     try:
@@ -251,9 +254,7 @@ async def main(flood: int, hold: float, phases: list[str]) -> None:
                 await starvation(pg, stack, urls["fixes_service"], flood, hold)
             stack.stop_all()
             for name in SERVICES:
-                errors = [
-                    line for line in stack.logs(name).splitlines() if "Traceback" in line
-                ]
+                errors = [line for line in stack.logs(name).splitlines() if "Traceback" in line]
                 if errors:
                     print(f"{name}: {len(errors)} tracebacks in its log ({stack.log_dir})")
     finally:

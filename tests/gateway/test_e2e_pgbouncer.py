@@ -15,6 +15,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from flowpilot.runtime.embedded_pg import EmbeddedPostgres
@@ -50,6 +51,26 @@ def fixes_db_url(database_factory: DatabaseFactory, pgbouncer: PgBouncer) -> str
 @pytest.fixture
 def scriptbuilder_db_url(database_factory: DatabaseFactory, pgbouncer: PgBouncer) -> str:
     return pgbouncer.route(database_factory("scriptbuilder_service"))
+
+
+async def test_statements_outlive_no_transaction(gateway_url: str, make_token) -> None:
+    """Reads and writes of both services, many at once and one after another:
+    with PgBouncer handing out server connections in turn, a statement
+    prepared on one server connection and run on another fails here. That is
+    what a wrong `FLOWPILOT_DB_STATEMENT_CACHE_SIZE` (anything but 0) does,
+    and this test is the first to show it."""
+    headers = {"authorization": f"Bearer {make_token()}"}
+    async with httpx.AsyncClient(base_url=gateway_url + "/api/v1", headers=headers) as api:
+        session = (await api.post("/ai-sessions", json={"title": "bouncer"})).json()
+        for _ in range(4):
+            answers = await asyncio.gather(
+                *(api.get("/ai-sessions") for _ in range(6)),
+                *(api.get(f"/ai-sessions/{session['id']}") for _ in range(6)),
+                *(api.get("/script-builder/sessions") for _ in range(6)),
+                *(api.get("/script-templates") for _ in range(6)),
+            )
+            failed = [a.text for a in answers if a.status_code != 200]
+            assert not failed, failed[0]
 
 
 def test_pool_mode_is_transaction(pgbouncer: PgBouncer) -> None:
