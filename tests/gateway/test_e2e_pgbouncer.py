@@ -12,15 +12,20 @@ through PgBouncer's port.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
+from sqlalchemy import text
 
+from flowpilot.runtime.db import StatementBounds
 from flowpilot.runtime.embedded_pg import EmbeddedPostgres
+from flowpilot.runtime.errors import Unavailable
 from flowpilot.runtime.migrations import read_schema_marks, upgrade
 from flowpilot.runtime.settings import Settings
+from flowpilot.runtime.uow import UnitOfWork
 from tests.conftest import DatabaseFactory, postgres_dir
 from tests.gateway.test_e2e import *  # noqa: F403 - the same tests, with these fixtures
 from tests.pgbouncer import PgBouncer
@@ -71,6 +76,32 @@ async def test_statements_outlive_no_transaction(gateway_url: str, make_token) -
             )
             failed = [a.text for a in answers if a.status_code != 200]
             assert not failed, failed[0]
+
+
+async def test_statements_are_bounded_through_pgbouncer(
+    pg: EmbeddedPostgres, pgbouncer: PgBouncer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PgBouncer refuses `statement_timeout` and `lock_timeout` as startup
+    parameters: the services connect without them (once warned) and the
+    client's own bound still ends a statement the server would let run."""
+    uow = UnitOfWork(
+        pgbouncer.route(pg.url("postgres")),
+        lambda connection: connection,
+        pool_size=1,
+        statement_cache_size=0,
+        bounds=StatementBounds(statement_seconds=0.2, lock_seconds=0.2),
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="flowpilot.db"):
+            async with uow.autocommit() as connection:
+                assert await connection.scalar(text("SELECT 1")) == 1
+        assert "refuses statement_timeout and lock_timeout" in caplog.text
+        with pytest.raises(Unavailable) as info:
+            async with uow.autocommit() as connection:
+                await connection.execute(text("SELECT pg_sleep(30)"))
+        assert info.value.reason == "DATABASE_TIMEOUT"
+    finally:
+        await uow.dispose()
 
 
 def test_pool_mode_is_transaction(pgbouncer: PgBouncer) -> None:
