@@ -87,9 +87,10 @@ async def data_calls(url: str) -> list[str]:
     return lines
 
 
-async def until(check: Any, within: float) -> float | None:
-    """Seconds until `check()` is true, polled every 20 ms; None past `within`."""
-    started = time.monotonic()
+async def until(check: Any, within: float, since: float | None = None) -> float | None:
+    """Seconds from `since` (default: now) until `check()` is true, polled every
+    20 ms; None past `within`."""
+    started = time.monotonic() if since is None else since
     while time.monotonic() - started < within:
         if await check():
             return time.monotonic() - started
@@ -110,42 +111,46 @@ async def status_of(url: str, path: str) -> int:
 
 
 async def database_down(pg: EmbeddedPostgres, stack: Stack) -> None:
-    print("PostgreSQL stopped (pg_ctl stop -m fast):")
+    print("PostgreSQL stopped (pg_ctl stop -m fast); times from the stop command:")
     stopped = time.monotonic()
-    await asyncio.to_thread(pg.stop, "fast")
-    print(f"  (stopping took {time.monotonic() - stopped:.2f} s)")
-    for name in ("fixes", "scriptbuilder"):
+    stopping = asyncio.create_task(asyncio.to_thread(pg.stop, "fast"))
 
-        async def not_serving(name: str = name) -> bool:
-            return not await stack.serving(name)
+    async def not_serving(name: str) -> bool:
+        return not await stack.serving(name)
 
-        took = await until(not_serving, 30)
-        print(f"  {name}: NOT_SERVING over grpc.health.v1 after {seconds(took)}")
+    async def readyz(code: int) -> bool:
+        return await status_of(stack.url, "/readyz") == code
 
-    async def readyz_503() -> bool:
-        return await status_of(stack.url, "/readyz") == 503
-
-    print(f"  /readyz 503 after {seconds(await until(readyz_503, 30))}")
+    waits = await asyncio.gather(
+        until(lambda: not_serving("fixes"), 30, stopped),
+        until(lambda: not_serving("scriptbuilder"), 30, stopped),
+        until(lambda: readyz(503), 30, stopped),
+    )
+    await stopping
+    print(f"  (the stop command took {time.monotonic() - stopped:.2f} s)")
+    print(f"  fixes: NOT_SERVING over grpc.health.v1 after {seconds(waits[0])}")
+    print(f"  scriptbuilder: NOT_SERVING over grpc.health.v1 after {seconds(waits[1])}")
+    print(f"  /readyz 503 after {seconds(waits[2])}")
     print(f"  /healthz: {await status_of(stack.url, '/healthz')}")
     print("  data calls with the database down:")
     for line in await data_calls(stack.url):
         print(line)
-    print("  again (a warm pool):")
+    print("  again:")
     for line in await data_calls(stack.url):
         print(line)
-    await asyncio.to_thread(pg.start)
-    print("PostgreSQL started again:")
-    for name in ("fixes", "scriptbuilder"):
-
-        async def serving(name: str = name) -> bool:
-            return await stack.serving(name)
-
-        print(f"  {name}: SERVING after {seconds(await until(serving, 30))}")
-
-    async def readyz_200() -> bool:
-        return await status_of(stack.url, "/readyz") == 200
-
-    print(f"  /readyz 200 after {seconds(await until(readyz_200, 30))}")
+    print("PostgreSQL started again; times from the start command:")
+    begun = time.monotonic()
+    starting = asyncio.create_task(asyncio.to_thread(pg.start))
+    waits = await asyncio.gather(
+        until(lambda: stack.serving("fixes"), 30, begun),
+        until(lambda: stack.serving("scriptbuilder"), 30, begun),
+        until(lambda: readyz(200), 30, begun),
+    )
+    await starting
+    print(f"  (the start command took {time.monotonic() - begun:.2f} s)")
+    print(f"  fixes: SERVING after {seconds(waits[0])}")
+    print(f"  scriptbuilder: SERVING after {seconds(waits[1])}")
+    print(f"  /readyz 200 after {seconds(waits[2])}")
 
 
 async def restart(pg: EmbeddedPostgres, stack: Stack) -> None:

@@ -214,3 +214,14 @@ def test_production_requires_the_setting(tmp_path: Path) -> None:
         production.page_token_key()
     given = production.model_copy(update={"page_token_secret": "p" * 40})
     assert len(given.page_token_key()) == 32
+
+
+@pytest.mark.parametrize("process", ["fixes", "scriptbuilder"])
+def test_a_production_service_without_the_key_refuses_to_start(
+    process: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from flowpilot.cli import EXIT_CONFIG, _serve
+
+    production = Settings(env="production", jwt_secret="j" * 40)
+    assert _serve(process, production) == EXIT_CONFIG
+    assert "FLOWPILOT_PAGE_TOKEN_SECRET is required in production" in capsys.readouterr().err
