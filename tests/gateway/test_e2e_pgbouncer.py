@@ -63,7 +63,8 @@ async def test_statements_outlive_no_transaction(gateway_url: str, make_token) -
     with PgBouncer handing out server connections in turn, a statement
     prepared on one server connection and run on another fails here. That is
     what a wrong `FLOWPILOT_DB_STATEMENT_CACHE_SIZE` (anything but 0) does,
-    and this test is the first to show it."""
+    and this test shows it on its own, whatever ran before (with 100 it
+    fails, and so do three of the end-to-end tests above)."""
     headers = {"authorization": f"Bearer {make_token()}"}
     async with httpx.AsyncClient(base_url=gateway_url + "/api/v1", headers=headers) as api:
         session = (await api.post("/ai-sessions", json={"title": "bouncer"})).json()
