@@ -208,3 +208,29 @@ def test_any_json_is_accepted_within_the_limits_or_refused_with_a_reason(
     codec = REGISTRY.message(fixes_pb2.CreateSuggestedFixRequest.DESCRIPTOR)
     message = codec.decode(parsed)
     assert type(message).FromString(message.SerializeToString()) == message
+
+
+ESCAPES = st.integers(min_value=0, max_value=0xFFFF).map(lambda unit: f"\\u{unit:04x}")
+ESCAPED_TEXT = st.lists(ESCAPES | st.sampled_from(["a", "é", "\\n", '\\"']), max_size=4).map(
+    lambda parts: '"' + "".join(parts) + '"'
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(ESCAPED_TEXT, ESCAPED_TEXT), min_size=1, max_size=4))
+def test_any_escape_in_keys_and_values_is_text_or_refused(
+    members: list[tuple[str, str]],
+) -> None:
+    """Every \\uXXXX escape, lone surrogates among them, in keys and values:
+    what is accepted is Unicode text end to end (it encodes as UTF-8, as
+    protobuf and gRPC metadata need); the rest is INVALID_JSON."""
+    raw = ("{" + ",".join(f"{k}:[{v}]" for k, v in members) + "}").encode()
+    try:
+        value = parse_body(raw)
+    except InvalidArgument as error:
+        assert error.reason == "INVALID_JSON"
+        return
+    for key, items in value.items():
+        key.encode("utf-8")
+        for item in items:
+            item.encode("utf-8")
