@@ -62,7 +62,7 @@ from flowpilot.runtime import paging
 from flowpilot.runtime.auth import LEEWAY_SECONDS, Principal
 from flowpilot.runtime.errors import InvalidArgument, Unauthenticated
 from flowpilot.runtime.etags import EntityTag
-from flowpilot.runtime.paging import Keyset, Page
+from flowpilot.runtime.paging import Keyset, Page, PageTokens
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import check_text, parse_uuid
@@ -155,12 +155,14 @@ class FixesService:
         *,
         templates: TemplateCatalog,
         feed: ChangeFeed,
+        pages: PageTokens,
         clock: Clock = utcnow,
     ) -> None:
         self._uow = uow
         self._templates = templates
         self._feed = feed
         self._clock = clock
+        self._pages = pages
 
     # --- AI sessions --------------------------------------------------------------
 
@@ -216,11 +218,11 @@ class FixesService:
         size = paging.page_size(page_size, default=50, maximum=100)
         # Bind the token to the caller, so it cannot be replayed by someone else.
         parent = f"{principal.account_id}/{principal.user_id}"
-        after = paging.decode_keyset(page_token, "ai_sessions", parent)
+        after = self._pages.decode_keyset(page_token, "ai_sessions", parent)
         async with self._uow.autocommit() as repo:
             rows = await repo.list_sessions(Scope.of(principal), size + 1, after)
         page = Page.cut(
-            rows, size, lambda last: paging.encode_keyset("ai_sessions", parent, _keyset(last))
+            rows, size, lambda last: self._pages.encode_keyset("ai_sessions", parent, _keyset(last))
         )
         views = [model.view_session(s, can_write=principal.can_write) for s in page.items]
         return Page(views, page.next_page_token)
@@ -356,11 +358,13 @@ class FixesService:
         parsed = parse_uuid(session_id, "session_id")
         size = paging.page_size(page_size, default=50, maximum=100)
         parent = str(parsed)
-        after = paging.decode_keyset(page_token, "suggested_fixes", parent)
+        after = self._pages.decode_keyset(page_token, "suggested_fixes", parent)
         async with self._uow.autocommit() as repo:
             status, rows = await repo.list_fixes(Scope.of(principal), parsed, size + 1, after)
         page = Page.cut(
-            rows, size, lambda last: paging.encode_keyset("suggested_fixes", parent, _keyset(last))
+            rows,
+            size,
+            lambda last: self._pages.encode_keyset("suggested_fixes", parent, _keyset(last)),
         )
         views = [model.view_fix(f, status, can_write=principal.can_write) for f in page.items]
         return Page(views, page.next_page_token)
@@ -371,12 +375,14 @@ class FixesService:
         parsed_session, parsed_fix = _ids(session_id, fix_id)
         size = paging.page_size(page_size, default=100, maximum=500)
         parent = str(parsed_fix)
-        after = paging.decode_id(page_token, "fix_events", parent)
+        after = self._pages.decode_id(page_token, "fix_events", parent)
         async with self._uow.autocommit() as repo:
             rows = await repo.list_events(
                 Scope.of(principal), parsed_session, parsed_fix, size + 1, after
             )
-        return Page.cut(rows, size, lambda last: paging.encode_id("fix_events", parent, last.id))
+        return Page.cut(
+            rows, size, lambda last: self._pages.encode_id("fix_events", parent, last.id)
+        )
 
     async def render_fix(
         self, principal: Principal, session_id: str, fix_id: str, values: Any

@@ -60,6 +60,7 @@ from flowpilot.runtime.server import (
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.update_mask import paths_from_body
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
+from gateway.codec.document import parse_body
 from gateway.codec.messages import CodecRegistry
 from gateway.codec.query import set_text_field
 from gateway.console import console_routes
@@ -116,11 +117,6 @@ class BackendNotReached(Exception):
 
 # A request without a body (no bytes at all), as `_fill_body` reports it.
 _NO_BODY = object()
-
-
-def _reject_constant(name: str) -> Any:
-    # json.loads accepts NaN/Infinity, which are not JSON.
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def _request_id(header: str | None) -> str:
@@ -221,12 +217,7 @@ class RpcHandler:
         route = self.route
         if not body.strip():
             return _NO_BODY  # no body: every field keeps its zero value
-        try:
-            value = json.loads(body, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise InvalidArgument(
-                f"the request body is not valid JSON: {exc}", reason="INVALID_JSON"
-            ) from exc
+        value = parse_body(body)
         if route.body == "*":
             if not isinstance(value, dict):
                 raise InvalidArgument(
@@ -238,10 +229,7 @@ class RpcHandler:
                     field=key,
                     reason="UNKNOWN_FIELD",
                 )
-            try:
-                route.request_codec.fill_fields(message, value.items(), "")
-            except RecursionError as exc:
-                raise InvalidArgument("the request body is nested too deeply") from exc
+            route.request_codec.fill_fields(message, value.items(), "")
         else:
             assert route.body_field is not None
             route.body_field.assign(message, value, route.body)
@@ -427,6 +415,12 @@ class Gateway:
                 f"the request body exceeds {self.max_body} bytes",
                 request_id=request_id,
             )
+        except Exception:
+            # Answered here, not by Starlette's last-resort handler, which
+            # re-raises after answering and so ends the client's keep-alive
+            # connection. Nothing of the exception reaches the client.
+            log.exception("unhandled error", extra={"route": route.full_method})
+            return simple_error(500, "INTERNAL", "internal error", request_id=request_id)
         finally:
             request_id_var.reset(context_token)
 
@@ -675,7 +669,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return simple_error(
             400,
             "INVALID_ARGUMENT",
-            str(exc),
+            "the request is not valid",
             request_id=_request_id(request.headers.get(REQUEST_ID_HEADER)),
         )
 

@@ -70,6 +70,18 @@ GRPC_NAME_BY_HTTP: dict[int, str] = {
 }
 
 
+# What a client reads when a call failed without a status from our services.
+TRANSPORT_MESSAGES: dict[grpc.StatusCode, str] = {
+    grpc.StatusCode.UNAVAILABLE: "a backend service is unavailable",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "the backend service did not answer in time",
+    grpc.StatusCode.CANCELLED: "the call was cancelled",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "a backend limit was exceeded",
+    grpc.StatusCode.UNAUTHENTICATED: "the backend service refused the credentials",
+    grpc.StatusCode.PERMISSION_DENIED: "the backend service refused the call",
+    grpc.StatusCode.UNIMPLEMENTED: "the backend service does not offer this call",
+}
+
+
 def http_status_for(code: grpc.StatusCode, status: status_pb2.Status | None = None) -> int:
     """CONTRACT §6: anything not listed is 500; a reason in `HTTP_BY_REASON`
     has its own status."""
@@ -140,7 +152,7 @@ def domain_error_response(error: DomainError, *, request_id: str | None = None) 
     return error_response(
         http_status_for(code, status),
         code.name,
-        error.message,
+        status.message,
         status_details(status),
         request_id=request_id,
     )
@@ -183,12 +195,12 @@ def rpc_error_response(error: grpc.aio.AioRpcError, *, request_id: str | None = 
         message = status.message or (error.details() or "")
     else:
         message = error.details() or code.name.lower()
-    if code is grpc.StatusCode.UNAVAILABLE and status is None:
-        # Transport failures carry grpc internals ("failed to connect to all
-        # addresses; last error: ..."); the client only needs to know.
-        message = "a backend service is unavailable"
-    elif code is grpc.StatusCode.DEADLINE_EXCEEDED and status is None:
-        message = "the backend service did not answer in time"
+    if status is None:
+        # Not a refusal our services made (those carry a google.rpc.Status):
+        # gRPC's own text ("failed to connect to all addresses; ...",
+        # "Unexpected <class ...>: ...") describes internals; the client gets
+        # the kind of failure only.
+        message = TRANSPORT_MESSAGES.get(code, "the backend service failed")
     return error_response(
         http_status_for(code, status),
         code.name,

@@ -20,7 +20,7 @@ from flowpilot.kernel.scripts import Parameter, render
 from flowpilot.runtime import paging
 from flowpilot.runtime.auth import Principal
 from flowpilot.runtime.errors import FailedPrecondition, Unavailable
-from flowpilot.runtime.paging import Page
+from flowpilot.runtime.paging import Page, PageTokens
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import parse_uuid
@@ -45,6 +45,7 @@ from scriptbuilder_service.domain.model import (
     Message,
     NewMessage,
     Origin,
+    Owner,
     Role,
     Session,
     TextPiece,
@@ -66,6 +67,11 @@ from scriptbuilder_service.domain.recipes import Recipe
 if TYPE_CHECKING:
     # Only a type here: the use cases reach the repository through the unit of work.
     from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
+
+# The lists whose page tokens this service issues (a token names its list).
+SESSIONS_LIST = "script_builder_sessions"
+MESSAGES_LIST = "script_builder_messages"
+TEMPLATES_LIST = "script_templates"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +111,13 @@ class ScriptBuilderService:
         uow: UnitOfWork[ScriptBuilderRepository],
         fixes: FixesClient,
         drafter: DraftingProvider,
+        *,
+        pages: PageTokens,
     ) -> None:
         self._uow = uow
         self._fixes = fixes
         self._drafter = drafter
+        self._pages = pages
 
     # Sessions.
 
@@ -140,14 +149,14 @@ class ScriptBuilderService:
                 caller.token, request.ai_session_id, request.fix_id
             )
             fix = access.fix
+        owner = Owner.of(caller)
         if request.origin is Origin.PILOT_INLINE:
             assert request.ai_session_id is not None
             language_now = (fix.language if fix else None) or request.language
             # One atomic statement in the common case: no BEGIN/COMMIT round trips.
             async with self._uow.autocommit() as repo:
                 session, created = await repo.get_or_create_inline(
-                    user_id=caller.user_id,
-                    account_id=caller.account_id,
+                    owner,
                     ai_session_id=request.ai_session_id,
                     title=request.title,
                     language=language_now,
@@ -156,16 +165,15 @@ class ScriptBuilderService:
                 if not created and request.fix_id is not None:
                     session = (
                         await repo.target_fix(
-                            session.id, fix_id=request.fix_id, language=language_now
+                            owner, session.id, fix_id=request.fix_id, language=language_now
                         )
                         or session
                     )
             return session, created
         async with self._uow.transaction() as repo:
-            await repo.lock_user_sessions(caller.user_id)
+            await repo.lock_owner_sessions(owner)
             standalone = await repo.create_standalone_capped(
-                user_id=caller.user_id,
-                account_id=caller.account_id,
+                owner,
                 ai_session_id=request.ai_session_id,
                 title=request.title,
                 language=request.language,
@@ -183,18 +191,35 @@ class ScriptBuilderService:
     async def list_sessions(
         self, caller: Principal, *, include_inline: bool, page_size: int, page_token: str
     ) -> Page[Session]:
-        limit, offset = paging.offset_window(page_size, page_token, default=50, maximum=100)
+        owner = Owner.of(caller)
+        # A token continues the list of the same owner with the same filter.
+        filters = paging.filters_key(include_inline=include_inline)
+        limit, offset = self._pages.offset_window(
+            SESSIONS_LIST,
+            owner.key,
+            page_size,
+            page_token,
+            default=50,
+            maximum=100,
+            filters=filters,
+        )
         async with self._uow.autocommit() as repo:
             rows = await repo.list_sessions(
-                caller.user_id, include_inline=include_inline, limit=limit + 1, offset=offset
+                owner, include_inline=include_inline, limit=limit + 1, offset=offset
             )
-        return Page.cut(rows, limit, lambda _: paging.next_offset_token(offset, limit))
+        return Page.cut(
+            rows,
+            limit,
+            lambda _: self._pages.next_offset_token(
+                SESSIONS_LIST, owner.key, offset, limit, filters=filters
+            ),
+        )
 
     @staticmethod
     async def _own_session(
         repo: ScriptBuilderRepository, caller: Principal, session_id: uuid.UUID
     ) -> Session:
-        session = await repo.get_session(caller.user_id, session_id)
+        session = await repo.get_session(Owner.of(caller), session_id)
         if session is None:
             raise session_not_found(session_id)
         return session
@@ -208,7 +233,7 @@ class ScriptBuilderService:
         caller.require_writer()
         parsed = parse_uuid(session_id, "session_id")
         async with self._uow.autocommit() as repo:
-            deleted = await repo.delete_session(caller.user_id, parsed)
+            deleted = await repo.delete_session(Owner.of(caller), parsed)
         if not deleted:
             raise session_not_found(parsed)
 
@@ -231,7 +256,7 @@ class ScriptBuilderService:
         async with self._uow.autocommit() as repo:
             if change.empty:
                 return await self._own_session(repo, caller, parsed)
-            session = await repo.update_draft(caller.user_id, parsed, change)
+            session = await repo.update_draft(Owner.of(caller), parsed, change)
         if session is None:
             raise session_not_found(parsed)
         return session
@@ -333,12 +358,13 @@ class ScriptBuilderService:
         """Both messages in one transaction, and the session's new fix when
         the message named one."""
         session = turn.session
+        owner = Owner.of(caller)
         async with self._uow.transaction() as repo:
-            if await repo.get_session(caller.user_id, session.id) is None:
+            if await repo.get_session(owner, session.id) is None:
                 raise session_not_found(session.id)  # deleted meanwhile
             if turn.retarget and turn.fix_id is not None:
                 await repo.target_fix(
-                    session.id, fix_id=turn.fix_id, language=turn.request.language
+                    owner, session.id, fix_id=turn.fix_id, language=turn.request.language
                 )
             user_msg, assistant_msg = await repo.add_messages(
                 session.id,
@@ -358,12 +384,18 @@ class ScriptBuilderService:
     async def list_messages(
         self, caller: Principal, session_id: str, *, page_size: int, page_token: str
     ) -> Page[Message]:
-        limit, offset = paging.offset_window(page_size, page_token, default=200, maximum=500)
         parsed = parse_uuid(session_id, "session_id")
+        limit, offset = self._pages.offset_window(
+            MESSAGES_LIST, str(parsed), page_size, page_token, default=200, maximum=500
+        )
         async with self._uow.autocommit() as repo:
             session = await self._own_session(repo, caller, parsed)
             rows = await repo.list_messages(session.id, limit=limit + 1, offset=offset)
-        return Page.cut(rows, limit, lambda _: paging.next_offset_token(offset, limit))
+        return Page.cut(
+            rows,
+            limit,
+            lambda _: self._pages.next_offset_token(MESSAGES_LIST, str(parsed), offset, limit),
+        )
 
     # Templates.
 
@@ -435,8 +467,14 @@ class ScriptBuilderService:
         fix_id = parse_uuid(source_fix_id, "source_fix_id") if source_fix_id is not None else None
         # A token only continues the list it came from (same filters).
         filters = paging.filters_key(source_fix_id=fix_id, status=status)
-        limit, offset = paging.offset_window(
-            page_size, page_token, default=50, maximum=100, filters=filters
+        limit, offset = self._pages.offset_window(
+            TEMPLATES_LIST,
+            caller.account_id,
+            page_size,
+            page_token,
+            default=50,
+            maximum=100,
+            filters=filters,
         )
         async with self._uow.autocommit() as repo:
             rows = await repo.list_templates(
@@ -447,7 +485,11 @@ class ScriptBuilderService:
                 status=status,
             )
         return Page.cut(
-            rows, limit, lambda _: paging.next_offset_token(offset, limit, filters=filters)
+            rows,
+            limit,
+            lambda _: self._pages.next_offset_token(
+                TEMPLATES_LIST, caller.account_id, offset, limit, filters=filters
+            ),
         )
 
     async def get_template(self, caller: Principal, template_id: str) -> tpl.Template:

@@ -14,6 +14,17 @@ dependencies`); its health then has one more entry, `dependency:<service>`,
 SERVING while its channel to that service is connected. The service's own
 entries do not depend on it: whether a process can serve without a
 dependency is the service's decision (the script-builder can: CONTRACT §5).
+A service with a database names its probe (`ServiceSpec.database`): every
+`FLOWPILOT_DB_HEALTH_INTERVAL_SECONDS` the server asks it, and the service's
+own entries are NOT_SERVING while the database does not answer. The overall
+entry ("") stays SERVING: the process is alive, and restarting it would not
+bring the database back (it is what liveness probes ask).
+
+No exception text leaves the process: a request that cannot be parsed is
+INVALID_ARGUMENT `INVALID_MESSAGE`, anything unexpected (in the handler, or
+in serialising its answer) is INTERNAL "internal error" and logged here.
+Parsing and serialising run inside the interceptor for that reason; left to
+gRPC, a failure there reaches the client as "Unexpected <class ...>: <text>".
 """
 
 from __future__ import annotations
@@ -39,7 +50,7 @@ from flowpilot.runtime.context import (
     principal_var,
     request_id_var,
 )
-from flowpilot.runtime.errors import DomainError, PermissionDenied
+from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.grpc_errors import abort_with_error, status_code
 from flowpilot.runtime.settings import Settings
 
@@ -62,9 +73,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     is checked before the handler runs, the caller is bound for the whole
     call (every message of a stream), and a `DomainError` raised before the
     first message or between two ends the call with its status and
-    `ErrorInfo`. A streaming handler may be an async generator or write with
-    `context.write()`. `internal_methods` (full method names) accept only the
-    `service` role; every other method refuses it.
+    `ErrorInfo`; the request is parsed and every answer serialised inside
+    that handling (`INVALID_MESSAGE`, never exception text). A streaming
+    handler is an async generator. `internal_methods` (full method names)
+    accept only the `service` role; every other method refuses it.
     """
 
     def __init__(
@@ -90,10 +102,12 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method.startswith(PUBLIC_METHOD_PREFIXES):
+        if handler is None:
             return handler
         if handler.unary_unary is not None:
             return self._unary(handler, method)
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return handler  # health's Watch, reflection's stream: gRPC's own, no token
         if handler.unary_stream is not None:
             return self._server_streaming(handler, method)
         # Client streaming is not part of either API; refuse it rather than
@@ -102,41 +116,48 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     def _unary(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         inner = handler.unary_unary
+        parse = handler.request_deserializer or _unchanged
+        serialize = handler.response_serializer or _unchanged
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return _parsed_inside(self._public(inner, parse, serialize))
 
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             call = _CallScope(self, method, context)
             try:
                 with call.bound():
-                    return await inner(request, context)
+                    request = _parsed(parse, raw)
+                    return serialize(await inner(request, context))
             except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
             finally:
                 call.finish()
 
-        return grpc.unary_unary_rpc_method_handler(
-            behavior,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return _parsed_inside(behavior)
 
     def _server_streaming(
         self, handler: grpc.RpcMethodHandler, method: str
     ) -> grpc.RpcMethodHandler:
         """The same checks and mapping for a server-streaming call: the token is
-        verified before the handler runs, and a `DomainError` raised before or
-        between messages ends the call with its status (trailers-only when
-        nothing was sent yet)."""
+        verified before the request is parsed and the handler runs, and a
+        `DomainError` raised before or between messages ends the call with its
+        status (trailers-only when nothing was sent yet). The request is parsed
+        and each message serialised here, as for unary calls; the handler is
+        an async generator (it yields its messages) and is closed as soon as
+        the call ends."""
         inner = handler.unary_stream
+        parse = handler.request_deserializer or _unchanged
+        serialize = handler.response_serializer or _unchanged
 
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             call = _CallScope(self, method, context)
             try:
                 with call.bound():
-                    produced = inner(request, context)
+                    produced = inner(_parsed(parse, raw), context)
                     if inspect.isasyncgen(produced):
-                        async for response in produced:
-                            yield response
-                    else:  # a handler that writes with context.write()
+                        async with contextlib.aclosing(produced):
+                            async for response in produced:
+                                yield serialize(response)
+                    elif inspect.isawaitable(produced):  # a handler with no message
                         await produced
             except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
@@ -144,10 +165,55 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 call.finish()
 
         return grpc.unary_stream_rpc_method_handler(
-            behavior,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+            behavior, request_deserializer=None, response_serializer=None
         )
+
+    def _public(
+        self,
+        inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]],
+        parse: Callable[[bytes], Any],
+        serialize: Callable[[Any], bytes],
+    ) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]]:
+        """Health checks and reflection: no token, the same parsing rules."""
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return serialize(await inner(_parsed(parse, raw), context))
+            except DomainError as error:
+                await abort_with_error(context, error, self._domain)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception:
+                log.exception("unhandled error in a health or reflection call")
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+        return behavior
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _parsed(parse: Callable[[bytes], Any], raw: bytes) -> Any:
+    """The request message, or INVALID_ARGUMENT when the bytes are not one
+    (malformed, or nested deeper than protobuf's recursion limit)."""
+    try:
+        return parse(raw)
+    except Exception:
+        raise InvalidArgument(
+            "the request is not a valid message of this method (malformed or nested too deeply)",
+            reason="INVALID_MESSAGE",
+        ) from None
+
+
+def _parsed_inside(
+    behavior: Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]],
+) -> grpc.RpcMethodHandler:
+    """A unary handler that gets the request's bytes and answers bytes:
+    `behavior` parses and serialises, inside its own error handling."""
+    return grpc.unary_unary_rpc_method_handler(
+        behavior, request_deserializer=None, response_serializer=None
+    )
 
 
 class _CallScope:
@@ -244,6 +310,9 @@ class ServiceSpec:
     # Services this one calls (full name → its channel), reported in health
     # as `dependency:<full name>`.
     dependencies: Mapping[str, grpc.aio.Channel] = field(default_factory=dict)
+    # Does the service's database answer (`UnitOfWork.probe`)? True, False,
+    # or None for "cannot tell now" (every connection busy).
+    database: Callable[[float], Awaitable[bool | None]] | None = None
 
 
 class GrpcServer:
@@ -306,6 +375,8 @@ class GrpcServer:
                 dependency_health_name(name), health_pb2.HealthCheckResponse.NOT_SERVING
             )
             self._watchers.append(asyncio.create_task(self._watch_dependency(name, channel)))
+        if self.spec.database is not None:
+            self._watchers.append(asyncio.create_task(self._watch_database(self.spec.database)))
         log.info(
             "serving",
             extra={"grpc_service": self.spec.name, "address": self._address, "port": self.port},
@@ -316,6 +387,33 @@ class GrpcServer:
         await self._health.set("", status)
         for name in self.spec.service_names:
             await self._health.set(name, status)
+
+    async def _watch_database(self, probe: Callable[[float], Awaitable[bool | None]]) -> None:
+        """The service's own health entries follow its database: NOT_SERVING
+        from the first probe it does not answer, SERVING again from the first
+        it does. One cheap probe per interval, never one per call."""
+        interval = self._settings.db_health_interval_seconds
+        # A probe waits at most this long for `SELECT 1` (the connect timeout
+        # bounds reaching the database first).
+        timeout = max(0.5, min(interval, 2.0))
+        serving = True
+        status = health_pb2.HealthCheckResponse
+        while True:
+            try:
+                answered = await probe(timeout)
+            except Exception:  # a probe must never end the watch
+                log.exception("database probe failed unexpectedly")
+                answered = False
+            if answered is not None and answered != serving:
+                serving = answered
+                for name in self.spec.service_names:
+                    await self._health.set(name, status.SERVING if serving else status.NOT_SERVING)
+                log.log(
+                    logging.INFO if serving else logging.WARNING,
+                    "database answers" if serving else "database does not answer",
+                    extra={"grpc_service": self.spec.name},
+                )
+            await asyncio.sleep(interval)
 
     async def _watch_dependency(self, name: str, channel: grpc.aio.Channel) -> None:
         """Reports the channel to `name` as the health of `dependency:<name>`:

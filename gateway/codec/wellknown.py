@@ -75,9 +75,9 @@ def struct_to_json(struct: Message) -> dict[str, Any]:
     return {key: value_to_json(v) for key, v in struct.fields.items()}
 
 
-def fill_value(target: Message, value: Any, path: str, depth: int = 0) -> None:
-    if depth > 64:
-        raise bad_value(path, "nested too deeply")
+def fill_value(target: Message, value: Any, path: str) -> None:
+    # How deep a value may nest is decided once for the whole body, before
+    # decoding (`gateway.codec.document.MAX_DEPTH`).
     if value is None:
         target.null_value = 0
     elif isinstance(value, bool):
@@ -94,21 +94,21 @@ def fill_value(target: Message, value: Any, path: str, depth: int = 0) -> None:
         target.string_value = decode_string(value, path)
     elif isinstance(value, dict):
         target.struct_value.SetInParent()
-        fill_struct(target.struct_value, value, path, depth + 1)
+        fill_struct(target.struct_value, value, path)
     elif isinstance(value, list):
         target.list_value.SetInParent()
         for index, item in enumerate(value):
-            fill_value(target.list_value.values.add(), item, f"{path}[{index}]", depth + 1)
+            fill_value(target.list_value.values.add(), item, f"{path}[{index}]")
     else:  # pragma: no cover - json.loads yields nothing else
         raise bad_value(path, f"unsupported JSON value {json_type_name(value)}")
 
 
-def fill_struct(target: Message, value: Any, path: str, depth: int = 0) -> None:
+def fill_struct(target: Message, value: Any, path: str) -> None:
     if not isinstance(value, dict):
         raise bad_value(path, f"expected an object, got {json_type_name(value)}")
     for key, item in value.items():
         decode_string(key, f"{path}.{key}" if path else key)
-        fill_value(target.fields[key], item, f"{path}.{key}" if path else key, depth + 1)
+        fill_value(target.fields[key], item, f"{path}.{key}" if path else key)
 
 
 # A FieldMask on the REST surface: paths of proto field names joined by

@@ -54,6 +54,18 @@ sessions = Table(
     CheckConstraint(
         "fix_id IS NULL OR origin = 'pilot_inline'", name="ck_script_builder_sessions_fix_inline"
     ),
+    # A user is an account and a `sub`: the indexes the code uses name both.
+    Index("ix_script_builder_sessions_owner_created", "account_id", "user_id", "created_at"),
+    Index(
+        "ux_script_builder_sessions_owner_inline",
+        "account_id",
+        "user_id",
+        "ai_session_id",
+        unique=True,
+        postgresql_where=text("origin = 'pilot_inline'"),
+    ),
+    # Kept for code at 0005 during the rollout of 0006; the next release's
+    # contraction drops both.
     Index("ix_script_builder_sessions_user_created", "user_id", "created_at"),
     Index(
         "ux_script_builder_sessions_pilot_inline",

@@ -14,6 +14,7 @@ from flowpilot.runtime.validation import check_text, parse_uuid
 
 if TYPE_CHECKING:
     from flowpilot.kernel.scripts import Parameter
+    from flowpilot.runtime.auth import Principal
     from scriptbuilder_service.domain.drafting import Draft
 
 # The per-user cap on standalone sessions (seed: the `POST /script-builder/sessions`
@@ -31,6 +32,28 @@ MAX_TEMPLATE_NAME = 200
 MAX_DESCRIPTION = 2_000
 # How much of the conversation the drafter sees.
 HISTORY_FOR_DRAFTER = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """Whose sessions: a user is their account and their `sub` together.
+
+    The same `sub` in two accounts is two people (two identity providers, or
+    one reused id); every session row carries both, every query filters by
+    both, and the cap counts per owner."""
+
+    account_id: str
+    user_id: str
+
+    @classmethod
+    def of(cls, principal: Principal) -> Owner:
+        return cls(account_id=principal.account_id, user_id=principal.user_id)
+
+    @property
+    def key(self) -> str:
+        """One string for both, unambiguous whatever characters they hold
+        (page tokens are bound to it)."""
+        return f"{len(self.account_id)}:{self.account_id}/{self.user_id}"
 
 
 class Origin(StrEnum):

@@ -1,8 +1,8 @@
 """Fix-targeted inline drafting: the suggested fix an inline session drafts
 for now, and the fix each message was about (issue 10, point 2).
 
-Revision ID: 0006_fix_targeted_drafting
-Revises: 0005_drafts_and_recipes
+Revision ID: 0007_fix_targeted_drafting
+Revises: 0006_sessions_keyed_by_account
 Create Date: 2026-05-10
 """
 
@@ -10,13 +10,13 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
-revision = "0006_fix_targeted_drafting"
-down_revision = "0005_drafts_and_recipes"
+revision = "0007_fix_targeted_drafting"
+down_revision = "0006_sessions_keyed_by_account"
 branch_labels = None
 depends_on = None
 # Expand only (nullable columns, a check that existing rows pass): code at
-# 0005 keeps working against this schema.
-oldest_compatible_revision = "0005_drafts_and_recipes"
+# the previous revision keeps working against this schema.
+oldest_compatible_revision = "0006_sessions_keyed_by_account"
 
 
 def upgrade() -> None:
