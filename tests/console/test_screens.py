@@ -169,6 +169,9 @@ async def test_resolve_freezes_the_session(open_console) -> None:
     # no strip, no Apply, nothing to do.
     await expect(page.get_by_role("tablist")).to_have_count(0)
     await expect(banner(page).get_by_text("Frozen", exact=True)).to_be_visible()
+    await expect(page.get_by_role("button", name=re.compile("^Needs a script"))).to_contain_text(
+        "Frozen"
+    )
     await expect(banner(page).get_by_role("button")).to_have_count(0)
     await expect(banner(page)).to_contain_text("This session is resolved")
     await expect(page.get_by_role("button", name="Escalate")).to_have_count(0)

@@ -87,6 +87,7 @@ export const STATUS_LABEL: Record<FixStatus, string> = {
 
 export function fixStateLabel(fix: SuggestedFix): string {
   if (fix.banner_mode === 'verifying') return 'Verifying'
+  if (fix.banner_mode === 'frozen') return 'Frozen'
   return STATUS_LABEL[fix.status]
 }
 
