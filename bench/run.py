@@ -37,6 +37,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import CpuMeter
 from bench.wrk import WrkError, WrkResult, run_wrk, wrk_binary, wrk_command
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -96,6 +98,8 @@ class Report:
     """Every phase's result, by round, and what the processes used."""
 
     rounds: list[dict[str, WrkResult]] = field(default_factory=list)
+    # Per round and path: CPU seconds each process spent during the phase.
+    cpu: list[dict[str, dict[str, float]]] = field(default_factory=list)
     rss_peak_kb: dict[str, int] = field(default_factory=dict)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -119,6 +123,17 @@ class Report:
             if goal.path in results and CHAIN in results
         ]
         return best, per_round
+
+    def cpu_ms_per_request(self, path: str) -> dict[str, float]:
+        """Each process's CPU milliseconds per request of `path`, median over rounds."""
+        per_round = [
+            {name: seconds * 1000 / results[path].requests for name, seconds in cpu[path].items()}
+            for results, cpu in zip(self.rounds, self.cpu, strict=True)
+            if path in cpu and results[path].requests
+        ]
+        if not per_round:
+            return {}
+        return {name: statistics.median(r[name] for r in per_round) for name in per_round[0]}
 
     def clean(self) -> bool:
         """Every path answered, only with 2xx, and without socket errors."""
@@ -168,6 +183,20 @@ def render(report: Report, config: dict[str, Any]) -> str:
             f"| {goal.label} | {best:.2f}× ({_span(per_round, 2)}) "
             f"| {sign} {goal.bound:g}× {verdict} |"
         )
+    if report.cpu:
+        names = [*PROCESSES, "postgres", "wrk"]
+        lines += [
+            "",
+            "CPU ms per request (median over rounds; what each process spent during the phase)",
+            "",
+            "| path | " + " | ".join(names) + " | all |",
+            "|---|" + "---|" * (len(names) + 1),
+        ]
+        for path in PATHS:
+            spent = report.cpu_ms_per_request(path)
+            if spent:
+                cells = " | ".join(f"{spent.get(name, 0.0):.2f}" for name in names)
+                lines.append(f"| {path} | {cells} | {sum(spent.values()):.2f} |")
     if report.rss_peak_kb:
         peaks = ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in report.rss_peak_kb.items())
         worst = max(report.rss_peak_kb.values()) / 1024
@@ -203,6 +232,7 @@ def as_json(report: Report, config: dict[str, Any]) -> dict[str, Any]:
         "load_average_after": report.load_after,
         "rounds": [{path: result(r) for path, r in results.items()} for results in report.rounds],
         "ratios": ratios,
+        "cpu_ms_per_request": {path: report.cpu_ms_per_request(path) for path in PATHS},
         "rss_peak_mb": {name: kb / 1024 for name, kb in report.rss_peak_kb.items()},
         "clean": report.clean(),
     }
@@ -333,7 +363,8 @@ async def _phase(
     token: str,
     seconds: float,
     log: Path,
-) -> WrkResult:
+    meter: CpuMeter | None = None,
+) -> tuple[WrkResult, dict[str, float]]:
     mode, server = PATHS[path]
     command = wrk_command(
         f"http://127.0.0.1:{ports[server]}",
@@ -344,14 +375,18 @@ async def _phase(
         threads=args.threads,
         connections=args.connections,
     )
-    return await run_wrk(command, log)
+    if meter is not None:
+        meter.start()
+    result = await run_wrk(command, log)
+    return result, meter.stop() if meter is not None else {}
 
 
-def _print_result(label: str, path: str, result: WrkResult) -> None:
+def _print_result(label: str, path: str, result: WrkResult, cpu: dict[str, float]) -> None:
     extra = f", statuses {result.statuses}" if result.statuses else ""
+    per_request = sum(cpu.values()) * 1000 / result.requests if result.requests else 0.0
     print(
         f"  {label} {path:<22}{result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
-        f"p99 {result.p99_ms:6.1f} ms  non-2xx {result.non2xx}  "
+        f"p99 {result.p99_ms:6.1f} ms  CPU {per_request:5.2f} ms/req  non-2xx {result.non2xx}  "
         f"socket errors {result.socket_errors}{extra}",
         flush=True,
     )
@@ -363,6 +398,7 @@ async def _load(
     targets: dict[str, Path],
     token: str,
     workdir: Path,
+    meter: CpuMeter,
 ) -> Report:
     report = Report(load_before=os.getloadavg())
     log = workdir / "wrk.log"
@@ -374,10 +410,14 @@ async def _load(
         # Alternate who goes first, so a drift in the machine's load hits both.
         order = [CHAIN, *SYSTEM] if number % 2 else [*SYSTEM, CHAIN]
         results: dict[str, WrkResult] = {}
+        cpu: dict[str, dict[str, float]] = {}
         for path in order:
-            results[path] = await _phase(args, path, ports, targets, token, args.seconds, log)
-            _print_result(f"round {number}", path, results[path])
+            results[path], cpu[path] = await _phase(
+                args, path, ports, targets, token, args.seconds, log, meter
+            )
+            _print_result(f"round {number}", path, results[path], cpu[path])
         report.rounds.append({path: results[path] for path in PATHS})
+        report.cpu.append(cpu)
     report.load_after = os.getloadavg()
     return report
 
@@ -447,7 +487,8 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
                     workdir / "bare-targets.txt", await seed_bare(bare_dsn, args.sessions)
                 ),
             }
-            report = await _load(args, ports, targets, token, workdir)
+            meter = CpuMeter({name: started[name].pid for name in PROCESSES}, cluster.pid())
+            report = await _load(args, ports, targets, token, workdir, meter)
             report.rss_peak_kb = {name: rss_peak_kb(started[name].pid) for name in PROCESSES}
             for name, process in started.items():
                 if process.poll() is not None:

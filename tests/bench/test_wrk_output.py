@@ -135,6 +135,10 @@ def _report() -> Report:
             },
         ],
         rss_peak_kb={"fixes": 90 * 1024, "gateway": 160 * 1024},
+        cpu=[
+            {CHAIN: {"bare-http": 3.0, "postgres": 6.0}, PATCH: {"gateway": 4.5}},
+            {CHAIN: {"bare-http": 3.75, "postgres": 6.25}, PATCH: {"gateway": 5.0}},
+        ],
     )
 
 
@@ -151,6 +155,11 @@ def test_the_summary_shows_ranges_ratios_goals_and_memory() -> None:
     assert "| PATCH …/script p99 vs chain p99 | 2.25× (2.08–2.50) | ≤ 1.5× NOT met |" in text
     assert "| GET one fix req/s vs chain PATCH | 1.28× (1.25–1.28) | ≥ 1.2× met |" in text
     assert "fixes 90, gateway 160 (goal ≤ 150 MB: NOT met)" in text
+    # CPU per request: 3 s / 12,000 and 3.75 s / 12,500 requests → median 0.27 ms
+    chain = _report().cpu_ms_per_request(CHAIN)
+    assert chain == {"bare-http": pytest.approx(0.275), "postgres": pytest.approx(0.5)}
+    assert "| chain PATCH | 0.00 | 0.00 | 0.00 | 0.00 | 0.28 | 0.50 | 0.00 | 0.78 |" in text
+    assert "| GET one fix | 0.00" not in text  # no CPU measured for GET
 
 
 def test_json_and_cleanliness() -> None:
