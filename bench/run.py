@@ -63,6 +63,8 @@ PATHS: dict[str, tuple[str, str]] = {
     GET: ("get", "gateway"),
 }
 SYSTEM = (PATCH, INLINE, GET)
+# --paths names them shortly; the chain always runs (it is the yardstick).
+SHORT_NAMES = {"patch": PATCH, "inline": INLINE, "get": GET}
 PROCESSES = ("fixes", "scriptbuilder", "gateway", "bare-grpc", "bare-http")
 RSS_GOAL_MB = 150
 
@@ -404,11 +406,11 @@ async def _load(
     log = workdir / "wrk.log"
     if args.warmup > 0:
         print(f"warming up: {args.warmup:g} s per path (not measured) ...", flush=True)
-        for path in PATHS:
+        for path in (CHAIN, *args.system):
             await _phase(args, path, ports, targets, token, args.warmup, log)
     for number in range(1, args.rounds + 1):
         # Alternate who goes first, so a drift in the machine's load hits both.
-        order = [CHAIN, *SYSTEM] if number % 2 else [*SYSTEM, CHAIN]
+        order = [CHAIN, *args.system] if number % 2 else [*args.system, CHAIN]
         results: dict[str, WrkResult] = {}
         cpu: dict[str, dict[str, float]] = {}
         for path in order:
@@ -416,7 +418,7 @@ async def _load(
                 args, path, ports, targets, token, args.seconds, log, meter
             )
             _print_result(f"round {number}", path, results[path], cpu[path])
-        report.rounds.append({path: results[path] for path in PATHS})
+        report.rounds.append({path: results[path] for path in PATHS if path in results})
         report.cpu.append(cpu)
     report.load_after = os.getloadavg()
     return report
@@ -507,6 +509,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         "threads": args.threads,
         "connections": args.connections,
         "sessions": args.sessions,
+        "paths": [CHAIN, *args.system],
         "cpus": os.cpu_count(),
         "fsync": True,
     }
@@ -532,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--sessions", type=int, default=1000, help="AI sessions to pick from")
+    parser.add_argument(
+        "--paths",
+        default=",".join(SHORT_NAMES),
+        help="the real system's paths to measure, of " + ",".join(SHORT_NAMES) + " (all)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     parser.add_argument(
@@ -551,6 +559,10 @@ def main(argv: list[str] | None = None) -> int:
 
         serve_bare_http(int(args.serve_bare_http[0]), args.serve_bare_http[1])
         return 0
+    chosen = [name.strip() for name in args.paths.split(",") if name.strip()]
+    if not chosen or not set(chosen) <= set(SHORT_NAMES):
+        parser.error(f"--paths takes some of {','.join(SHORT_NAMES)}")
+    args.system = [path for name, path in SHORT_NAMES.items() if name in chosen]
     if args.seconds < 1 or args.rounds < 1 or args.warmup < 0:
         parser.error("--seconds and --rounds must be at least 1, --warmup at least 0")
     if not 1 <= args.threads <= args.connections <= 1000:
