@@ -457,7 +457,6 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
             ),
             "FLOWPILOT_JWT_SECRET": secret,
             "FLOWPILOT_DATA_DIR": str(workdir),
-            "FLOWPILOT_LOG_LEVEL": "WARNING",
             "FLOWPILOT_BIND_HOST": "127.0.0.1",
             "FLOWPILOT_FIXES_DATABASE_URL": urls["fixes"],
             "FLOWPILOT_SCRIPTBUILDER_DATABASE_URL": urls["scriptbuilder"],
