@@ -35,7 +35,15 @@ import inspect
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -460,6 +468,15 @@ class GrpcServer:
         for callback in self.spec.on_stop:
             await callback()
         log.info("stopped", extra={"grpc_service": self.spec.name})
+
+
+def run_server(main: Coroutine[Any, Any, None]) -> None:
+    """Runs a server process's main coroutine on uvloop, the event loop the
+    gateway runs on too (uvicorn's): its loop, transports and timers are C,
+    where asyncio's are Python on the hot path of every call."""
+    import uvloop
+
+    uvloop.run(main)
 
 
 async def serve_until_signalled(
