@@ -60,6 +60,7 @@ from flowpilot.runtime.context import (
 )
 from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.grpc_errors import abort_with_error, status_code
+from flowpilot.runtime.heap import freeze_startup_heap
 from flowpilot.runtime.settings import Settings
 
 log = logging.getLogger("flowpilot.grpc")
@@ -488,6 +489,7 @@ async def serve_until_signalled(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_requested.set)
     port = await server.start()
+    freeze_startup_heap()
     if on_started is not None:
         on_started(port)
     await stop_requested.wait()
