@@ -360,6 +360,7 @@ class GrpcServer:
             ],
             options=[
                 ("grpc.so_reuseport", 0),
+                ("grpc.http2.bdp_probe", 0),  # as on our channels (open_channel)
                 ("grpc.max_connection_age_ms", max_age_ms),
                 (
                     "grpc.max_connection_age_grace_ms",
@@ -561,6 +562,9 @@ def open_channel(
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_permit_without_calls", 1),
+        # No bandwidth-delay probing: our messages are small, and each probe
+        # is a PING and its ACK, extra writes and wake-ups on both ends.
+        ("grpc.http2.bdp_probe", 0),
         ("grpc.initial_reconnect_backoff_ms", INITIAL_RECONNECT_BACKOFF_MS),
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ("grpc.min_reconnect_backoff_ms", MIN_CONNECT_TIMEOUT_MS),
