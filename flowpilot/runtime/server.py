@@ -94,6 +94,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         self._verifier = verifier
         self._domain = error_domain
         self._internal = internal_methods
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def _authorize(self, method: str, principal: Principal) -> None:
         is_service = principal.role is Role.SERVICE
@@ -113,6 +114,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None:
             return handler
+        # Wrapped once per method, not once per call: the wrapper depends on
+        # nothing but the method and its handler (the call is its argument).
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:
             return self._unary(handler, method)
         if method.startswith(PUBLIC_METHOD_PREFIXES):
