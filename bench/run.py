@@ -1,22 +1,28 @@
-"""`python -m bench`: what the gateway adds to a gRPC call, measured in one run.
+"""`python -m bench`: the real system against a bare chain, side by side, with wrk.
 
-It starts a private PostgreSQL in a temporary directory, migrates both
-services, and runs every server as its own process (as in production, and so
-that the load generator — this process — does not share an event loop with
-them): the fixes service, the script-builder service, the gateway, and a bare
-reference chain. Then it measures `PATCH .../suggested-fixes/{id}/script`:
+It starts a private PostgreSQL (fsync on, as in production) in a temporary
+directory, migrates both services, and runs every server as its own process:
+the fixes service, the script-builder service, the gateway, and the bare
+chain (`bench/bare_chain.py`: FastAPI → grpc.aio → asyncpg, the same
+three-statement transaction with no auth, validation or audit), each on a
+database of its own in that one cluster. It seeds 1,000 AI sessions with one
+fix each (and one inline script-builder session each; the chain gets as many
+rows of its own), then drives load with wrk (`bench/wrk.lua`: random targets
+from the list, a development token on every request) on four paths:
 
-  (a) through the gateway: HTTP → gateway → gRPC → fixes service → PostgreSQL;
-  (b) directly over gRPC: UpdateFixScript on the fixes service;
-  (c) the bare chain: a minimal FastAPI app → a minimal grpc.aio servicer →
-      asyncpg, running three statements in one transaction (lock the fix,
-      update it, bump the session's state_version) on tables of its own.
+  chain PATCH           PATCH /bare/{s}/{f}/script, the yardstick
+  PATCH .../script      PATCH /api/v1/ai-sessions/{s}/suggested-fixes/{f}/script
+  inline get-or-create  POST /api/v1/script-builder/sessions of an existing
+                        pilot_inline session (gateway → script-builder → fixes)
+  GET one fix           GET /api/v1/ai-sessions/{s}/suggested-fixes/{f}
 
-Each worker owns its own AI session and fix, so that the numbers measure the
-request path rather than row-lock queues. Loopback only; every phase is
-bounded by `--seconds`.
+After an unmeasured warm-up, it runs several rounds, alternating which of the
+chain and the real system goes first, and prints each path's req/s, p50,
+p99, non-2xx count, every process's peak RSS, and the ratios against the
+chain (issue 13's goals beside them). Loopback only.
 
-    python -m bench --seconds 5 --concurrency 32
+    python -m bench                       # 3 rounds, 10 s per phase, 2 threads, 16 connections
+    python -m bench --seconds 1 --rounds 1 --json out.json
 
 The benchmark is a tool of the source checkout, not part of the shipped
 distribution: it is not installed and not in the image.
@@ -27,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import os
 import shutil
@@ -37,226 +42,226 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from bench.cpu import CpuMeter
+from bench.wrk import WrkError, WrkResult, run_wrk, wrk_binary, wrk_command
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-# Two scripts, alternated by every worker: the same PATCH twice is a no-op
-# (nothing written, issue 10), and the benchmark measures writes.
-PATCH_BODIES = (
-    {"ai_drafted_script": "Restart-Service -Name Spooler -Force"},
-    {"ai_drafted_script": "Restart-Service -Name Spooler -Force -PassThru"},
+CHAIN = "chain PATCH"
+PATCH = "PATCH …/script"
+INLINE = "inline get-or-create"
+GET = "GET one fix"
+# name → (wrk mode, server); the chain's targets are its own rows.
+PATHS: dict[str, tuple[str, str]] = {
+    CHAIN: ("patch-bare", "bare"),
+    PATCH: ("patch-gateway", "gateway"),
+    INLINE: ("inline", "gateway"),
+    GET: ("get", "gateway"),
+}
+SYSTEM = (PATCH, INLINE, GET)
+# --paths names them shortly; the chain always runs (it is the yardstick).
+SHORT_NAMES = {"patch": PATCH, "inline": INLINE, "get": GET}
+PROCESSES = ("fixes", "scriptbuilder", "gateway", "bare-grpc", "bare-http")
+RSS_GOAL_MB = 150
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One of issue 13's goals: `path` against the chain's PATCH."""
+
+    label: str
+    path: str
+    measure: str  # "rps" or "p99"
+    bound: float  # at least (rps) or at most (p99) this ratio
+
+    def ratio(self, path: WrkResult, chain: WrkResult) -> float:
+        if self.measure == "rps":
+            return path.rps / chain.rps if chain.rps else float("nan")
+        return path.p99_us / chain.p99_us if chain.p99_us else float("nan")
+
+    def met(self, ratio: float) -> bool:
+        return ratio >= self.bound if self.measure == "rps" else ratio <= self.bound
+
+
+GOALS = (
+    Goal("PATCH …/script req/s vs chain", PATCH, "rps", 1.0),
+    Goal("PATCH …/script p99 vs chain p99", PATCH, "p99", 1.5),
+    Goal("inline get-or-create req/s vs chain PATCH", INLINE, "rps", 0.6),
+    Goal("GET one fix req/s vs chain PATCH", GET, "rps", 1.2),
 )
-BARE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS bare_sessions (id uuid PRIMARY KEY, state_version bigint NOT NULL);
-CREATE TABLE IF NOT EXISTS bare_fixes (
-    id uuid PRIMARY KEY,
-    session_id uuid NOT NULL REFERENCES bare_sessions (id),
-    script text,
-    updated_at timestamptz NOT NULL DEFAULT now()
-);
-"""
-BARE_LOCK = "SELECT id FROM bare_fixes WHERE id = $1 AND session_id = $2 FOR UPDATE"
-BARE_UPDATE = (
-    "UPDATE bare_fixes SET script = $2, updated_at = now() WHERE id = $1 "
-    "RETURNING id, session_id, script, updated_at"
-)
-BARE_BUMP = "UPDATE bare_sessions SET state_version = state_version + 1 WHERE id = $1"
-
-
-# --------------------------------------------------------------- the bare chain
-
-
-async def _serve_bare_grpc(port: int, dsn: str) -> None:
-    """A minimal UpdateFixScript: three statements on asyncpg, no auth, no validation."""
-    import asyncpg
-    import grpc
-
-    from flowpilot.fixes.v1 import fixes_pb2
-
-    pool = await asyncpg.create_pool(dsn, min_size=4, max_size=10)
-
-    async def update_fix_script(
-        request: fixes_pb2.UpdateFixScriptRequest, context: grpc.aio.ServicerContext
-    ) -> fixes_pb2.SuggestedFix:
-        fix_id, session_id = uuid.UUID(request.fix_id), uuid.UUID(request.session_id)
-        async with pool.acquire() as connection, connection.transaction():
-            await connection.fetchval(BARE_LOCK, fix_id, session_id)
-            row = await connection.fetchrow(BARE_UPDATE, fix_id, request.ai_drafted_script)
-            await connection.execute(BARE_BUMP, session_id)
-        fix = fixes_pb2.SuggestedFix(
-            id=str(row["id"]),
-            ai_session_id=str(row["session_id"]),
-            ai_drafted_script=row["script"],
-        )
-        fix.updated_at.FromDatetime(row["updated_at"])
-        return fix
-
-    handler = grpc.method_handlers_generic_handler(
-        "flowpilot.fixes.v1.FixesService",
-        {
-            "UpdateFixScript": grpc.unary_unary_rpc_method_handler(
-                update_fix_script,
-                request_deserializer=fixes_pb2.UpdateFixScriptRequest.FromString,
-                response_serializer=fixes_pb2.SuggestedFix.SerializeToString,
-            )
-        },
-    )
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers((handler,))
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await server.stop(0)
-    await pool.close()
-
-
-def _bare_http_app(grpc_target: str) -> FastAPI:
-    """A minimal FastAPI app forwarding the PATCH to the bare servicer."""
-    import grpc
-    from google.protobuf import json_format
-
-    from flowpilot.fixes.v1 import fixes_pb2
-
-    state: dict[str, Any] = {}
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> Any:
-        channel = grpc.aio.insecure_channel(grpc_target)
-        state["call"] = channel.unary_unary(
-            "/flowpilot.fixes.v1.FixesService/UpdateFixScript",
-            request_serializer=fixes_pb2.UpdateFixScriptRequest.SerializeToString,
-            response_deserializer=fixes_pb2.SuggestedFix.FromString,
-        )
-        yield
-        await channel.close()
-
-    app = FastAPI(lifespan=lifespan)
-
-    @app.patch("/bare/{session_id}/{fix_id}/script")
-    async def patch_script(session_id: str, fix_id: str, request: Request) -> Response:
-        body = json.loads(await request.body())
-        message = fixes_pb2.UpdateFixScriptRequest(
-            session_id=session_id, fix_id=fix_id, ai_drafted_script=body["ai_drafted_script"]
-        )
-        fix = await state["call"](message, timeout=10)
-        payload = json_format.MessageToDict(fix, preserving_proto_field_name=True)
-        return Response(json.dumps(payload), media_type="application/json")
-
-    return app
-
-
-# ------------------------------------------------------------------ load driver
 
 
 @dataclass
-class Result:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
+class Report:
+    """Every phase's result, by round, and what the processes used."""
 
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
+    rounds: list[dict[str, WrkResult]] = field(default_factory=list)
+    # Per round and path: CPU seconds each process spent during the phase.
+    cpu: list[dict[str, dict[str, float]]] = field(default_factory=list)
+    rss_peak_kb: dict[str, int] = field(default_factory=dict)
+    load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000
+    def of(self, path: str) -> list[WrkResult]:
+        return [results[path] for results in self.rounds if path in results]
 
+    def best(self, path: str, measure: str) -> WrkResult:
+        """The best round: highest req/s, or lowest p99."""
+        results = self.of(path)
+        if measure == "rps":
+            return max(results, key=lambda r: r.rps)
+        return min(results, key=lambda r: r.p99_us)
 
-class HttpConnection:
-    """A minimal HTTP/1.1 keep-alive client: cheap enough not to be the bottleneck."""
+    def ratios(self, goal: Goal) -> tuple[float, list[float]]:
+        """Best against best, and per round (same conditions)."""
+        best = goal.ratio(self.best(goal.path, goal.measure), self.best(CHAIN, goal.measure))
+        per_round = [
+            goal.ratio(results[goal.path], results[CHAIN])
+            for results in self.rounds
+            if goal.path in results and CHAIN in results
+        ]
+        return best, per_round
 
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+    def cpu_ms_per_request(self, path: str) -> dict[str, float]:
+        """Each process's CPU milliseconds per request of `path`, median over rounds."""
+        per_round = [
+            {name: seconds * 1000 / results[path].requests for name, seconds in cpu[path].items()}
+            for results, cpu in zip(self.rounds, self.cpu, strict=True)
+            if path in cpu and results[path].requests
+        ]
+        if not per_round:
+            return {}
+        return {name: statistics.median(r[name] for r in per_round) for name in per_round[0]}
 
-    async def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> int:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        head = [f"{method} {path} HTTP/1.1", "host: 127.0.0.1", f"content-length: {len(body)}"]
-        head += [f"{k}: {v}" for k, v in headers.items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
-        status_line = await self.reader.readline()
-        status = int(status_line.split()[1])
-        length = 0
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b""):
-                break
-            name, _, value = line.decode("latin-1").partition(":")
-            if name.lower() == "content-length":
-                length = int(value)
-        if length:
-            await self.reader.readexactly(length)
-        return status
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
+    def clean(self) -> bool:
+        """Every path answered, only with 2xx, and without socket errors."""
+        results = [r for results in self.rounds for r in results.values()]
+        return bool(results) and all(
+            r.requests > 0 and r.non2xx == 0 and r.socket_errors == 0 for r in results
+        )
 
 
-async def drive(
-    name: str,
-    workers: list[Callable[[], Awaitable[bool]]],
-    seconds: float,
-    warmup: float,
-) -> Result:
-    result = Result(name)
-    measuring = False
-    stop_at = time.perf_counter() + warmup + seconds
+def _span(values: Sequence[float], digits: int) -> str:
+    low, high = min(values), max(values)
+    if round(low, digits) == round(high, digits):
+        return f"{low:,.{digits}f}"
+    return f"{low:,.{digits}f}–{high:,.{digits}f}"
 
-    async def loop(call: Callable[[], Awaitable[bool]]) -> None:
-        while (now := time.perf_counter()) < stop_at:
-            ok = await call()
-            if measuring:
-                if ok:
-                    result.latencies.append(time.perf_counter() - now)
-                else:
-                    result.errors += 1
 
-    async def clock() -> None:
-        nonlocal measuring
-        await asyncio.sleep(warmup)
-        measuring = True
-        started = time.perf_counter()
-        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
-        result.seconds = time.perf_counter() - started
+def render(report: Report, config: dict[str, Any]) -> str:
+    """The benchmark's printed summary: a Markdown table, ratios, memory."""
+    lines = [
+        f"{config['rounds']} round(s), {config['seconds']:g} s per phase, wrk "
+        f"{config['threads']} threads / {config['connections']} connections, "
+        f"{config['sessions']:,} AI sessions, PostgreSQL fsync on; load average "
+        f"{report.load_before[0]:.1f} before, {report.load_after[0]:.1f} after, "
+        f"{os.cpu_count()} CPUs",
+        "",
+        "| path | req/s | p50 ms | p99 ms | non-2xx |",
+        "|---|---|---|---|---|",
+    ]
+    for path in PATHS:
+        results = report.of(path)
+        if not results:
+            continue
+        lines.append(
+            f"| {path} | {_span([r.rps for r in results], 0)} "
+            f"| {_span([r.p50_ms for r in results], 1)} "
+            f"| {_span([r.p99_ms for r in results], 1)} "
+            f"| {sum(r.non2xx + r.socket_errors for r in results)} |"
+        )
+    lines += ["", "| ratio (best against best; per round) | measured | goal |", "|---|---|---|"]
+    for goal in GOALS:
+        if not report.of(goal.path) or not report.of(CHAIN):
+            continue
+        best, per_round = report.ratios(goal)
+        sign = "≥" if goal.measure == "rps" else "≤"
+        verdict = "met" if goal.met(best) else "NOT met"
+        lines.append(
+            f"| {goal.label} | {best:.2f}× ({_span(per_round, 2)}) "
+            f"| {sign} {goal.bound:g}× {verdict} |"
+        )
+    if report.cpu:
+        names = [*PROCESSES, "postgres", "wrk"]
+        lines += [
+            "",
+            "CPU ms per request (median over rounds; what each process spent during the phase)",
+            "",
+            "| path | " + " | ".join(names) + " | all |",
+            "|---|" + "---|" * (len(names) + 1),
+        ]
+        for path in PATHS:
+            spent = report.cpu_ms_per_request(path)
+            if spent:
+                cells = " | ".join(f"{spent.get(name, 0.0):.2f}" for name in names)
+                lines.append(f"| {path} | {cells} | {sum(spent.values()):.2f} |")
+    if report.rss_peak_kb:
+        peaks = ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in report.rss_peak_kb.items())
+        worst = max(report.rss_peak_kb.values()) / 1024
+        verdict = "met" if worst <= RSS_GOAL_MB else "NOT met"
+        lines += ["", f"peak RSS (VmHWM), MB: {peaks} (goal ≤ {RSS_GOAL_MB} MB: {verdict})"]
+    statuses: dict[int, int] = {}
+    for results in report.rounds:
+        for result in results.values():
+            for code, count in result.statuses.items():
+                statuses[code] = statuses.get(code, 0) + count
+    if statuses:
+        lines.append("non-2xx statuses: " + ", ".join(f"{c}×{n}" for c, n in statuses.items()))
+    return "\n".join(lines)
 
-    await asyncio.gather(clock(), *(loop(w) for w in workers))
-    return result
+
+def as_json(report: Report, config: dict[str, Any]) -> dict[str, Any]:
+    def result(r: WrkResult) -> dict[str, Any]:
+        return {**asdict(r), "rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms}
+
+    ratios = {}
+    for goal in GOALS:
+        if report.of(goal.path) and report.of(CHAIN):
+            best, per_round = report.ratios(goal)
+            ratios[goal.label] = {
+                "best": best,
+                "per_round": per_round,
+                "goal": goal.bound,
+                "met": goal.met(best),
+            }
+    return {
+        "config": config,
+        "load_average_before": report.load_before,
+        "load_average_after": report.load_after,
+        "rounds": [{path: result(r) for path, r in results.items()} for results in report.rounds],
+        "ratios": ratios,
+        "cpu_ms_per_request": {path: report.cpu_ms_per_request(path) for path in PATHS},
+        "rss_peak_mb": {name: kb / 1024 for name, kb in report.rss_peak_kb.items()},
+        "clean": report.clean(),
+    }
 
 
 # ------------------------------------------------------------------- processes
 
 
+def rss_peak_kb(pid: int) -> int:
+    """The process's peak resident set (VmHWM), in kB; 0 once it is gone."""
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
 @contextlib.contextmanager
-def _processes() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
+def _processes() -> Iterator[dict[str, subprocess.Popen[bytes]]]:
+    started: dict[str, subprocess.Popen[bytes]] = {}
     try:
         yield started
     finally:
-        for process in reversed(started):
+        for process in reversed(started.values()):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in reversed(started):
+        for process in reversed(started.values()):
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -265,22 +270,26 @@ def _processes() -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def _spawn(
-    started: list[subprocess.Popen[bytes]], args: list[str], env: dict[str, str], log: Path
+    started: dict[str, subprocess.Popen[bytes]],
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    workdir: Path,
 ) -> None:
-    handle = log.open("wb")
-    started.append(
-        subprocess.Popen([sys.executable, *args], env=env, stdout=handle, stderr=subprocess.STDOUT)
-    )
+    with (workdir / f"{name}.log").open("wb") as handle:
+        started[name] = subprocess.Popen(
+            [sys.executable, *args], env=env, stdout=handle, stderr=subprocess.STDOUT
+        )
 
 
 async def _wait_port(
-    port: int, started: list[subprocess.Popen[bytes]], limit_seconds: float = 30
+    port: int, started: dict[str, subprocess.Popen[bytes]], limit_seconds: float = 60
 ) -> None:
     deadline = time.monotonic() + limit_seconds
     while time.monotonic() < deadline:
-        for process in started:
+        for name, process in started.items():
             if process.poll() is not None:
-                raise RuntimeError(f"{process.args} exited with {process.returncode}")
+                raise RuntimeError(f"{name} exited with {process.returncode} (see its log)")
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
@@ -291,32 +300,155 @@ async def _wait_port(
     raise RuntimeError(f"nothing listens on port {port} after {limit_seconds}s")
 
 
-async def _run(args: argparse.Namespace, workdir: Path) -> int:
-    import asyncpg
+# ------------------------------------------------------------------------- seed
+
+
+async def _seed_system(ports: dict[str, int], token: str, count: int) -> list[tuple[str, str]]:
+    """`count` AI sessions with one fix and one inline script-builder session each."""
     import grpc
 
-    from flowpilot.fixes.v1 import fixes_pb2
+    from flowpilot.api.v1 import types_pb2
+    from flowpilot.fixes.v1 import fixes_pb2, fixes_pb2_grpc
+    from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2, scriptbuilder_pb2_grpc
+
+    metadata = (("authorization", f"Bearer {token}"),)
+    gate = asyncio.Semaphore(16)
+    async with (
+        grpc.aio.insecure_channel(f"127.0.0.1:{ports['fixes']}") as fixes_channel,
+        grpc.aio.insecure_channel(f"127.0.0.1:{ports['scriptbuilder']}") as sb_channel,
+    ):
+        fixes = fixes_pb2_grpc.FixesServiceStub(fixes_channel)
+        builder = scriptbuilder_pb2_grpc.ScriptBuilderServiceStub(sb_channel)
+
+        async def one(index: int) -> tuple[str, str]:
+            async with gate:
+                session = await fixes.CreateAiSession(
+                    fixes_pb2.CreateAiSessionRequest(title=f"bench {index}"),
+                    metadata=metadata,
+                    timeout=30,
+                )
+                fix = await fixes.CreateSuggestedFix(
+                    fixes_pb2.CreateSuggestedFixRequest(
+                        session_id=session.id,
+                        title="Restart the print spooler",
+                        script_language=types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
+                        ai_drafted_script="Restart-Service -Name Spooler",
+                    ),
+                    metadata=metadata,
+                    timeout=30,
+                )
+                await builder.CreateSession(
+                    scriptbuilder_pb2.CreateSessionRequest(
+                        origin=scriptbuilder_pb2.ORIGIN_PILOT_INLINE, ai_session_id=session.id
+                    ),
+                    metadata=metadata,
+                    timeout=30,
+                )
+                return session.id, fix.id
+
+        return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def _write_targets(path: Path, targets: list[tuple[str, str]]) -> Path:
+    path.write_text("".join(f"{s} {f}\n" for s, f in targets))
+    return path
+
+
+# ------------------------------------------------------------------------- load
+
+
+async def _phase(
+    args: argparse.Namespace,
+    path: str,
+    ports: dict[str, int],
+    targets: dict[str, Path],
+    token: str,
+    seconds: float,
+    log: Path,
+    meter: CpuMeter | None = None,
+) -> tuple[WrkResult, dict[str, float]]:
+    mode, server = PATHS[path]
+    command = wrk_command(
+        f"http://127.0.0.1:{ports[server]}",
+        mode,
+        targets["bare" if server == "bare" else "system"],
+        token,
+        seconds=seconds,
+        threads=args.threads,
+        connections=args.connections,
+    )
+    if meter is not None:
+        meter.start()
+    result = await run_wrk(command, log)
+    return result, meter.stop() if meter is not None else {}
+
+
+def _print_result(label: str, path: str, result: WrkResult, cpu: dict[str, float]) -> None:
+    extra = f", statuses {result.statuses}" if result.statuses else ""
+    per_request = sum(cpu.values()) * 1000 / result.requests if result.requests else 0.0
+    print(
+        f"  {label} {path:<22}{result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
+        f"p99 {result.p99_ms:6.1f} ms  CPU {per_request:5.2f} ms/req  non-2xx {result.non2xx}  "
+        f"socket errors {result.socket_errors}{extra}",
+        flush=True,
+    )
+
+
+async def _load(
+    args: argparse.Namespace,
+    ports: dict[str, int],
+    targets: dict[str, Path],
+    token: str,
+    workdir: Path,
+    meter: CpuMeter,
+) -> Report:
+    report = Report(load_before=os.getloadavg())
+    log = workdir / "wrk.log"
+    if args.warmup > 0:
+        print(f"warming up: {args.warmup:g} s per path (not measured) ...", flush=True)
+        for path in (CHAIN, *args.system):
+            await _phase(args, path, ports, targets, token, args.warmup, log)
+    for number in range(1, args.rounds + 1):
+        # Alternate who goes first, so a drift in the machine's load hits both.
+        order = [CHAIN, *args.system] if number % 2 else [*args.system, CHAIN]
+        results: dict[str, WrkResult] = {}
+        cpu: dict[str, dict[str, float]] = {}
+        for path in order:
+            results[path], cpu[path] = await _phase(
+                args, path, ports, targets, token, args.seconds, log, meter
+            )
+            _print_result(f"round {number}", path, results[path], cpu[path])
+        report.rounds.append({path: results[path] for path in PATHS if path in results})
+        report.cpu.append(cpu)
+    report.load_after = os.getloadavg()
+    return report
+
+
+# -------------------------------------------------------------------------- run
+
+
+async def _run(args: argparse.Namespace, workdir: Path) -> int:
+    from bench.bare_chain import seed_bare
     from flowpilot.runtime.auth import mint_token
     from flowpilot.runtime.db import asyncpg_url
     from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
     from flowpilot.runtime.migrations import upgrade
     from flowpilot.runtime.settings import Settings
 
-    secret = "bench-" + uuid.uuid4().hex * 2
+    wrk_binary()  # fail before starting anything when wrk is missing
+    secret = os.urandom(32).hex()
     settings = Settings(jwt_secret=secret, data_dir=workdir)
-    cluster = EmbeddedPostgres(workdir / "pg", fsync=False)
-    print(f"starting PostgreSQL in {workdir} ...", flush=True)
+    cluster = EmbeddedPostgres(workdir / "pg", fsync=True)
+    print(f"starting PostgreSQL (fsync on) in {workdir} ...", flush=True)
     cluster.start()
     try:
         urls = {name: cluster.create_database(name) for name in ("fixes", "scriptbuilder", "bare")}
         await asyncio.to_thread(upgrade, "fixes_service", urls["fixes"])
         await asyncio.to_thread(upgrade, "scriptbuilder_service", urls["scriptbuilder"])
         bare_dsn = asyncpg_url(urls["bare"]).replace("postgresql+asyncpg://", "postgresql://")
-        connection = await asyncpg.connect(bare_dsn)
-        await connection.execute(BARE_SCHEMA)
-        await connection.close()
 
-        ports = {name: free_port() for name in ("fixes", "sb", "gateway", "bare_grpc", "bare")}
+        ports = {name: free_port() for name in ("fixes", "scriptbuilder", "gateway", "bare_grpc")}
+        ports["bare"] = free_port()
         env = {
             **os.environ,
             # The bare chain runs `python -m bench` too: find it from any directory.
@@ -325,186 +457,88 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
             ),
             "FLOWPILOT_JWT_SECRET": secret,
             "FLOWPILOT_DATA_DIR": str(workdir),
-            "FLOWPILOT_LOG_LEVEL": "WARNING",
             "FLOWPILOT_BIND_HOST": "127.0.0.1",
             "FLOWPILOT_FIXES_DATABASE_URL": urls["fixes"],
             "FLOWPILOT_SCRIPTBUILDER_DATABASE_URL": urls["scriptbuilder"],
             "FLOWPILOT_FIXES_GRPC_PORT": str(ports["fixes"]),
-            "FLOWPILOT_SCRIPTBUILDER_GRPC_PORT": str(ports["sb"]),
+            "FLOWPILOT_SCRIPTBUILDER_GRPC_PORT": str(ports["scriptbuilder"]),
             "FLOWPILOT_FIXES_TARGET": f"127.0.0.1:{ports['fixes']}",
-            "FLOWPILOT_SCRIPTBUILDER_TARGET": f"127.0.0.1:{ports['sb']}",
+            "FLOWPILOT_SCRIPTBUILDER_TARGET": f"127.0.0.1:{ports['scriptbuilder']}",
             "FLOWPILOT_HTTP_PORT": str(ports["gateway"]),
         }
+        bare_grpc = ["-m", "bench", "--serve-bare-grpc", str(ports["bare_grpc"]), bare_dsn]
+        bare_http = ["-m", "bench", "--serve-bare-http", str(ports["bare"])]
+        bare_http.append(f"127.0.0.1:{ports['bare_grpc']}")
         with _processes() as started:
-            _spawn(started, ["-m", "fixes_service.main"], env, workdir / "fixes.log")
-            _spawn(started, ["-m", "scriptbuilder_service.main"], env, workdir / "sb.log")
-            _spawn(started, ["-m", "gateway.app"], env, workdir / "gateway.log")
-            _spawn(
-                started,
-                ["-m", "bench", "--serve-bare-grpc", str(ports["bare_grpc"]), bare_dsn],
-                env,
-                workdir / "bare-grpc.log",
-            )
-            _spawn(
-                started,
-                [
-                    "-m",
-                    "bench",
-                    "--serve-bare-http",
-                    str(ports["bare"]),
-                    f"127.0.0.1:{ports['bare_grpc']}",
-                ],
-                env,
-                workdir / "bare-http.log",
-            )
+            _spawn(started, "fixes", ["-m", "fixes_service.main"], env, workdir)
+            _spawn(started, "scriptbuilder", ["-m", "scriptbuilder_service.main"], env, workdir)
+            _spawn(started, "gateway", ["-m", "gateway.app"], env, workdir)
+            _spawn(started, "bare-grpc", bare_grpc, env, workdir)
+            _spawn(started, "bare-http", bare_http, env, workdir)
             for port in ports.values():
                 await _wait_port(port, started)
-            print("all processes up; creating one AI session and fix per worker ...", flush=True)
-            return await _measure(args, settings, ports, bare_dsn, mint_token, fixes_pb2, grpc)
+            token = mint_token(settings, user_id="bench-user", account_id="bench", role="engineer")
+            print(f"all processes up; seeding {args.sessions:,} AI sessions ...", flush=True)
+            targets = {
+                "system": _write_targets(
+                    workdir / "system-targets.txt",
+                    await _seed_system(ports, token, args.sessions),
+                ),
+                "bare": _write_targets(
+                    workdir / "bare-targets.txt", await seed_bare(bare_dsn, args.sessions)
+                ),
+            }
+            meter = CpuMeter({name: started[name].pid for name in PROCESSES}, cluster.pid())
+            report = await _load(args, ports, targets, token, workdir, meter)
+            report.rss_peak_kb = {name: rss_peak_kb(started[name].pid) for name in PROCESSES}
+            for name, process in started.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode} under load")
     finally:
         cluster.stop("immediate")
-        if not args.keep:
+        if args.keep:
+            print(f"kept {workdir} (server logs, wrk.log)")
+        else:
             shutil.rmtree(workdir, ignore_errors=True)
 
-
-async def _measure(
-    args: argparse.Namespace,
-    settings: Any,
-    ports: dict[str, int],
-    bare_dsn: str,
-    mint_token: Any,
-    fixes_pb2: Any,
-    grpc: Any,
-) -> int:
-    import asyncpg
-
-    token = mint_token(settings, user_id="bench-user", account_id="bench", role="engineer")
-    auth = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-    bodies = [json.dumps(b).encode() for b in PATCH_BODIES]
-    concurrency = args.concurrency
-
-    # One AI session and one fix per worker, so workers never queue on a row lock.
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{ports['fixes']}")
-    metadata = (("authorization", f"Bearer {token}"),)
-
-    def rpc(name: str, request_cls: Any, response_cls: Any) -> Any:
-        return channel.unary_unary(
-            f"/flowpilot.fixes.v1.FixesService/{name}",
-            request_serializer=request_cls.SerializeToString,
-            response_deserializer=response_cls.FromString,
-        )
-
-    create_session = rpc("CreateAiSession", fixes_pb2.CreateAiSessionRequest, fixes_pb2.AiSession)
-    create_fix = rpc(
-        "CreateSuggestedFix", fixes_pb2.CreateSuggestedFixRequest, fixes_pb2.SuggestedFix
-    )
-    update = rpc("UpdateFixScript", fixes_pb2.UpdateFixScriptRequest, fixes_pb2.SuggestedFix)
-    targets: list[tuple[str, str]] = []
-    for index in range(concurrency):
-        session = await create_session(
-            fixes_pb2.CreateAiSessionRequest(title=f"bench {index}"), metadata=metadata
-        )
-        fix = await create_fix(
-            fixes_pb2.CreateSuggestedFixRequest(
-                session_id=session.id, title="bench fix", script_language=1
-            ),
-            metadata=metadata,
-        )
-        targets.append((session.id, fix.id))
-
-    bare_targets = [(uuid.uuid4(), uuid.uuid4()) for _ in range(concurrency)]
-    connection = await asyncpg.connect(bare_dsn)
-    for session_id, fix_id in bare_targets:
-        await connection.execute("INSERT INTO bare_sessions VALUES ($1, 0)", session_id)
-        await connection.execute(
-            "INSERT INTO bare_fixes (id, session_id) VALUES ($1, $2)", fix_id, session_id
-        )
-    await connection.close()
-
-    def http_worker(port: int, path: str) -> Callable[[], Awaitable[bool]]:
-        conn = HttpConnection(port)
-        turn = itertools.cycle(bodies)
-
-        async def call() -> bool:
-            return await conn.request("PATCH", path, next(turn), auth) == 200
-
-        return call
-
-    def grpc_worker(session_id: str, fix_id: str) -> Callable[[], Awaitable[bool]]:
-        requests = itertools.cycle(
-            [
-                fixes_pb2.UpdateFixScriptRequest(session_id=session_id, fix_id=fix_id, **body)
-                for body in PATCH_BODIES
-            ]
-        )
-
-        async def call() -> bool:
-            try:
-                await update(next(requests), metadata=metadata, timeout=10)
-            except grpc.aio.AioRpcError:
-                return False
-            return True
-
-        return call
-
-    results: list[Result] = []
-    print(
-        f"measuring PATCH .../script: {args.seconds:g}s each after {args.warmup:g}s warm-up, "
-        f"concurrency {concurrency}",
-        flush=True,
-    )
-    gateway_workers = [
-        http_worker(ports["gateway"], f"/api/v1/ai-sessions/{s}/suggested-fixes/{f}/script")
-        for s, f in targets
-    ]
-    results.append(await drive("gateway  HTTP→gRPC→PG", gateway_workers, args.seconds, args.warmup))
-    direct_workers = [grpc_worker(s, f) for s, f in targets]
-    results.append(await drive("direct gRPC→PG", direct_workers, args.seconds, args.warmup))
-    bare_workers = [http_worker(ports["bare"], f"/bare/{s}/{f}/script") for s, f in bare_targets]
-    results.append(
-        await drive("bare FastAPI→gRPC→asyncpg", bare_workers, args.seconds, args.warmup)
-    )
-    await channel.close()
-
+    config = {
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "threads": args.threads,
+        "connections": args.connections,
+        "sessions": args.sessions,
+        "paths": [CHAIN, *args.system],
+        "cpus": os.cpu_count(),
+        "fsync": True,
+    }
     print()
-    print(f"{'path':<28}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'errors':>8}")
-    for result in results:
-        print(
-            f"{result.name:<28}{result.rps:>10.0f}{result.percentile(50):>10.2f}"
-            f"{result.percentile(99):>10.2f}{result.errors:>8}"
-        )
-    gateway, direct, bare = results
-    ratio_bare = gateway.rps / bare.rps if bare.rps else float("nan")
-    ratio_direct = gateway.rps / direct.rps if direct.rps else float("nan")
-    print()
-    print(f"ratio gateway/bare:   {ratio_bare:.2f}")
-    print(f"ratio gateway/direct: {ratio_direct:.2f}")
+    print(render(report, config))
     if args.json:
-        summary = {
-            r.name: {
-                "rps": r.rps,
-                "p50_ms": r.percentile(50),
-                "p99_ms": r.percentile(99),
-                "errors": r.errors,
-                "median_ms": statistics.median(r.latencies) * 1000 if r.latencies else None,
-            }
-            for r in results
-        }
-        summary["ratio_gateway_bare"] = ratio_bare  # type: ignore[assignment]
-        summary["ratio_gateway_direct"] = ratio_direct  # type: ignore[assignment]
-        await asyncio.to_thread(Path(args.json).write_text, json.dumps(summary, indent=2))
-    return 0 if all(r.latencies and not r.errors for r in results) else 1
+        text = json.dumps(as_json(report, config), indent=2) + "\n"
+        await asyncio.to_thread(Path(args.json).write_text, text)
+    return 0 if report.clean() else 1
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="Requests/s of PATCH .../script through the gateway, directly over gRPC, "
-        "and through a bare FastAPI→gRPC→asyncpg chain.",
+        description="PATCH .../script, inline get-or-create and GET of one fix through the "
+        "gateway against a bare FastAPI→gRPC→asyncpg chain, driven by wrk.",
     )
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured time per path")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured time per path")
-    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight")
+    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per phase")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every path")
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="unmeasured seconds per path before round 1"
+    )
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--sessions", type=int, default=1000, help="AI sessions to pick from")
+    parser.add_argument(
+        "--paths",
+        default=",".join(SHORT_NAMES),
+        help="the real system's paths to measure, of " + ",".join(SHORT_NAMES) + " (all)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
     parser.add_argument(
@@ -515,23 +549,30 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.serve_bare_grpc:
-        port, dsn = args.serve_bare_grpc
-        asyncio.run(_serve_bare_grpc(int(port), dsn))
+        from bench.bare_chain import serve_bare_grpc
+
+        serve_bare_grpc(int(args.serve_bare_grpc[0]), args.serve_bare_grpc[1])
         return 0
     if args.serve_bare_http:
-        import uvicorn
+        from bench.bare_chain import serve_bare_http
 
-        port, target = args.serve_bare_http
-        uvicorn.run(
-            _bare_http_app(target),
-            host="127.0.0.1",
-            port=int(port),
-            log_level="warning",
-            access_log=False,
-        )
+        serve_bare_http(int(args.serve_bare_http[0]), args.serve_bare_http[1])
         return 0
-    if not 1 <= args.concurrency <= 100:
-        parser.error("--concurrency must be within 1..100")
+    chosen = [name.strip() for name in args.paths.split(",") if name.strip()]
+    if not chosen or not set(chosen) <= set(SHORT_NAMES):
+        parser.error(f"--paths takes some of {','.join(SHORT_NAMES)}")
+    args.system = [path for name, path in SHORT_NAMES.items() if name in chosen]
+    if args.seconds < 1 or args.rounds < 1 or args.warmup < 0:
+        parser.error("--seconds and --rounds must be at least 1, --warmup at least 0")
+    if not 1 <= args.threads <= args.connections <= 1000:
+        parser.error("need 1 <= --threads <= --connections <= 1000")
+    if not args.threads <= args.sessions <= 100_000:
+        parser.error("--sessions must be within --threads..100000")
+    try:
+        wrk_binary()
+    except WrkError as exc:
+        print(f"python -m bench: {exc}", file=sys.stderr)
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="flowpilot-bench-"))
     workdir.chmod(0o755)  # PostgreSQL runs as an unprivileged user when we are root
     return asyncio.run(_run(args, workdir))

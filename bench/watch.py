@@ -63,7 +63,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
                     "FLOWPILOT_FIXES_GRPC_PORT": str(port),
                     "FLOWPILOT_WATCH_MAX_PER_USER": str(args.watchers + 2),
                 }
-                _spawn(started, ["-m", "fixes_service.main"], env, workdir / f"fixes-{name}.log")
+                _spawn(started, f"fixes-{name}", ["-m", "fixes_service.main"], env, workdir)
             for port in ports.values():
                 await _wait_port(port, started)
             token = mint_token(settings, user_id="bench-user", account_id="bench", role="engineer")

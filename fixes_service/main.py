@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import grpc
 
 from fixes_service.adapters.change_feed import PostgresChangeFeed, listener_url
@@ -15,7 +13,7 @@ from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.runtime.db import connector
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.paging import PageTokens
-from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
+from flowpilot.runtime.server import GrpcServer, ServiceSpec, run_server, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.uow import UnitOfWork
 
@@ -82,7 +80,7 @@ async def _serve(settings: Settings) -> None:
 def main() -> None:
     settings = get_settings()
     configure_logging("fixes", settings.log_level, settings.log_format)
-    asyncio.run(_serve(settings))
+    run_server(_serve(settings))
 
 
 if __name__ == "__main__":

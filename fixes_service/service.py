@@ -203,7 +203,10 @@ class FixesService:
         and it comes back as every read shows it."""
         parsed_session = parse_uuid(ai_session_id, "ai_session_id")
         parsed_fix = parse_uuid(fix_id, "fix_id") if fix_id else None
-        session = await self._read_session(principal, parsed_session)
+        async with self._uow.autocommit() as repo:
+            session = await repo.read_session_access(Scope.of(principal), parsed_session)
+        if session is None:
+            raise session_not_found()
         if parsed_fix is None:
             return session, None
         async with self._uow.autocommit() as repo:

@@ -469,11 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
-    # Its options (--seconds, --concurrency, ...) belong to `python -m bench`.
+    # Its options (--seconds, --rounds, ...) belong to `python -m bench`.
     commands.add_parser(
         "bench",
-        help="python -m bench, in a source checkout: PATCH .../script through the gateway, "
-        "over gRPC and through a bare chain",
+        help="python -m bench, in a source checkout: the gateway's hot paths against a bare "
+        "chain, driven by wrk",
         add_help=False,
     )
     return parser

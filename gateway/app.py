@@ -51,6 +51,7 @@ from flowpilot.runtime.context import (
 )
 from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.etags import ENTITY_TAG, if_none_match, parse_if_match
+from flowpilot.runtime.heap import freeze_startup_heap
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.server import (
     dependency_health_name,
@@ -838,8 +839,10 @@ def main() -> None:
     settings = get_settings()
     configure_logging("gateway", settings.log_level, settings.log_format)
     app = create_app(settings, backends_from_settings(settings))
+    server = gateway_server(app, settings)
+    freeze_startup_heap()
     log.info("gateway listening", extra={"host": settings.bind_host, "port": settings.http_port})
-    gateway_server(app, settings).run()
+    server.run()
 
 
 if __name__ == "__main__":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -11,7 +10,7 @@ import grpc
 
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.paging import PageTokens
-from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
+from flowpilot.runtime.server import GrpcServer, ServiceSpec, run_server, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
@@ -136,7 +135,7 @@ def main() -> None:
         )
         await serve_until_signalled(server)
 
-    asyncio.run(run())
+    run_server(run())
 
 
 if __name__ == "__main__":

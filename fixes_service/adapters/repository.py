@@ -125,6 +125,15 @@ class FixesRepository:
         ).first()
         return session_from_row(row) if row else None
 
+    async def read_session_access(self, scope: Scope, session_id: UUID) -> AiSession | None:
+        """The session row alone, or None outside `scope`: who may use it, not
+        what it shows (no fixes awaiting an outcome). One statement on the
+        driver connection (CheckAiSessionAccess precedes every inline create)."""
+        read = sql.SESSION_ACCESS[scope.owner_user_id is None]
+        params = {"key_session_id": session_id, **sql.scope_params(scope)}
+        row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
+        return session_from_row(dict(row.items())) if row else None
+
     async def list_sessions(
         self, scope: Scope, limit: int, after: Keyset | None
     ) -> list[AiSession]:
@@ -243,13 +252,10 @@ class FixesRepository:
 
     async def get_fix(self, scope: Scope, session_id: UUID, fix_id: UUID) -> FixSnapshot | None:
         """The fix and its session's status, or None outside `scope`."""
-        row = (
-            await self._conn.execute(
-                sql.GET_FIX[scope.owner_user_id is None],
-                {"key_session_id": session_id, "key_fix_id": fix_id, **sql.scope_params(scope)},
-            )
-        ).first()
-        return _snapshot(row._mapping) if row else None
+        read = sql.READ_FIX[scope.owner_user_id is None]
+        params = {"key_session_id": session_id, "key_fix_id": fix_id, **sql.scope_params(scope)}
+        row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
+        return _snapshot(row) if row else None
 
     async def list_fixes(
         self, scope: Scope, session_id: UUID, limit: int, after: Keyset | None

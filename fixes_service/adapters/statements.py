@@ -1,10 +1,11 @@
 """The fixes service's SQL: built once at import time, with named bind parameters.
 
 Every statement is a SQLAlchemy Core statement, so SQLAlchemy compiles each
-once and asyncpg prepares each once per connection. The two of the hot path
-(`READ_FIX`, `WRITE_FIX`) are also compiled to asyncpg's `$n` SQL (`Compiled`),
-so the repository can run them on the driver connection without SQLAlchemy's
-per-execute work.
+once and asyncpg prepares each once per connection. Those of the hot paths
+(`READ_FIX` for every read and change of one fix, `WRITE_FIX`, and
+`SESSION_ACCESS` for the script-builder's access check) are also compiled to
+asyncpg's `$n` SQL (`Compiled`), so the repository can run them on the driver
+connection without SQLAlchemy's per-execute work.
 
 Bind parameters are named by the part of a statement they feed:
 
@@ -139,13 +140,12 @@ def _fix_with_session(admin: bool) -> Select[Any]:
     )
 
 
-# The fix and its session's status and version in one snapshot (hot path).
+# The fix and its session's status and version in one snapshot (the hot path's
+# read before a change, and every read of one fix).
 READ_FIX = _by_admin(lambda admin: Compiled(_fix_with_session(admin)))
 # The same, locking both rows (session first) for the contended path.
 LOCK_FIX = _by_admin(lambda admin: _fix_with_session(admin).with_for_update())
 
-# A fix with its session's status and version, for reads (no lock).
-GET_FIX = _by_admin(_fix_with_session)
 
 # The fixes an escalation must settle (Verifying or partial), oldest first, as
 # a JSON array of [id, status]: what a session's `escalation_choices` derive from.
@@ -180,6 +180,9 @@ AWAITING_OUTCOME = (
 READ_SESSION = _by_admin(
     lambda admin: _scoped(select(S).where(S.c.id == bindparam("key_session_id")), admin=admin)
 )
+# The same, compiled for the driver: whether a caller may use a session (the
+# script-builder asks before every inline get-or-create).
+SESSION_ACCESS = {admin: Compiled(stmt) for admin, stmt in READ_SESSION.items()}
 # A session as a caller reads it, with the fixes awaiting an outcome.
 GET_SESSION = {admin: stmt.add_columns(AWAITING_OUTCOME) for admin, stmt in READ_SESSION.items()}
 LOCK_SESSION = {admin: stmt.with_for_update() for admin, stmt in READ_SESSION.items()}

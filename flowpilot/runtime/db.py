@@ -295,8 +295,9 @@ def create_engine(
     bounds: StatementBounds | None = None,
 ) -> AsyncEngine:
     """A pooled engine: at most `pool_size + max_overflow` connections
-    (`max_overflow` defaults to `pool_size`); a checkout waits at most
-    `pool_timeout` for one to be free.
+    (`max_overflow` defaults to `pool_size`), opened as they are needed and
+    kept once opened; a checkout waits at most `pool_timeout` for one to be
+    free.
 
     `autocommit`: the pool's connections run each statement on its own unless
     a transaction is asked for by name (how `UnitOfWork` uses its engine)."""
@@ -312,8 +313,13 @@ def create_engine(
         "postgresql+asyncpg://",
         creator=_adapted_creator(holder, connect, statement_cache_size),
         **options,
-        pool_size=pool_size,
-        max_overflow=pool_size if max_overflow is None else max_overflow,
+        # Every connection opened is kept: at most `pool_size + max_overflow`,
+        # as before, but SQLAlchemy's overflow would close each connection
+        # beyond `pool_size` at check-in, so a steady load above `pool_size`
+        # made PostgreSQL start a backend (a fork, authentication) for
+        # nearly every request. Connections still open only when needed.
+        pool_size=pool_size + (pool_size if max_overflow is None else max_overflow),
+        max_overflow=0,
         pool_timeout=pool_timeout,
         # No ping on checkout: it would double the round trips of every hot
         # path. A connection the server closed is recognised without one

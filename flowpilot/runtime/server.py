@@ -35,7 +35,15 @@ import inspect
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +60,7 @@ from flowpilot.runtime.context import (
 )
 from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.grpc_errors import abort_with_error, status_code
+from flowpilot.runtime.heap import freeze_startup_heap
 from flowpilot.runtime.settings import Settings
 
 log = logging.getLogger("flowpilot.grpc")
@@ -85,6 +94,7 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         self._verifier = verifier
         self._domain = error_domain
         self._internal = internal_methods
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def _authorize(self, method: str, principal: Principal) -> None:
         is_service = principal.role is Role.SERVICE
@@ -104,6 +114,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         if handler is None:
             return handler
+        # Wrapped once per method, not once per call: the wrapper depends on
+        # nothing but the method and its handler (the call is its argument).
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:
             return self._unary(handler, method)
         if method.startswith(PUBLIC_METHOD_PREFIXES):
@@ -351,6 +371,7 @@ class GrpcServer:
             ],
             options=[
                 ("grpc.so_reuseport", 0),
+                ("grpc.http2.bdp_probe", 0),  # as on our channels (open_channel)
                 ("grpc.max_connection_age_ms", max_age_ms),
                 (
                     "grpc.max_connection_age_grace_ms",
@@ -462,6 +483,15 @@ class GrpcServer:
         log.info("stopped", extra={"grpc_service": self.spec.name})
 
 
+def run_server(main: Coroutine[Any, Any, None]) -> None:
+    """Runs a server process's main coroutine on uvloop, the event loop the
+    gateway runs on too (uvicorn's): its loop, transports and timers are C,
+    where asyncio's are Python on the hot path of every call."""
+    import uvloop
+
+    uvloop.run(main)
+
+
 async def serve_until_signalled(
     server: GrpcServer, on_started: Callable[[int], None] | None = None
 ) -> None:
@@ -471,6 +501,7 @@ async def serve_until_signalled(
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_requested.set)
     port = await server.start()
+    freeze_startup_heap()
     if on_started is not None:
         on_started(port)
     await stop_requested.wait()
@@ -542,6 +573,9 @@ def open_channel(
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_permit_without_calls", 1),
+        # No bandwidth-delay probing: our messages are small, and each probe
+        # is a PING and its ACK, extra writes and wake-ups on both ends.
+        ("grpc.http2.bdp_probe", 0),
         ("grpc.initial_reconnect_backoff_ms", INITIAL_RECONNECT_BACKOFF_MS),
         ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS),
         ("grpc.min_reconnect_backoff_ms", MIN_CONNECT_TIMEOUT_MS),

@@ -5,6 +5,8 @@ back as `flowpilot/runtime/uow.py` says."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,7 +31,8 @@ async def test_from_settings_sizes_the_pool_and_the_statement_cache(
     uow = UnitOfWork.from_settings(f"{fixes_db_url}?application_name=uow-test", connection, sized)
     try:
         pool = uow.engine.pool
-        assert (pool.size(), pool._max_overflow) == (2, 1)  # type: ignore[attr-defined]
+        # At most pool + overflow connections, every one kept once opened.
+        assert (pool.size(), pool._max_overflow) == (3, 0)  # type: ignore[attr-defined]
         async with uow.autocommit() as conn:
             adapted = await conn.get_raw_connection()
             raw = adapted.driver_connection
@@ -64,6 +67,41 @@ async def test_from_settings_sizes_the_pool_and_the_statement_cache(
             assert name == "flowpilot"
     finally:
         await default.dispose()
+
+
+async def test_connections_opened_under_load_are_kept(
+    settings: Settings, fixes_db_url: str
+) -> None:
+    """A load above the pool size does not open and close a server connection
+    per request (a PostgreSQL backend started each time): every connection
+    the pool opened, overflow included, is still there when the load is gone,
+    and the next load reuses them."""
+    sized = settings.model_copy(update={"db_pool_size": 2, "db_max_overflow": 2})
+    uow = UnitOfWork.from_settings(fixes_db_url, connection, sized)
+
+    async def backend_pids() -> set[int]:
+        async def one(entered: asyncio.Event, leave: asyncio.Event) -> int:
+            async with uow.autocommit() as conn:
+                pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+                entered.set()
+                await leave.wait()
+                return int(pid)
+
+        leave = asyncio.Event()
+        entered = [asyncio.Event() for _ in range(4)]
+        tasks = [asyncio.create_task(one(e, leave)) for e in entered]
+        for event in entered:
+            await event.wait()  # all four connections checked out at once
+        leave.set()
+        return set(await asyncio.gather(*tasks))
+
+    try:
+        first = await backend_pids()
+        assert len(first) == 4
+        assert uow.engine.pool.checkedin() == 4  # type: ignore[attr-defined]
+        assert await backend_pids() == first
+    finally:
+        await uow.dispose()
 
 
 async def test_each_kind_of_unit_commits_or_rolls_back(fixes_db_url: str) -> None:
