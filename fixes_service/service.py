@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from fixes_service import metrics
 from fixes_service.domain import model
 from fixes_service.domain import validation as valid
 from fixes_service.domain.access import Scope
@@ -181,7 +182,10 @@ class FixesService:
         async with self._uow.transaction() as repo:
             session = await repo.lock_session(Scope.of(principal), session_id)
             change = rule(session, await repo.lock_session_fixes(session.id))
-            return await repo.write_session_change(change, actor=principal.user_id, now=now)
+            written = await repo.write_session_change(change, actor=principal.user_id, now=now)
+        for fix_change in change.fix_changes:
+            metrics.fix_changed(fix_change)
+        return written
 
     # --- suggested fixes ------------------------------------------------------------
 
@@ -221,7 +225,9 @@ class FixesService:
                 ai_drafted_parameters=parameters,
                 script_template_id=template_id,
             )
-            return await repo.add_fix(fix, session, actor=principal.user_id, now=now)
+            added = await repo.add_fix(fix, session, actor=principal.user_id, now=now)
+        metrics.fix_proposed(added)
+        return added
 
     async def get_fix(self, principal: Principal, session_id: str, fix_id: str) -> Fix:
         ids = _ids(session_id, fix_id)
@@ -355,6 +361,7 @@ class FixesService:
                 if change is None:
                     return seen.fix
                 if await repo.compare_and_swap(seen, change, actor=actor, now=now):
+                    metrics.fix_changed(change)
                     return change.after
         async with self._uow.transaction() as repo:
             seen = await repo.lock_fix(scope, *ids)
@@ -362,7 +369,8 @@ class FixesService:
             if change is None:
                 return seen.fix
             await repo.write_locked(seen, change, actor=actor, now=now)
-            return change.after
+        metrics.fix_changed(change)
+        return change.after
 
     # --- template-proposal outbox (internal, role `service`) -------------------
 

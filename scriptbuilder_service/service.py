@@ -20,6 +20,7 @@ from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument
 from flowpilot.runtime.paging import Page
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.validation import parse_uuid
+from scriptbuilder_service import metrics
 from scriptbuilder_service.adapters.drafting import DraftingProvider
 from scriptbuilder_service.adapters.fixes_client import FixesClient
 from scriptbuilder_service.domain import templates as tpl
@@ -160,6 +161,8 @@ class ScriptBuilderService:
             )
         if session is None:
             raise session_not_found(parsed)
+        if mode is EditorMode.EDITOR:
+            metrics.script_drafted("hand", session.language)
         return session
 
     # Messages.
@@ -194,6 +197,8 @@ class ScriptBuilderService:
                 session.id,
                 [(Role.USER, content, None), (Role.ASSISTANT, draft.content, draft)],
             )
+        if draft.script:
+            metrics.script_drafted("ai", draft.language or session.language)
         return user_msg, assistant_msg
 
     async def list_messages(

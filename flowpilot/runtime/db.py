@@ -20,7 +20,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
+
+from flowpilot.runtime.metrics import observe_engine, observed_pool_class
+from flowpilot.runtime.tracing import instrument_engine
 
 SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 # libpq's sslmode values, weakest first.
@@ -196,9 +199,13 @@ def create_engine(
     `autocommit`: the pool's connections run each statement on its own unless
     a transaction is asked for by name (how `UnitOfWork` uses its engine)."""
     options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    return create_async_engine(
+    # Metrics (pool gauges, wait, statement latency) and, while tracing is
+    # on, a span per statement, labelled with the database's name.
+    database = parse_database_url(url).database
+    engine = create_async_engine(
         "postgresql+asyncpg://",
         async_creator=connector(url, statement_cache_size=statement_cache_size),
+        poolclass=observed_pool_class(AsyncAdaptedQueuePool, database),
         **options,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
@@ -208,6 +215,9 @@ def create_engine(
         pool_pre_ping=False,
         pool_recycle=1800,
     )
+    observe_engine(engine, database)
+    instrument_engine(engine)
+    return engine
 
 
 def create_unpooled_engine(
