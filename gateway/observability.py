@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from prometheus_client import Counter, Histogram
@@ -45,10 +46,34 @@ EVENT_STREAM = b"text/event-stream"
 class HttpMetrics:
     """Pure ASGI middleware (no per-request task or body buffering)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, routes: Callable[[], Sequence[Any]]) -> None:
         self._app = app
+        self._routes = routes
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._by_endpoint: dict[Any, list[Any]] = {}
         self._sse = LIVE_UPDATE_SUBSCRIBERS.labels("sse")
+
+    def _template(self, scope: Scope) -> str:
+        """The path template of the route that served the request. FastAPI's
+        router leaves the matched endpoint (not the route) in the scope; an
+        endpoint serving several paths (the console's pages) is told apart by
+        their patterns."""
+        route = scope.get("route")
+        if route is not None:
+            return str(route.path)
+        endpoint = scope.get("endpoint")
+        if endpoint is None:
+            return UNMATCHED
+        candidates = self._by_endpoint.get(endpoint)
+        if candidates is None:
+            candidates = [r for r in self._routes() if getattr(r, "endpoint", None) == endpoint]
+            self._by_endpoint[endpoint] = candidates
+        if len(candidates) == 1:
+            return str(candidates[0].path)
+        for candidate in candidates:
+            if candidate.path_regex.match(scope["path"]):
+                return str(candidate.path)
+        return UNMATCHED
 
     def _observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -71,10 +96,6 @@ class HttpMetrics:
         observed = False
         INFLIGHT.inc()
 
-        def route() -> str:
-            matched = scope.get("route")
-            return getattr(matched, "path", None) or UNMATCHED
-
         async def observing_send(message: Message) -> None:
             nonlocal status, streaming, observed
             if message["type"] == "http.response.start":
@@ -85,13 +106,15 @@ class HttpMetrics:
                     streaming = observed = True
                     INFLIGHT.dec()
                     self._sse.inc()
-                    self._observe(method, route(), status, time.perf_counter() - started)
+                    self._observe(
+                        method, self._template(scope), status, time.perf_counter() - started
+                    )
             await send(message)
 
         try:
             await self._app(scope, receive, observing_send)
         finally:
-            template = route()
+            template = self._template(scope)
             if template != UNMATCHED:
                 tracing.name_span_after_route(scope["method"], template)
             if streaming:
@@ -104,7 +127,7 @@ class HttpMetrics:
 
 def observe_app(app: Any) -> None:
     """Adds the HTTP metrics and, while tracing is on, the request spans."""
-    app.add_middleware(HttpMetrics)
+    app.add_middleware(HttpMetrics, routes=lambda: app.router.routes)
     spans = tracing.asgi_middleware()
     if spans is not None:
         middleware, options = spans

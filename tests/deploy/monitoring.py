@@ -47,7 +47,9 @@ def rule_expressions() -> list[str]:
 
 
 def recorded_names() -> set[str]:
-    return {rule["record"] for group in rules()["groups"] for rule in group["rules"] if "record" in rule}
+    return {
+        rule["record"] for group in rules()["groups"] for rule in group["rules"] if "record" in rule
+    }
 
 
 def metric_names(query: str) -> set[str]:
