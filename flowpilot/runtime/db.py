@@ -22,7 +22,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
 
-from flowpilot.runtime.metrics import observe_engine, observed_pool_class
+from flowpilot.runtime.metrics import (
+    counting_connection_failures,
+    observe_engine,
+    observed_pool_class,
+)
 from flowpilot.runtime.tracing import instrument_engine
 
 SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
@@ -204,7 +208,9 @@ def create_engine(
     database = parse_database_url(url).database
     engine = create_async_engine(
         "postgresql+asyncpg://",
-        async_creator=connector(url, statement_cache_size=statement_cache_size),
+        async_creator=counting_connection_failures(
+            connector(url, statement_cache_size=statement_cache_size), database
+        ),
         poolclass=observed_pool_class(AsyncAdaptedQueuePool, database),
         **options,
         pool_size=pool_size,

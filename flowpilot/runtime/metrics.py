@@ -437,6 +437,26 @@ def observe_engine(engine: Any, database: str) -> None:
             statement_errors.inc()
 
 
+def counting_connection_failures(
+    connect: Callable[[], Awaitable[Any]], database: str
+) -> Callable[[], Awaitable[Any]]:
+    """`connect` (an engine's creator), counting the attempts that fail (the
+    server down, refusing, or unreachable): SQLAlchemy's error events do not
+    see them, the creator being our own."""
+    failures = DB_ERRORS.labels(database, "connection")
+
+    async def counted() -> Any:
+        try:
+            return await connect()
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            failures.inc()
+            raise
+
+    return counted
+
+
 def observed_pool_class(base: type, database: str) -> type:
     """`base` (a QueuePool class) timing the wait for a connection. A class per
     database, because a pool re-creates itself (dispose) from its class."""
