@@ -5,9 +5,10 @@
 * `HttpMetrics`: requests and their latency by method, route *template* (the
   route Starlette matched, e.g. `/api/v1/ai-sessions/{session_id}`; never the
   raw path) and status, and `flowpilot_inflight_requests`. A response that
-  turns out to be a live-update stream (`text/event-stream`) stops counting
-  as a request in flight once its head is sent and counts as a
-  `flowpilot_live_update_subscribers{stream="sse"}` until it ends;
+  turns out to be a live-update subscription (an event stream on a
+  `...:watch` route) stops counting as a request in flight once its head is
+  sent and counts as a `flowpilot_live_update_subscribers{stream="sse"}`
+  until it ends;
 * while tracing is on (`flowpilot.runtime.tracing`), OpenTelemetry's ASGI
   middleware: a server span per request, continuing the caller's
   `traceparent`, renamed after its route template once routed.
@@ -41,6 +42,9 @@ HTTP_DURATION = Histogram(
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED = "unmatched"
 EVENT_STREAM = b"text/event-stream"
+# The routes of live-update subscriptions (`.../events:watch`); other event
+# streams (a streamed chat answer) are requests in flight until they end.
+WATCH_SUFFIX = ":watch"
 
 
 class HttpMetrics:
@@ -101,8 +105,10 @@ class HttpMetrics:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = dict(message.get("headers") or ())
-                if headers.get(b"content-type", b"").startswith(EVENT_STREAM):
-                    # A live-update stream: its head is its latency.
+                if headers.get(b"content-type", b"").startswith(EVENT_STREAM) and self._template(
+                    scope
+                ).endswith(WATCH_SUFFIX):
+                    # A live-update subscription: its head is its latency.
                     streaming = observed = True
                     INFLIGHT.dec()
                     self._sse.inc()

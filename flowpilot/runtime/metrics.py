@@ -12,10 +12,11 @@ What is measured here (the services add their product counters):
   `grpc_{server,client}_started_total`, `..._handled_total` and the latency
   histogram `..._handling_seconds`, by service, method, call type and status
   code (histogram included: the latency objectives are per code class);
-* `flowpilot_inflight_requests`: unary calls (services) or HTTP requests
+* `flowpilot_inflight_requests`: calls (services) or HTTP requests
   (gateway) being handled now; the `autoscaling-inflight` component scales on
-  it. Long-lived streams are not requests in flight (they would pin the HPA
-  high): they are `flowpilot_live_update_subscribers`;
+  it. Live-update subscriptions (`Watch...` streams, `...:watch` event
+  streams) are not requests in flight (they would pin the HPA high): they are
+  `flowpilot_live_update_subscribers`;
 * the database: pool size, connections checked out and overflow (read when
   scraped), the wait for a pooled connection, statement latency by operation,
   and errors by kind (`flowpilot_db_*`).
@@ -134,6 +135,8 @@ def serve_metrics(host: str, port: int) -> int | None:
 _CallType = str
 UNARY = "unary"
 SERVER_STREAM = "server_stream"
+# Server-streaming methods named Watch... are live-update subscriptions.
+WATCH_PREFIX = "Watch"
 
 
 class _MethodSeries:
@@ -198,8 +201,9 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
     """Counts and times every call the server handles, by method and code.
 
     Outermost (before the call interceptor that maps domain errors), so the
-    code is the one the client receives. Unary calls are requests in flight;
-    server-streaming calls (live updates) are subscribers instead."""
+    code is the one the client receives. Calls are requests in flight, but
+    for live-update subscriptions (server-streaming `Watch...` methods),
+    which are subscribers instead."""
 
     async def intercept_service(
         self,
@@ -218,9 +222,14 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
             )
         if handler.unary_stream is not None:
             series = _SERVER_SERIES.get(method, SERVER_STREAM)
-            subscribers = LIVE_UPDATE_SUBSCRIBERS.labels(_split_method(str(method))[1])
+            name = _split_method(str(method))[1]
+            # WatchX streams are subscriptions; other streams (a streamed
+            # answer) are requests in flight until they end.
+            gauge = (
+                LIVE_UPDATE_SUBSCRIBERS.labels(name) if name.startswith(WATCH_PREFIX) else INFLIGHT
+            )
             return grpc.unary_stream_rpc_method_handler(
-                _observed_stream(handler.unary_stream, series, subscribers),
+                _observed_stream(handler.unary_stream, series, gauge),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -251,11 +260,11 @@ def _observed_unary(inner: Callable[..., Any], series: _MethodSeries) -> Callabl
 
 
 def _observed_stream(
-    inner: Callable[..., Any], series: _MethodSeries, subscribers: Gauge
+    inner: Callable[..., Any], series: _MethodSeries, open_streams: Gauge
 ) -> Callable[..., Any]:
     async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         series.started.inc()
-        subscribers.inc()
+        open_streams.inc()
         started = time.perf_counter()
         code = grpc.StatusCode.OK
         try:
@@ -273,7 +282,7 @@ def _observed_stream(
                 code = grpc.StatusCode.CANCELLED if cancelled else grpc.StatusCode.UNKNOWN
             raise
         finally:
-            subscribers.dec()
+            open_streams.dec()
             series.done(code, time.perf_counter() - started)
 
     return behavior

@@ -20,22 +20,29 @@ from flowpilot.runtime.metrics import statement_operation
 from gateway.observability import HttpMetrics
 
 TEMPLATE = "/api/v1/things/{thing_id}"
+WATCH = "/api/v1/things/{thing_id}/events:watch"
 
 
 async def _endpoint(request: Any) -> None:  # never called: the stub app answers
     raise AssertionError
 
 
-ROUTES = [Route(TEMPLATE, _endpoint)]
+async def _watch(request: Any) -> None:
+    raise AssertionError
+
+
+ROUTES = [Route(TEMPLATE, _endpoint), Route(WATCH, _watch)]
 
 
 def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def stub_app(content_type: bytes, gate: asyncio.Event | None = None, fail: bool = False) -> Any:
+def stub_app(
+    content_type: bytes, gate: asyncio.Event | None = None, fail: bool = False, endpoint: Any = None
+) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-        scope["endpoint"] = _endpoint  # what the router leaves in the scope
+        scope["endpoint"] = endpoint or _endpoint  # what the router leaves in the scope
         if fail:
             raise RuntimeError("boom")
         await send(
@@ -83,19 +90,33 @@ async def test_an_unhandled_error_counts_as_500() -> None:
     assert sample("flowpilot_inflight_requests") == 0
 
 
-async def test_an_event_stream_is_a_subscriber_not_a_request_in_flight() -> None:
+async def _while_streaming(endpoint: Any) -> tuple[float, float]:
+    """(subscribers, requests in flight) while an event stream is open."""
     gate = asyncio.Event()
-    app = HttpMetrics(stub_app(b"text/event-stream", gate), routes=lambda: ROUTES)
+    app = HttpMetrics(
+        stub_app(b"text/event-stream", gate, endpoint=endpoint), routes=lambda: ROUTES
+    )
     streaming = asyncio.create_task(request(app))
-    for _ in range(100):
-        if sample("flowpilot_live_update_subscribers", stream="sse") == 1:
-            break
+    for _ in range(100):  # until the head is out
         await asyncio.sleep(0)
-    assert sample("flowpilot_live_update_subscribers", stream="sse") == 1
-    assert sample("flowpilot_inflight_requests") == 0
+    seen = (
+        sample("flowpilot_live_update_subscribers", stream="sse"),
+        sample("flowpilot_inflight_requests"),
+    )
     gate.set()
     await streaming
     assert sample("flowpilot_live_update_subscribers", stream="sse") == 0
+    assert sample("flowpilot_inflight_requests") == 0
+    return seen
+
+
+async def test_a_watch_stream_is_a_subscriber_not_a_request_in_flight() -> None:
+    assert await _while_streaming(_watch) == (1, 0)
+
+
+async def test_another_event_stream_is_a_request_in_flight_until_it_ends() -> None:
+    """A streamed chat answer: work being done, not a subscription."""
+    assert await _while_streaming(_endpoint) == (0, 1)
 
 
 @pytest.mark.parametrize(
