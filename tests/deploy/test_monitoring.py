@@ -128,3 +128,77 @@ def test_pod_monitor_scrapes_every_server_on_its_metrics_port() -> None:
 def test_the_component_is_optional() -> None:
     """prod alone needs no Prometheus Operator CRDs."""
     assert not [o for o in render("overlays/prod") if "coreos" in o["apiVersion"]]
+
+
+def _alert(name: str) -> dict:
+    return next(r for g in rules()["groups"] for r in g["rules"] if r.get("alert") == name)
+
+
+def _expected(name: str) -> dict:
+    rule = _alert(name)
+    annotations = {
+        key: value.replace("{{ $labels.namespace }}", "flowpilot")
+        for key, value in rule["annotations"].items()
+    }
+    labels = {**rule["labels"], "namespace": "flowpilot"}
+    return {"exp_labels": labels, "exp_annotations": annotations}
+
+
+FAST, SLOW = "FlowPilotApiErrorBudgetBurn", "FlowPilotApiErrorBudgetBurnSlow"
+
+
+@pytest.mark.parametrize(
+    ("error_share", "eval_time", "firing", "silent"),
+    [
+        # 5 % errors: 50x the budget; pages within the hour (the ticket fires too).
+        (0.05, "70m", [FAST, SLOW], []),
+        # 0.5 %: 5x; too slow to page (under 6x), a ticket after a day.
+        (0.005, "1d1h", [SLOW], [FAST]),
+        # 0.05 %: within the objective; nothing, even after three days.
+        (0.0005, "3d1h", [], [FAST, SLOW]),
+    ],
+)
+def test_burn_rate_alerts_fire_as_stated(
+    error_share: float, eval_time: str, firing: list[str], silent: list[str], tmp_path: Path
+) -> None:
+    """`promtool test rules` on synthetic traffic: the multi-window alerts
+    page on a fast burn, ticket a slow one, and stay quiet within budget."""
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rules()))
+    per_minute = 10_000
+    errors = round(per_minute * error_share)
+    labels = 'namespace="flowpilot",route="/api/v1/ai-sessions",method="GET"'
+    minutes = 4500
+    cases = [{"eval_time": eval_time, "alertname": name, "exp_alerts": []} for name in silent]
+    cases += [
+        {"eval_time": eval_time, "alertname": name, "exp_alerts": [_expected(name)]}
+        for name in firing
+    ]
+    test = {
+        "rule_files": ["rules.yaml"],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [
+                    {
+                        "series": f'flowpilot_http_requests_total{{{labels},status="200"}}',
+                        "values": f"0+{per_minute - errors}x{minutes}",
+                    },
+                    {
+                        "series": f'flowpilot_http_requests_total{{{labels},status="503"}}',
+                        "values": f"0+{errors}x{minutes}",
+                    },
+                ],
+                "alert_rule_test": cases,
+            }
+        ],
+    }
+    (tmp_path / "test.yaml").write_text(yaml.safe_dump(test))
+    result = subprocess.run(
+        [promtool(), "test", "rules", str(tmp_path / "test.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
