@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -46,7 +47,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 CHECKOUT = Path(__file__).resolve().parents[1]
-PATCH_BODY = {"ai_drafted_script": "Restart-Service -Name Spooler -Force"}
+# Two scripts, alternated by every worker: the same PATCH twice is a no-op
+# (nothing written, issue 10), and the benchmark measures writes.
+PATCH_BODIES = (
+    {"ai_drafted_script": "Restart-Service -Name Spooler -Force"},
+    {"ai_drafted_script": "Restart-Service -Name Spooler -Force -PassThru"},
+)
 BARE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS bare_sessions (id uuid PRIMARY KEY, state_version bigint NOT NULL);
 CREATE TABLE IF NOT EXISTS bare_fixes (
@@ -374,7 +380,7 @@ async def _measure(
 
     token = mint_token(settings, user_id="bench-user", account_id="bench", role="engineer")
     auth = {"authorization": f"Bearer {token}", "content-type": "application/json"}
-    body = json.dumps(PATCH_BODY).encode()
+    bodies = [json.dumps(b).encode() for b in PATCH_BODIES]
     concurrency = args.concurrency
 
     # One AI session and one fix per worker, so workers never queue on a row lock.
@@ -417,20 +423,24 @@ async def _measure(
 
     def http_worker(port: int, path: str) -> Callable[[], Awaitable[bool]]:
         conn = HttpConnection(port)
+        turn = itertools.cycle(bodies)
 
         async def call() -> bool:
-            return await conn.request("PATCH", path, body, auth) == 200
+            return await conn.request("PATCH", path, next(turn), auth) == 200
 
         return call
 
     def grpc_worker(session_id: str, fix_id: str) -> Callable[[], Awaitable[bool]]:
-        request = fixes_pb2.UpdateFixScriptRequest(
-            session_id=session_id, fix_id=fix_id, **PATCH_BODY
+        requests = itertools.cycle(
+            [
+                fixes_pb2.UpdateFixScriptRequest(session_id=session_id, fix_id=fix_id, **body)
+                for body in PATCH_BODIES
+            ]
         )
 
         async def call() -> bool:
             try:
-                await update(request, metadata=metadata, timeout=10)
+                await update(next(requests), metadata=metadata, timeout=10)
             except grpc.aio.AioRpcError:
                 return False
             return True

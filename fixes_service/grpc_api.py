@@ -9,17 +9,19 @@ here: `DomainError`s travel to the runtime interceptor, which turns them into
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
 
 from fixes_service.domain import model
-from fixes_service.service import EscalationRequest, FixesService, NewFix
+from fixes_service.service import EscalationRequest, FixesService, NewFix, ScriptUpdate
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.context import current_principal
 from flowpilot.runtime.proto_enums import ProtoEnum
 
@@ -34,22 +36,65 @@ INTERNAL_METHODS = frozenset(
 SESSION_STATUS = ProtoEnum(model.SessionStatus, pb.AiSessionStatus)
 FIX_STATUS = ProtoEnum(model.FixStatus, pb.FixStatus)
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
+PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
 OUTCOME = ProtoEnum(model.Outcome, pb.FixOutcome)
 DECISION = ProtoEnum(model.ScriptDecision, pb.ScriptDecision)
 CHOICE = ProtoEnum(model.EscalationChoice, pb.EscalationChoice)
 BANNER = ProtoEnum(model.BannerMode, pb.BannerMode)
 ROUTE = ProtoEnum(model.ApplyRoute, pb.ApplyRoute)
 ACTION = ProtoEnum(model.FixEventAction, pb.FixEventAction)
+FIX_ACTION = ProtoEnum(model.FixAction, pb.FixAction)
+SESSION_ACTION = ProtoEnum(model.AiSessionAction, pb.AiSessionAction)
+RUN_KIND = ProtoEnum(model.RunKind, pb.FixRunKind)
+RUN_SOURCE = ProtoEnum(model.RunSource, pb.FixRunSource)
+CHANGE_KIND = ProtoEnum(model.ChangeKind, pb.AiSessionChangeKind)
 
 
 def _json(message: struct_pb2.Struct) -> Any:
     return json_format.MessageToDict(message)
 
 
+def _optional_json(request: Any, field: str) -> Any:
+    """A Struct field's JSON, or None when the request left it unset."""
+    return _json(getattr(request, field)) if request.HasField(field) else None
+
+
+# --- proto -> plain values ---------------------------------------------------------------
+
+
+def parameter_in(p: types_pb2.ScriptParameter, index: int, field: str) -> Parameter:
+    return Parameter(
+        name=p.name,
+        type=PARAMETER_TYPE.required(p.type, f"{field}[{index}].type"),
+        required=p.required,
+        default=json_format.MessageToDict(p.default) if p.HasField("default") else None,
+        choices=tuple(p.choices),
+        description=p.description,
+    )
+
+
+def parameters_in(repeated: Any, field: str = "script_parameters") -> list[Parameter]:
+    return [parameter_in(p, i, field) for i, p in enumerate(repeated)]
+
+
 # --- domain -> proto ---------------------------------------------------------------
 
 
-def session_out(session: model.AiSession) -> pb.AiSession:
+def parameter_out(p: Parameter) -> types_pb2.ScriptParameter:
+    message = types_pb2.ScriptParameter(
+        name=p.name,
+        type=PARAMETER_TYPE.to_proto(p.type),
+        required=p.required,
+        choices=list(p.choices),
+        description=p.description,
+    )
+    if p.default is not None:
+        json_format.ParseDict(p.default, message.default)
+    return message
+
+
+def session_out(view: model.SessionView) -> pb.AiSession:
+    session = view.session
     return pb.AiSession(
         id=str(session.id),
         owner_user_id=session.owner_user_id,
@@ -60,10 +105,37 @@ def session_out(session: model.AiSession) -> pb.AiSession:
         created_at=session.created_at,
         updated_at=session.updated_at,
         escalation_reason=session.escalation_reason,
+        etag=model.etag(session.state_version),
+        allowed_actions=[SESSION_ACTION.to_proto(a) for a in view.allowed_actions],
+        escalation_choices=[
+            pb.FixEscalationChoices(
+                fix_id=str(fix_id), allowed=[CHOICE.to_proto(c) for c in choices]
+            )
+            for fix_id, choices in view.escalation_choices
+        ],
     )
 
 
-def fix_out(fix: model.Fix) -> pb.SuggestedFix:
+def run_out(run: model.FixRun, message: pb.FixRun) -> None:
+    planned = run.run
+    message.id = str(run.id)
+    message.kind = RUN_KIND.to_proto(planned.kind)
+    message.source = RUN_SOURCE.to_proto(planned.source)
+    message.language = LANGUAGE.to_proto(planned.language)
+    message.rendered = planned.rendered
+    message.declared_by_user_id = planned.declared_by_user_id
+    message.declared_at.FromDatetime(planned.declared_at)
+    message.state_version = run.state_version
+    if planned.script_template_id is not None:
+        message.script_template_id = str(planned.script_template_id)
+    if planned.script is not None:
+        message.script = planned.script
+    if planned.parameters is not None:
+        message.parameters.update(planned.parameters)
+
+
+def fix_out(view: model.FixView) -> pb.SuggestedFix:
+    fix = view.fix
     message = pb.SuggestedFix(
         id=str(fix.id),
         ai_session_id=str(fix.ai_session_id),
@@ -73,9 +145,12 @@ def fix_out(fix: model.Fix) -> pb.SuggestedFix:
         status=FIX_STATUS.to_proto(fix.status),
         created_at=fix.created_at,
         updated_at=fix.updated_at,
-        banner_mode=BANNER.to_proto(fix.banner_mode),
-        apply_route=ROUTE.to_proto(fix.apply_route),
-        needs_script=fix.needs_script,
+        banner_mode=BANNER.to_proto(view.banner_mode),
+        apply_route=ROUTE.to_proto(view.apply_route),
+        needs_script=view.needs_script,
+        etag=model.etag(fix.state_version),
+        state_version=fix.state_version,
+        allowed_actions=[FIX_ACTION.to_proto(a) for a in view.allowed_actions],
     )
     if fix.ai_drafted_script is not None:
         message.ai_drafted_script = fix.ai_drafted_script
@@ -94,23 +169,51 @@ def fix_out(fix: model.Fix) -> pb.SuggestedFix:
         message.ai_outcome_proposal.proposed_at.FromDatetime(proposal.proposed_at)
     if fix.script_decision is not None:
         message.script_decision = DECISION.to_proto(fix.script_decision)
+    if fix.script_parameters:
+        message.script_parameters.extend(parameter_out(p) for p in fix.script_parameters)
+    if fix.last_run is not None:
+        run_out(fix.last_run, message.last_run)
+    for note in fix.notes_history:
+        entry = message.notes_history.add(
+            outcome=OUTCOME.to_proto(note.outcome),
+            notes=note.notes,
+            recorded_by_user_id=note.recorded_by_user_id,
+        )
+        entry.recorded_at.FromDatetime(note.recorded_at)
     return message
 
 
 def event_out(event: model.FixEvent) -> pb.FixEvent:
     message = pb.FixEvent(
         id=str(event.id),
-        fix_id=str(event.fix_id),
         ai_session_id=str(event.ai_session_id),
         actor_user_id=event.actor_user_id,
         action=ACTION.to_proto(event.action),
-        to_status=FIX_STATUS.to_proto(event.to_status),
         state_version=event.state_version,
         created_at=event.created_at,
     )
+    if event.fix_id is not None:
+        message.fix_id = str(event.fix_id)
     if event.from_status is not None:
         message.from_status = FIX_STATUS.to_proto(event.from_status)
+    if event.to_status is not None:
+        message.to_status = FIX_STATUS.to_proto(event.to_status)
     message.details.update(event.details)
+    if event.run is not None:
+        run_out(event.run, message.run)
+    return message
+
+
+def change_out(change: model.WatchedChange) -> pb.AiSessionChange:
+    message = pb.AiSessionChange(
+        event_id=change.event_id,
+        kind=CHANGE_KIND.to_proto(change.kind),
+        session=session_out(change.session),
+    )
+    if change.fix is not None:
+        message.fix.CopyFrom(fix_out(change.fix))
+    if change.event is not None:
+        message.event.CopyFrom(event_out(change.event))
     return message
 
 
@@ -163,7 +266,10 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def ResolveAiSession(
         self, request: pb.ResolveAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> pb.AiSession:
-        return session_out(await self._service.resolve(current_principal(), request.session_id))
+        session = await self._service.resolve(
+            current_principal(), request.session_id, etag=request.etag
+        )
+        return session_out(session)
 
     async def EscalateAiSession(
         self, request: pb.EscalateAiSessionRequest, context: grpc.aio.ServicerContext
@@ -177,9 +283,27 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             for entry in request.fix_outcomes
         ]
         session = await self._service.escalate(
-            current_principal(), request.session_id, reason=request.reason, entries=entries
+            current_principal(),
+            request.session_id,
+            reason=request.reason,
+            entries=entries,
+            etag=request.etag,
         )
         return session_out(session)
+
+    async def WatchAiSession(
+        self, request: pb.WatchAiSessionRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.AiSessionChange]:
+        async def accepted() -> None:
+            # Headers now, not with the first change: the gateway answers
+            # 200 text/event-stream as soon as the watch is accepted.
+            await context.send_initial_metadata(())
+
+        changes = self._service.watch(
+            current_principal(), request.session_id, request.last_event_id, accepted=accepted
+        )
+        async for change in changes:
+            yield change_out(change)
 
     # --- suggested fixes ----------------------------------------------------------
 
@@ -193,16 +317,15 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             ai_drafted_script=(
                 request.ai_drafted_script if request.HasField("ai_drafted_script") else None
             ),
-            ai_drafted_parameters=(
-                _json(request.ai_drafted_parameters)
-                if request.HasField("ai_drafted_parameters")
-                else None
-            ),
+            ai_drafted_parameters=_optional_json(request, "ai_drafted_parameters"),
             script_template_id=(
                 request.script_template_id if request.HasField("script_template_id") else None
             ),
+            script_parameters=parameters_in(request.script_parameters),
         )
-        fix = await self._service.create_fix(current_principal(), request.session_id, new)
+        fix = await self._service.create_fix(
+            current_principal(), request.session_id, new, etag=request.etag
+        )
         return fix_out(fix)
 
     async def ListSuggestedFixes(
@@ -222,26 +345,41 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
         fix = await self._service.get_fix(current_principal(), request.session_id, request.fix_id)
         return fix_out(fix)
 
-    async def UpdateFixScript(
-        self, request: pb.UpdateFixScriptRequest, context: grpc.aio.ServicerContext
-    ) -> pb.SuggestedFix:
-        fix = await self._service.update_script(
+    async def RenderSuggestedFix(
+        self, request: pb.RenderSuggestedFixRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RenderSuggestedFixResponse:
+        script, language = await self._service.render_fix(
             current_principal(),
             request.session_id,
             request.fix_id,
+            _optional_json(request, "parameters"),
+        )
+        return pb.RenderSuggestedFixResponse(script=script, language=LANGUAGE.to_proto(language))
+
+    async def UpdateFixScript(
+        self, request: pb.UpdateFixScriptRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SuggestedFix:
+        update = ScriptUpdate(
             script=request.ai_drafted_script,
-            parameters=(
-                _json(request.ai_drafted_parameters)
-                if request.HasField("ai_drafted_parameters")
-                else None
-            ),
+            parameters=_optional_json(request, "ai_drafted_parameters"),
+            script_parameters=parameters_in(request.script_parameters),
+            mask=list(request.update_mask.paths) if request.HasField("update_mask") else None,
+        )
+        fix = await self._service.update_script(
+            current_principal(), request.session_id, request.fix_id, update, etag=request.etag
         )
         return fix_out(fix)
 
     async def ApplyFix(
         self, request: pb.ApplyFixRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        fix = await self._service.apply(current_principal(), request.session_id, request.fix_id)
+        fix = await self._service.apply(
+            current_principal(),
+            request.session_id,
+            request.fix_id,
+            values=_optional_json(request, "parameters"),
+            etag=request.etag,
+        )
         return fix_out(fix)
 
     async def RecordScriptDecision(
@@ -252,6 +390,8 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             request.session_id,
             request.fix_id,
             DECISION.required(request.decision, "decision"),
+            values=_optional_json(request, "parameters"),
+            etag=request.etag,
         )
         return fix_out(fix)
 
@@ -264,13 +404,16 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             request.fix_id,
             outcome=OUTCOME.required(request.outcome, "outcome"),
             notes=request.notes,
+            etag=request.etag,
         )
         return fix_out(fix)
 
     async def DismissFix(
         self, request: pb.DismissFixRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
-        fix = await self._service.dismiss(current_principal(), request.session_id, request.fix_id)
+        fix = await self._service.dismiss(
+            current_principal(), request.session_id, request.fix_id, etag=request.etag
+        )
         return fix_out(fix)
 
     async def ProposeOutcome(
@@ -282,6 +425,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             request.fix_id,
             outcome=OUTCOME.required(request.outcome, "outcome"),
             rationale=request.rationale,
+            etag=request.etag,
         )
         return fix_out(fix)
 
@@ -289,7 +433,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
         self, request: pb.ClearOutcomeProposalRequest, context: grpc.aio.ServicerContext
     ) -> pb.SuggestedFix:
         fix = await self._service.clear_outcome_proposal(
-            current_principal(), request.session_id, request.fix_id
+            current_principal(), request.session_id, request.fix_id, etag=request.etag
         )
         return fix_out(fix)
 
@@ -312,13 +456,18 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def CheckAiSessionAccess(
         self, request: pb.CheckAiSessionAccessRequest, context: grpc.aio.ServicerContext
     ) -> pb.CheckAiSessionAccessResponse:
-        session = await self._service.check_access(current_principal(), request.ai_session_id)
-        return pb.CheckAiSessionAccessResponse(
+        session, fix = await self._service.check_access(
+            current_principal(), request.ai_session_id, request.fix_id
+        )
+        response = pb.CheckAiSessionAccessResponse(
             ai_session_id=str(session.id),
             account_id=session.account_id,
             owner_user_id=session.owner_user_id,
             status=SESSION_STATUS.to_proto(session.status),
         )
+        if fix is not None:
+            response.fix.CopyFrom(fix_out(fix))
+        return response
 
     async def ListPendingTemplateProposals(
         self, request: pb.ListPendingTemplateProposalsRequest, context: grpc.aio.ServicerContext

@@ -6,11 +6,15 @@ import asyncio
 
 import grpc
 
+from fixes_service.adapters.change_feed import PostgresChangeFeed, listener_url
 from fixes_service.adapters.repository import FixesRepository
+from fixes_service.adapters.templates_client import SCRIPTBUILDER_SERVICE, TemplatesClient
 from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
 from fixes_service.service import FixesService
 from flowpilot.fixes.v1 import fixes_pb2_grpc
+from flowpilot.runtime.db import connector
 from flowpilot.runtime.logging import configure_logging
+from flowpilot.runtime.paging import PageTokens
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.uow import UnitOfWork
@@ -19,11 +23,31 @@ ERROR_DOMAIN = "fixes.flowpilot.dev"
 
 
 async def create_server(
-    settings: Settings, *, database_url: str, host: str | None = None, port: int = 0
+    settings: Settings,
+    *,
+    database_url: str,
+    scriptbuilder_target: str | None = None,
+    listen_database_url: str | None = None,
+    host: str | None = None,
+    port: int = 0,
 ) -> GrpcServer:
-    """The fixes gRPC server, built but not started; `stop()` disposes the pool."""
+    """The fixes gRPC server, built but not started. Stopping it ends the
+    watches first, then drains the calls, closes the script-builder channel
+    and disposes the pool."""
     uow = UnitOfWork.from_settings(database_url, FixesRepository, settings)
-    servicer = FixesServicer(FixesService(uow))
+    templates = TemplatesClient(
+        scriptbuilder_target or settings.scriptbuilder_target,
+        timeout_seconds=settings.scriptbuilder_call_timeout_seconds,
+    )
+    feed = PostgresChangeFeed(
+        connector(
+            listener_url(listen_database_url or settings.fixes_listen_database_url or database_url)
+        ),
+        max_per_user=settings.watch_max_per_user,
+    )
+    servicer = FixesServicer(
+        FixesService(uow, templates=templates, feed=feed, pages=PageTokens.from_settings(settings))
+    )
 
     def register(server: grpc.aio.Server) -> None:
         fixes_pb2_grpc.add_FixesServiceServicer_to_server(servicer, server)
@@ -34,7 +58,14 @@ async def create_server(
         service_names=[SERVICE_NAME],
         register=register,
         internal_methods=INTERNAL_METHODS,
-        on_stop=[uow.dispose],
+        # Watches never finish by themselves: end them (clients resume on
+        # another replica) before in-flight calls get their grace period.
+        on_drain=[feed.close],
+        on_stop=[templates.close, uow.dispose],
+        # Health `dependency:flowpilot.scriptbuilder.v1.ScriptBuilderService`:
+        # only fixes naming a template need it (docs/fixes-service.md).
+        dependencies={SCRIPTBUILDER_SERVICE: templates.channel},
+        database=uow.probe,
     )
     return GrpcServer(spec, settings, host=host, port=port)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-from fixes_service.domain.model import Fix, FixChange, FixStatus
+from fixes_service.domain.model import Fix, FixChange, FixStatus, SessionStatus, apply_route
 
 FIXES_PROPOSED = Counter(
     "flowpilot_fixes_proposed_total",
@@ -37,13 +37,18 @@ OUTCOME_STATUSES = frozenset(
 )
 
 
+def _route(fix: Fix) -> str:
+    """How the fix is (or was) applied while its session is active."""
+    return apply_route(fix, SessionStatus.ACTIVE).value
+
+
 def fix_proposed(fix: Fix) -> None:
-    FIXES_PROPOSED.labels(fix.apply_route.value).inc()
+    FIXES_PROPOSED.labels(_route(fix)).inc()
 
 
 def fix_changed(change: FixChange) -> None:
     before, after = change.before, change.after
-    route = before.apply_route.value
+    route = _route(before)
     if before.applied_at is None and after.applied_at is not None:
         RUNS_DECLARED.labels(route).inc()
     if after.status in OUTCOME_STATUSES and after.status is not before.status:

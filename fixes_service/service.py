@@ -7,15 +7,28 @@ the domain's pure checks before anything reaches SQL, refuses viewers their
 writes (PERMISSION_DENIED), and opens the unit of work the repository then
 works in. Every read and write is scoped to what the caller may see (`Scope`),
 so a session outside it is NOT_FOUND before anything is locked or written.
+Answers are views (`FixView`, `SessionView`): the stored values with the
+fields derived from the lifecycle table for this caller.
+
+Two use cases call the script-builder service (`TemplateCatalog`): creating a
+fix that names a template, and declaring a template run with its values. Both
+call it before they open a unit of work, so no connection or row lock is held
+while waiting for another service, and the method they call (GetTemplate)
+calls nobody: no call chain between the services can loop
+(docs/architecture.md, "Calls between the services").
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from fixes_service import metrics
@@ -25,23 +38,34 @@ from fixes_service.domain.access import Scope
 from fixes_service.domain.errors import fix_not_found, proposal_not_found, session_not_found
 from fixes_service.domain.model import (
     AiSession,
+    ChangeKind,
     EscalationChoice,
     EscalationEntry,
     Fix,
     FixChange,
     FixEvent,
+    FixStage,
     FixStatus,
+    FixView,
     Outcome,
+    RunClaim,
     ScriptDecision,
+    ScriptPatch,
+    ScriptTemplate,
     SessionStatus,
+    SessionView,
     TemplateProposal,
+    WatchedChange,
 )
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime import paging
-from flowpilot.runtime.auth import Principal
-from flowpilot.runtime.errors import InvalidArgument
-from flowpilot.runtime.paging import Keyset, Page
+from flowpilot.runtime.auth import LEEWAY_SECONDS, Principal
+from flowpilot.runtime.errors import InvalidArgument, Unauthenticated
+from flowpilot.runtime.etags import EntityTag
+from flowpilot.runtime.paging import Keyset, Page, PageTokens
 from flowpilot.runtime.uow import UnitOfWork
+from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import check_text, parse_uuid
 
 if TYPE_CHECKING:
@@ -49,15 +73,47 @@ if TYPE_CHECKING:
     from fixes_service.adapters.repository import FixesRepository
 
 Clock = Callable[[], datetime]
-# A lifecycle action of `model`: (fix, session_status=, now=, **arguments) -> change or None.
+# A lifecycle action of `model`: (fix, session_status=, now=, actor=, **arguments)
+# -> change or None.
 FixAction = Callable[..., FixChange | None]
 
 # Compare-and-swap tries of a fix mutation before it takes row locks instead.
 OPTIMISTIC_ATTEMPTS = 2
+# Audit rows a watch reads per round trip.
+WATCH_PAGE = 100
+
+# The fields of UpdateFixScript's update mask.
+SCRIPT_FIELDS = ("ai_drafted_script", "ai_drafted_parameters", "script_parameters")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class TemplateCatalog(Protocol):
+    """The script-builder's templates, as the caller sees them (their own
+    token is forwarded). Raises NotFound `SCRIPT_TEMPLATE_NOT_FOUND` (absent,
+    or not visible to the caller's account) or Unavailable
+    `SCRIPT_BUILDER_UNAVAILABLE`."""
+
+    async def get(self, token: str, template_id: UUID) -> ScriptTemplate: ...
+
+
+class Subscription(Protocol):
+    async def wait(self) -> None:
+        """Returns when the session may have changed since the last wait.
+        Raises Unavailable when the feed was interrupted (changes may have
+        been missed: the caller resumes from the audit trail)."""
+        ...
+
+
+class ChangeFeed(Protocol):
+    """Announcements of session changes across every replica (PostgreSQL
+    LISTEN/NOTIFY): one subscription per open watch, bounded per user."""
+
+    def subscribe(
+        self, account_id: str, user_id: str, session_id: UUID
+    ) -> AbstractAsyncContextManager[Subscription]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +126,18 @@ class NewFix:
     ai_drafted_script: str | None
     ai_drafted_parameters: Any
     script_template_id: str | None
+    script_parameters: Sequence[Parameter] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptUpdate:
+    """UpdateFixScript's values as the request carries them, and its mask:
+    None when the request had none (every field), else the named fields."""
+
+    script: str
+    parameters: Any
+    script_parameters: Sequence[Parameter]
+    mask: Sequence[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,13 +150,24 @@ class EscalationRequest:
 
 
 class FixesService:
-    def __init__(self, uow: UnitOfWork[FixesRepository], clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork[FixesRepository],
+        *,
+        templates: TemplateCatalog,
+        feed: ChangeFeed,
+        pages: PageTokens,
+        clock: Clock = utcnow,
+    ) -> None:
         self._uow = uow
+        self._templates = templates
+        self._feed = feed
         self._clock = clock
+        self._pages = pages
 
     # --- AI sessions --------------------------------------------------------------
 
-    async def create_session(self, principal: Principal, title: str) -> AiSession:
+    async def create_session(self, principal: Principal, title: str) -> SessionView:
         title = valid.title(title)
         principal.require_writer()
         now = self._clock()
@@ -103,41 +182,63 @@ class FixesService:
             updated_at=now,
         )
         async with self._uow.autocommit() as repo:
-            return await repo.add_session(session)
+            created = await repo.add_session(session)
+        return model.view_session(created, can_write=principal.can_write)
 
-    async def get_session(
-        self, principal: Principal, session_id: str, *, field: str = "session_id"
-    ) -> AiSession:
-        parsed = parse_uuid(session_id, field)
+    async def get_session(self, principal: Principal, session_id: str) -> SessionView:
+        session = await self._read_session(principal, parse_uuid(session_id, "session_id"))
+        return model.view_session(session, can_write=principal.can_write)
+
+    async def _read_session(self, principal: Principal, session_id: UUID) -> AiSession:
         async with self._uow.autocommit() as repo:
-            session = await repo.get_session(Scope.of(principal), parsed)
+            session = await repo.get_session(Scope.of(principal), session_id)
         if session is None:
             raise session_not_found()
         return session
 
-    async def check_access(self, principal: Principal, ai_session_id: str) -> AiSession:
-        """For the script-builder service: the same visibility as every read."""
-        return await self.get_session(principal, ai_session_id, field="ai_session_id")
+    async def check_access(
+        self, principal: Principal, ai_session_id: str, fix_id: str = ""
+    ) -> tuple[AiSession, FixView | None]:
+        """For the script-builder service: the same visibility as every read;
+        with `fix_id`, that fix must be one of the session's (FIX_NOT_FOUND),
+        and it comes back as every read shows it."""
+        parsed_session = parse_uuid(ai_session_id, "ai_session_id")
+        parsed_fix = parse_uuid(fix_id, "fix_id") if fix_id else None
+        session = await self._read_session(principal, parsed_session)
+        if parsed_fix is None:
+            return session, None
+        async with self._uow.autocommit() as repo:
+            seen = await repo.get_fix(Scope.of(principal), session.id, parsed_fix)
+        if seen is None:
+            raise fix_not_found()
+        return session, model.view_fix(seen.fix, seen.session_status, can_write=principal.can_write)
 
     async def list_sessions(
         self, principal: Principal, page_size: int, page_token: str
-    ) -> Page[AiSession]:
+    ) -> Page[SessionView]:
         size = paging.page_size(page_size, default=50, maximum=100)
         # Bind the token to the caller, so it cannot be replayed by someone else.
         parent = f"{principal.account_id}/{principal.user_id}"
-        after = paging.decode_keyset(page_token, "ai_sessions", parent)
+        after = self._pages.decode_keyset(page_token, "ai_sessions", parent)
         async with self._uow.autocommit() as repo:
             rows = await repo.list_sessions(Scope.of(principal), size + 1, after)
-        return Page.cut(
-            rows, size, lambda last: paging.encode_keyset("ai_sessions", parent, _keyset(last))
+        page = Page.cut(
+            rows, size, lambda last: self._pages.encode_keyset("ai_sessions", parent, _keyset(last))
         )
+        views = [model.view_session(s, can_write=principal.can_write) for s in page.items]
+        return Page(views, page.next_page_token)
 
-    async def resolve(self, principal: Principal, session_id: str) -> AiSession:
+    async def resolve(self, principal: Principal, session_id: str, *, etag: str) -> SessionView:
         parsed = parse_uuid(session_id, "session_id")
+        expected = valid.etag(etag)
         principal.require_writer()
         now = self._clock()
         return await self._change_session(
-            principal, parsed, now, lambda session, fixes: model.resolve(session, fixes, now=now)
+            principal,
+            parsed,
+            expected,
+            lambda session, fixes: model.resolve(session, fixes, now=now, actor=principal.user_id),
+            now,
         )
 
     async def escalate(
@@ -147,7 +248,8 @@ class FixesService:
         *,
         reason: str,
         entries: list[EscalationRequest],
-    ) -> AiSession:
+        etag: str,
+    ) -> SessionView:
         parsed = parse_uuid(session_id, "session_id")
         checked_reason = valid.optional_text(reason, "reason", valid.MAX_REASON_CHARS)
         if len(entries) > valid.MAX_ESCALATION_ENTRIES:
@@ -160,36 +262,42 @@ class FixesService:
             )
             for entry in entries
         ]
+        expected = valid.etag(etag)
         principal.require_writer()
         now = self._clock()
         return await self._change_session(
             principal,
             parsed,
-            now,
+            expected,
             lambda session, fixes: model.escalate(
-                session, fixes, checked, reason=checked_reason, now=now
+                session, fixes, checked, reason=checked_reason, now=now, actor=principal.user_id
             ),
+            now,
         )
 
     async def _change_session(
         self,
         principal: Principal,
         session_id: UUID,
-        now: datetime,
+        expected: EntityTag | None,
         rule: Callable[[AiSession, list[Fix]], model.SessionChange],
-    ) -> AiSession:
+        now: datetime,
+    ) -> SessionView:
         """Resolve or escalate: the session and every fix it touches, under their locks."""
         async with self._uow.transaction() as repo:
             session = await repo.lock_session(Scope.of(principal), session_id)
+            model.check_etag(expected, session.state_version)
             change = rule(session, await repo.lock_session_fixes(session.id))
             written = await repo.write_session_change(change, actor=principal.user_id, now=now)
         for fix_change in change.fix_changes:
             metrics.fix_changed(fix_change)
-        return written
+        return model.view_session(written, can_write=principal.can_write)
 
     # --- suggested fixes ------------------------------------------------------------
 
-    async def create_fix(self, principal: Principal, session_id: str, new: NewFix) -> Fix:
+    async def create_fix(
+        self, principal: Principal, session_id: str, new: NewFix, *, etag: str
+    ) -> FixView:
         parsed = parse_uuid(session_id, "session_id")
         title = valid.title(new.title)
         description = check_text(
@@ -201,15 +309,25 @@ class FixesService:
             if new.ai_drafted_parameters is not None
             else None
         )
+        typed = valid.script_parameters(new.script_parameters)
+        model.check_script_parameters(script, typed)
         template_id = (
             parse_uuid(new.script_template_id, "script_template_id")
             if new.script_template_id is not None
             else None
         )
+        expected = valid.etag(etag)
         principal.require_writer()
+        if template_id is not None:
+            # Before the unit of work: nothing is held while the other service answers.
+            template = await self._templates.get(principal.token, template_id)
+            mismatch = model.template_language_mismatch(template.language, new.script_language)
+            if mismatch is not None:
+                raise mismatch
         now = self._clock()
         async with self._uow.transaction() as repo:
             session = await repo.lock_session(Scope.of(principal), parsed)
+            model.check_etag(expected, session.state_version)
             # Proposing a fix changes the session: it must still be active.
             model.ensure_session_active(session.status)
             fix = Fix(
@@ -224,31 +342,36 @@ class FixesService:
                 ai_drafted_script=script,
                 ai_drafted_parameters=parameters,
                 script_template_id=template_id,
+                script_parameters=typed,
             )
-            added = await repo.add_fix(fix, session, actor=principal.user_id, now=now)
-        metrics.fix_proposed(added)
-        return added
+            created = await repo.add_fix(fix, session, actor=principal.user_id, now=now)
+        metrics.fix_proposed(created)
+        return model.view_fix(created, session.status, can_write=principal.can_write)
 
-    async def get_fix(self, principal: Principal, session_id: str, fix_id: str) -> Fix:
+    async def get_fix(self, principal: Principal, session_id: str, fix_id: str) -> FixView:
         ids = _ids(session_id, fix_id)
         async with self._uow.autocommit() as repo:
-            fix = await repo.get_fix(Scope.of(principal), *ids)
-        if fix is None:
+            seen = await repo.get_fix(Scope.of(principal), *ids)
+        if seen is None:
             raise fix_not_found()
-        return fix
+        return model.view_fix(seen.fix, seen.session_status, can_write=principal.can_write)
 
     async def list_fixes(
         self, principal: Principal, session_id: str, page_size: int, page_token: str
-    ) -> Page[Fix]:
+    ) -> Page[FixView]:
         parsed = parse_uuid(session_id, "session_id")
         size = paging.page_size(page_size, default=50, maximum=100)
         parent = str(parsed)
-        after = paging.decode_keyset(page_token, "suggested_fixes", parent)
+        after = self._pages.decode_keyset(page_token, "suggested_fixes", parent)
         async with self._uow.autocommit() as repo:
-            rows = await repo.list_fixes(Scope.of(principal), parsed, size + 1, after)
-        return Page.cut(
-            rows, size, lambda last: paging.encode_keyset("suggested_fixes", parent, _keyset(last))
+            status, rows = await repo.list_fixes(Scope.of(principal), parsed, size + 1, after)
+        page = Page.cut(
+            rows,
+            size,
+            lambda last: self._pages.encode_keyset("suggested_fixes", parent, _keyset(last)),
         )
+        views = [model.view_fix(f, status, can_write=principal.can_write) for f in page.items]
+        return Page(views, page.next_page_token)
 
     async def list_events(
         self, principal: Principal, session_id: str, fix_id: str, page_size: int, page_token: str
@@ -256,41 +379,83 @@ class FixesService:
         parsed_session, parsed_fix = _ids(session_id, fix_id)
         size = paging.page_size(page_size, default=100, maximum=500)
         parent = str(parsed_fix)
-        after = paging.decode_id(page_token, "fix_events", parent)
+        after = self._pages.decode_id(page_token, "fix_events", parent)
         async with self._uow.autocommit() as repo:
             rows = await repo.list_events(
                 Scope.of(principal), parsed_session, parsed_fix, size + 1, after
             )
-        return Page.cut(rows, size, lambda last: paging.encode_id("fix_events", parent, last.id))
+        return Page.cut(
+            rows, size, lambda last: self._pages.encode_id("fix_events", parent, last.id)
+        )
+
+    async def render_fix(
+        self, principal: Principal, session_id: str, fix_id: str, values: Any
+    ) -> tuple[str, ScriptLanguage]:
+        """The fix-level "Generate": a read, so viewers may call it; it never stamps."""
+        ids = _ids(session_id, fix_id)
+        checked = valid.values(values) if values is not None else {}
+        async with self._uow.autocommit() as repo:
+            seen = await repo.get_fix(Scope.of(principal), *ids)
+        if seen is None:
+            raise fix_not_found()
+        return model.render_fix(seen.fix, checked), seen.fix.script_language
 
     async def update_script(
+        self, principal: Principal, session_id: str, fix_id: str, update: ScriptUpdate, *, etag: str
+    ) -> FixView:
+        ids = _ids(session_id, fix_id)
+        patch = _script_patch(update)
+        expected = valid.etag(etag)
+        return await self._change_fix(principal, ids, expected, model.update_script, patch=patch)
+
+    async def apply(
+        self, principal: Principal, session_id: str, fix_id: str, *, values: Any, etag: str
+    ) -> FixView:
+        ids = _ids(session_id, fix_id)
+        checked = valid.values(values) if values is not None else None
+        expected = valid.etag(etag)
+        principal.require_writer()
+        claim = None
+        if checked is not None:
+            claim = await self._run_claim(principal, ids, checked)
+        return await self._change_fix(principal, ids, expected, model.apply, claim=claim)
+
+    async def _run_claim(
+        self, principal: Principal, ids: tuple[UUID, UUID], values: dict[str, Any]
+    ) -> RunClaim:
+        """The values a run declared; for a template fix about to be stamped,
+        also the template rendered with them (from the script-builder, read
+        before any unit of work opens, like `create_fix`'s check)."""
+        async with self._uow.autocommit() as repo:
+            seen = await repo.get_fix(Scope.of(principal), *ids)
+        if seen is None:
+            raise fix_not_found()
+        fix = seen.fix
+        if fix.script_template_id is None or fix.stage is not FixStage.NOT_APPLIED:
+            return RunClaim(values=values)
+        template = await self._templates.get(principal.token, fix.script_template_id)
+        return RunClaim(values=values, template=model.render_template_run(template, values))
+
+    async def record_script_decision(
         self,
         principal: Principal,
         session_id: str,
         fix_id: str,
+        decision: ScriptDecision,
         *,
-        script: str,
-        parameters: Any,
-    ) -> Fix:
+        values: Any,
+        etag: str,
+    ) -> FixView:
         ids = _ids(session_id, fix_id)
-        checked_script = valid.script(script)
-        checked_parameters = valid.parameters(parameters) if parameters is not None else None
+        checked = valid.values(values) if values is not None else None
+        expected = valid.etag(etag)
         return await self._change_fix(
             principal,
             ids,
-            model.update_script,
-            script=checked_script,
-            parameters=checked_parameters,
-        )
-
-    async def apply(self, principal: Principal, session_id: str, fix_id: str) -> Fix:
-        return await self._change_fix(principal, _ids(session_id, fix_id), model.apply)
-
-    async def record_script_decision(
-        self, principal: Principal, session_id: str, fix_id: str, decision: ScriptDecision
-    ) -> Fix:
-        return await self._change_fix(
-            principal, _ids(session_id, fix_id), model.record_script_decision, decision=decision
+            expected,
+            model.record_script_decision,
+            decision=decision,
+            claim=RunClaim(values=checked),
         )
 
     async def record_outcome(
@@ -301,7 +466,8 @@ class FixesService:
         *,
         outcome: Outcome,
         notes: str,
-    ) -> Fix:
+        etag: str,
+    ) -> FixView:
         ids = _ids(session_id, fix_id)
         checked_notes = valid.optional_text(notes, "notes", valid.MAX_NOTES_CHARS)
         if outcome is Outcome.APPLIED_PARTIAL and not checked_notes:
@@ -309,12 +475,16 @@ class FixesService:
             raise InvalidArgument(
                 "notes are required for applied_partial", field="notes", reason="NOTES_REQUIRED"
             )
+        expected = valid.etag(etag)
         return await self._change_fix(
-            principal, ids, model.record_outcome, outcome=outcome, notes=checked_notes
+            principal, ids, expected, model.record_outcome, outcome=outcome, notes=checked_notes
         )
 
-    async def dismiss(self, principal: Principal, session_id: str, fix_id: str) -> Fix:
-        return await self._change_fix(principal, _ids(session_id, fix_id), model.dismiss)
+    async def dismiss(
+        self, principal: Principal, session_id: str, fix_id: str, *, etag: str
+    ) -> FixView:
+        ids = _ids(session_id, fix_id)
+        return await self._change_fix(principal, ids, valid.etag(etag), model.dismiss)
 
     async def propose_outcome(
         self,
@@ -324,53 +494,142 @@ class FixesService:
         *,
         outcome: Outcome,
         rationale: str,
-    ) -> Fix:
+        etag: str,
+    ) -> FixView:
         ids = _ids(session_id, fix_id)
         checked = check_text(rationale.strip(), "rationale", max_len=valid.MAX_NOTES_CHARS)
+        expected = valid.etag(etag)
         return await self._change_fix(
-            principal, ids, model.propose_outcome, outcome=outcome, rationale=checked
+            principal, ids, expected, model.propose_outcome, outcome=outcome, rationale=checked
         )
 
     async def clear_outcome_proposal(
-        self, principal: Principal, session_id: str, fix_id: str
-    ) -> Fix:
+        self, principal: Principal, session_id: str, fix_id: str, *, etag: str
+    ) -> FixView:
+        ids = _ids(session_id, fix_id)
         return await self._change_fix(
-            principal, _ids(session_id, fix_id), model.clear_outcome_proposal
+            principal, ids, valid.etag(etag), model.clear_outcome_proposal
         )
 
     async def _change_fix(
         self,
         principal: Principal,
         ids: tuple[UUID, UUID],
+        expected: EntityTag | None,
         action: FixAction,
         **arguments: Any,
-    ) -> Fix:
+    ) -> FixView:
         """Runs a lifecycle `action` on the fix as it is and writes its change.
 
-        The hot path: read, decide, compare-and-swap, in an autocommit unit (no
-        BEGIN/COMMIT). A writer that keeps losing the swap takes row locks in
-        a transaction instead, where it cannot lose.
+        The hot path: read, check the etag, decide, compare-and-swap, in an
+        autocommit unit (no BEGIN/COMMIT); the view is derived in memory. A
+        writer that keeps losing the swap takes row locks in a transaction
+        instead, where it cannot lose.
         """
         principal.require_writer()
         now = self._clock()
-        scope, actor = Scope.of(principal), principal.user_id
+        scope, actor, can_write = Scope.of(principal), principal.user_id, principal.can_write
         async with self._uow.autocommit() as repo:
             for _ in range(OPTIMISTIC_ATTEMPTS):
                 seen = await repo.read_fix(scope, *ids)
-                change = action(seen.fix, session_status=seen.session_status, now=now, **arguments)
+                model.check_etag(expected, seen.fix.state_version)
+                change = action(
+                    seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
+                )
                 if change is None:
-                    return seen.fix
-                if await repo.compare_and_swap(seen, change, actor=actor, now=now):
+                    return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
+                written = await repo.compare_and_swap(seen, change, actor=actor, now=now)
+                if written is not None:
                     metrics.fix_changed(change)
-                    return change.after
+                    return model.view_fix(written, seen.session_status, can_write=can_write)
         async with self._uow.transaction() as repo:
             seen = await repo.lock_fix(scope, *ids)
-            change = action(seen.fix, session_status=seen.session_status, now=now, **arguments)
+            model.check_etag(expected, seen.fix.state_version)
+            change = action(
+                seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
+            )
             if change is None:
-                return seen.fix
-            await repo.write_locked(seen, change, actor=actor, now=now)
-        metrics.fix_changed(change)
-        return change.after
+                return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
+            written = await repo.write_locked(seen, change, actor=actor, now=now)
+            metrics.fix_changed(change)
+            return model.view_fix(written, seen.session_status, can_write=can_write)
+
+    # --- live updates ---------------------------------------------------------------
+
+    async def watch(
+        self,
+        principal: Principal,
+        session_id: str,
+        last_event_id: int,
+        *,
+        accepted: Callable[[], Awaitable[None]] | None = None,
+    ) -> AsyncIterator[WatchedChange]:
+        """The session's changes as they happen: a snapshot (or, resuming, the
+        audit rows after `last_event_id`), then each change as it commits, on
+        whichever replica. Ends when the caller's token does.
+
+        `accepted` is awaited once every check passed (input, visibility, the
+        per-user bound): the transport says so at once (gRPC initial
+        metadata), so a quiet resumed watch is not mistaken for a slow one."""
+        parsed = parse_uuid(session_id, "session_id")
+        if last_event_id < 0:
+            raise InvalidArgument(
+                "last_event_id must not be negative",
+                field="last_event_id",
+                reason="INVALID_ARGUMENT",
+            )
+        scope, can_write = Scope.of(principal), principal.can_write
+        # Visible? Refused before anything streams (an ordinary 404 over REST).
+        await self._read_session(principal, parsed)
+        async with self._feed.subscribe(principal.account_id, principal.user_id, parsed) as feed:
+            # Subscribed first: a change committed from here on is announced,
+            # so nothing falls between the reads below and the first wait.
+            if accepted is not None:
+                await accepted()
+            position = last_event_id
+            if position == 0:
+                async with self._uow.autocommit() as repo:
+                    position = await repo.latest_event_id(parsed)
+                    session = await repo.get_session(scope, parsed)
+                if session is None:
+                    raise session_not_found()
+                view = model.view_session(session, can_write=can_write)
+                yield WatchedChange(ChangeKind.SNAPSHOT, position, view)
+            while True:
+                changes = await self._changes_after(scope, parsed, position, can_write)
+                for change in changes:
+                    position = change.event_id
+                    yield change
+                if len(changes) == WATCH_PAGE:
+                    continue  # more already waiting
+                remaining = principal.expires_at + LEEWAY_SECONDS - time.time()
+                if remaining <= 0:
+                    raise _token_expired()
+                try:
+                    async with asyncio.timeout(None if math.isinf(remaining) else remaining):
+                        await feed.wait()
+                except TimeoutError:
+                    raise _token_expired() from None
+
+    async def _changes_after(
+        self, scope: Scope, session_id: UUID, position: int, can_write: bool
+    ) -> list[WatchedChange]:
+        async with self._uow.autocommit() as repo:
+            events = await repo.session_events(session_id, position, WATCH_PAGE)
+            if not events:
+                return []
+            session = await repo.get_session(scope, session_id)
+            fix_ids = list({e.fix_id for e in events if e.fix_id is not None})
+            fixes = await repo.fixes_by_id(session_id, fix_ids)
+        if session is None:
+            raise session_not_found()
+        view = model.view_session(session, can_write=can_write)
+        changes = []
+        for event in events:
+            fix = fixes.get(event.fix_id) if event.fix_id is not None else None
+            fix_view = model.view_fix(fix, session.status, can_write=can_write) if fix else None
+            changes.append(WatchedChange(model.change_kind(event), event.id, view, fix_view, event))
+        return changes
 
     # --- template-proposal outbox (internal, role `service`) -------------------
 
@@ -389,6 +648,37 @@ class FixesService:
             raise proposal_not_found()
         model.ensure_acked_with(proposal, parsed_template)
         return proposal
+
+
+def _token_expired() -> Unauthenticated:
+    return Unauthenticated(
+        "the token expired; watch again with a fresh one (resume with last_event_id)",
+        reason="TOKEN_EXPIRED",
+    )
+
+
+def _script_patch(update: ScriptUpdate) -> ScriptPatch:
+    """Checks UpdateFixScript's fields and mask with the shared AIP-134 rule
+    (`flowpilot.runtime.update_mask`): a field not in the mask is left
+    alone; no mask (a gRPC client without one) means every field; `*` every
+    field; an empty mask nothing."""
+    fields = masked_fields(update.mask, SCRIPT_FIELDS)
+    script = valid.script(update.script) if "ai_drafted_script" in fields else None
+    sets_parameters = "ai_drafted_parameters" in fields
+    parameters = (
+        valid.parameters(update.parameters)
+        if sets_parameters and update.parameters is not None
+        else None
+    )
+    sets_typed = "script_parameters" in fields
+    typed = valid.script_parameters(update.script_parameters) if sets_typed else ()
+    return ScriptPatch(
+        script=script,
+        parameters=parameters,
+        script_parameters=typed,
+        sets_parameters=sets_parameters,
+        sets_script_parameters=sets_typed,
+    )
 
 
 def _ids(session_id: str, fix_id: str) -> tuple[UUID, UUID]:

@@ -7,6 +7,7 @@ translated: one without a domain value cannot be passed on.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
@@ -27,15 +29,16 @@ from scriptbuilder_service.domain.model import (
     Role,
     Session,
     SessionStatus,
+    TextPiece,
 )
-from scriptbuilder_service.service import ScriptBuilderService
+from scriptbuilder_service.service import ScriptBuilderService, TurnEvent
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
 
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
 ORIGIN = ProtoEnum(Origin, pb.Origin)
 MODE = ProtoEnum(EditorMode, pb.EditorMode)
-PARAMETER_TYPE = ProtoEnum(tpl.ParameterType, pb.ParameterType)
+PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
 SESSION_STATUS = ProtoEnum(SessionStatus, pb.SessionStatus)
 TEMPLATE_STATUS = ProtoEnum(tpl.TemplateStatus, pb.TemplateStatus)
 ROLE = ProtoEnum(Role, pb.MessageRole)
@@ -63,6 +66,8 @@ def session_out(s: Session) -> pb.Session:
     )
     if s.ai_session_id is not None:
         message.ai_session_id = str(s.ai_session_id)
+    if s.fix_id is not None:
+        message.fix_id = str(s.fix_id)
     return message
 
 
@@ -81,15 +86,25 @@ def message_out(m: Message) -> pb.Message:
         message.language = LANGUAGE.to_proto(m.language)
     if m.recipe_id is not None:
         message.recipe_id = m.recipe_id
+    if m.fix_id is not None:
+        message.fix_id = str(m.fix_id)
     return message
+
+
+def event_out(event: TurnEvent) -> pb.SendMessageEvent:
+    if isinstance(event, TextPiece):
+        return pb.SendMessageEvent(text_delta=pb.TextDelta(text=event.text))
+    if event.role is Role.ASSISTANT:
+        return pb.SendMessageEvent(assistant_message=message_out(event))
+    return pb.SendMessageEvent(user_message=message_out(event))
 
 
 def _value_in(value: struct_pb2.Value) -> Any:
     return json_format.MessageToDict(value) if value.WhichOneof("kind") else None
 
 
-def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
-    return tpl.Parameter(
+def parameter_in(p: types_pb2.ScriptParameter, index: int) -> Parameter:
+    return Parameter(
         name=p.name,
         type=PARAMETER_TYPE.required(p.type, f"parameters[{index}].type"),
         required=p.required,
@@ -99,8 +114,8 @@ def parameter_in(p: pb.TemplateParameter, index: int) -> tpl.Parameter:
     )
 
 
-def parameter_out(p: tpl.Parameter) -> pb.TemplateParameter:
-    message = pb.TemplateParameter(
+def parameter_out(p: Parameter) -> types_pb2.ScriptParameter:
+    message = types_pb2.ScriptParameter(
         name=p.name,
         type=PARAMETER_TYPE.to_proto(p.type),
         required=p.required,
@@ -148,6 +163,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             ai_session_id=request.ai_session_id if request.HasField("ai_session_id") else None,
             language=LANGUAGE.optional(request.language, "language"),
             title=request.title,
+            fix_id=request.fix_id,
         )
         if not created:
             # The gateway answers 200 instead of 201 for an existing inline row.
@@ -182,12 +198,21 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
         self, request: pb.SendMessageRequest, context: grpc.aio.ServicerContext
     ) -> pb.SendMessageResponse:
         user_message, assistant_message = await self._service.send_message(
-            current_principal(), request.session_id, request.content
+            current_principal(), request.session_id, request.content, request.fix_id
         )
         return pb.SendMessageResponse(
             user_message=message_out(user_message),
             assistant_message=message_out(assistant_message),
         )
+
+    async def StreamMessage(
+        self, request: pb.SendMessageRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.SendMessageEvent]:
+        events = self._service.stream_message(
+            current_principal(), request.session_id, request.content, request.fix_id
+        )
+        async for event in events:
+            yield event_out(event)
 
     async def ListMessages(
         self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
@@ -210,6 +235,9 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             request.session_id,
             editor_buffer=request.editor_buffer,
             mode=MODE.optional(request.mode, "mode"),
+            update_mask=list(request.update_mask.paths)
+            if request.HasField("update_mask")
+            else None,
         )
         return session_out(session)
 

@@ -34,6 +34,7 @@ from flowpilot.runtime.migrations import upgrade
 from flowpilot.runtime.server import GrpcServer
 from flowpilot.runtime.settings import Settings
 from tests.support.gateway import both_services
+from tests.support.ports import port_to_dial_early
 from tests.support.tokens import TEST_JWT_SECRET
 
 SERVICE_PACKAGES = ("fixes_service", "scriptbuilder_service")
@@ -45,7 +46,14 @@ TIERS = ("unit", "integration", "e2e")
 # Fixtures that bring up real parts; a test using one (directly or through
 # another fixture) is in at least that tier.
 INTEGRATION_FIXTURES = frozenset(
-    {"pg", "database_factory", "fixes_server", "scriptbuilder_server", "fake_stack"}
+    {
+        "pg",
+        "database_factory",
+        "fixes_server",
+        "scriptbuilder_server",
+        "fake_stack",
+        "widget_stack",
+    }
 )
 E2E_FIXTURES = frozenset({"gateway_url"})
 # Suites that render or lint files with external tools.
@@ -191,10 +199,25 @@ def scriptbuilder_db_url(database_factory: DatabaseFactory) -> str:
 
 
 @pytest.fixture
-async def fixes_server(settings: Settings, fixes_db_url: str) -> AsyncIterator[GrpcServer]:
+def scriptbuilder_port() -> int:
+    """The port the script-builder of a test serves on, known before it starts:
+    the fixes service dials it (templates) and is started first (see
+    tests/support/ports.py for why not any free port)."""
+    return port_to_dial_early()
+
+
+@pytest.fixture
+async def fixes_server(
+    settings: Settings, fixes_db_url: str, scriptbuilder_port: int
+) -> AsyncIterator[GrpcServer]:
     from fixes_service.main import create_server
 
-    server = await create_server(settings, database_url=fixes_db_url, port=0)
+    server = await create_server(
+        settings,
+        database_url=fixes_db_url,
+        scriptbuilder_target=f"127.0.0.1:{scriptbuilder_port}",
+        port=0,
+    )
     await server.start()
     try:
         yield server
@@ -204,12 +227,15 @@ async def fixes_server(settings: Settings, fixes_db_url: str) -> AsyncIterator[G
 
 @pytest.fixture
 async def scriptbuilder_server(
-    settings: Settings, scriptbuilder_db_url: str, fixes_server: GrpcServer
+    settings: Settings, scriptbuilder_db_url: str, fixes_server: GrpcServer, scriptbuilder_port: int
 ) -> AsyncIterator[GrpcServer]:
     from scriptbuilder_service.main import create_server
 
     server = await create_server(
-        settings, database_url=scriptbuilder_db_url, fixes_target=fixes_server.target, port=0
+        settings,
+        database_url=scriptbuilder_db_url,
+        fixes_target=fixes_server.target,
+        port=scriptbuilder_port,
     )
     await server.start()
     try:

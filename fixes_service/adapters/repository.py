@@ -15,8 +15,9 @@ runs it in an autocommit unit, two round trips and no BEGIN/COMMIT:
    data-modifying CTEs bump `ai_sessions.state_version` by one *only if it is
    still the version read* (every change to a session or any of its fixes
    bumps it, so an unchanged version means nothing moved), then update the
-   fix, append the audit row (and, for `draft_template`, the outbox row) from
-   the bump's result. One statement commits as a whole or not at all.
+   fix, append the audit row (and, for `draft_template`, the outbox row; for
+   a declared run, the run record) from the bump's result. One statement
+   commits as a whole or not at all.
 
 When the compare-and-swap loses (another writer got there first), the service
 reads again; when it keeps losing, it opens a transaction instead: `lock_fix`
@@ -25,14 +26,16 @@ escalate lock the session first too, so no two writers wait on each other in
 opposite orders) and `write_locked`, the same statement, which then cannot
 lose.
 
-No-ops and refusals write nothing.
+No-ops and refusals write nothing. Every write bumps `state_version`, and a
+trigger announces each bump (`NOTIFY`, see `tables.AI_SESSION_CHANGES_CHANNEL`)
+when it commits: nothing here has to remember to.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -45,11 +48,12 @@ from fixes_service.adapters import statements as sql
 from fixes_service.adapters.rows import (
     event_from_row,
     fix_from_row,
+    parameters_json,
     proposal_from_row,
+    run_json,
     session_from_row,
 )
 from fixes_service.adapters.tables import ai_sessions as S
-from fixes_service.adapters.tables import fix_events as E
 from fixes_service.adapters.tables import suggested_fixes as F
 from fixes_service.adapters.tables import template_proposals as P
 from fixes_service.domain.access import Scope
@@ -63,6 +67,7 @@ from fixes_service.domain.model import (
     SessionChange,
     SessionStatus,
     TemplateProposal,
+    template_proposal_parameters,
 )
 from flowpilot.runtime.paging import Keyset
 
@@ -123,7 +128,7 @@ class FixesRepository:
     async def list_sessions(
         self, scope: Scope, limit: int, after: Keyset | None
     ) -> list[AiSession]:
-        stmt = select(S).where(S.c.account_id == scope.account_id)
+        stmt = select(S, sql.AWAITING_OUTCOME).where(S.c.account_id == scope.account_id)
         if scope.owner_user_id is not None:
             stmt = stmt.where(S.c.owner_user_id == scope.owner_user_id)
         if after is not None:
@@ -176,17 +181,32 @@ class FixesRepository:
             await self._conn.execute(
                 sql.WRITE_LIFECYCLE,
                 [
-                    {"key_fix_id": c.after.id, **sql.lifecycle_params(c.after, now)}
+                    {"key_fix_id": c.after.id, **sql.lifecycle_params(c.after, now, version)}
                     for c in change.fix_changes
                 ],
             )
-            await self._conn.execute(
-                sql.INSERT_EVENT,
-                [
+        # The fixes' rows, then the session's own: a watch replays them in this order.
+        session_row = {
+            "key_fix_id": None,
+            "key_session_id": change.before.id,
+            "event_actor": actor,
+            "event_action": change.action.value,
+            "event_from_status": None,
+            "event_to_status": None,
+            "event_details": change.details,
+            "event_state_version": version,
+            sql.NOW: now,
+        }
+        await self._conn.execute(
+            sql.INSERT_EVENT,
+            [
+                *(
                     sql.event_params(c, actor=actor, state_version=version, now=now)
                     for c in change.fix_changes
-                ],
-            )
+                ),
+                session_row,
+            ],
+        )
         return session_from_row(row)
 
     # --- fixes ----------------------------------------------------------------
@@ -206,6 +226,7 @@ class FixesRepository:
                 "event_details": {
                     "has_script": fix.ai_drafted_script is not None,
                     "has_template": fix.script_template_id is not None,
+                    "script_parameters": [p.name for p in fix.script_parameters],
                 },
                 "event_state_version": session.state_version + 1,
                 sql.NOW: now,
@@ -214,25 +235,34 @@ class FixesRepository:
                 "new_language": fix.script_language.value,
                 "new_script": fix.ai_drafted_script,
                 "new_parameters": fix.ai_drafted_parameters,
+                "new_script_parameters": parameters_json(fix.script_parameters),
                 "new_template_id": fix.script_template_id,
             },
         )
-        return fix
+        return replace(fix, state_version=session.state_version + 1)
 
-    async def get_fix(self, scope: Scope, session_id: UUID, fix_id: UUID) -> Fix | None:
+    async def get_fix(self, scope: Scope, session_id: UUID, fix_id: UUID) -> FixSnapshot | None:
+        """The fix and its session's status, or None outside `scope`."""
         row = (
             await self._conn.execute(
                 sql.GET_FIX[scope.owner_user_id is None],
                 {"key_session_id": session_id, "key_fix_id": fix_id, **sql.scope_params(scope)},
             )
         ).first()
-        return fix_from_row(row) if row else None
+        return _snapshot(row._mapping) if row else None
 
     async def list_fixes(
         self, scope: Scope, session_id: UUID, limit: int, after: Keyset | None
-    ) -> list[Fix]:
-        """Oldest first; NOT_FOUND when the session is outside `scope`."""
-        if await self.get_session(scope, session_id) is None:
+    ) -> tuple[SessionStatus, list[Fix]]:
+        """The session's status and its fixes, oldest first; NOT_FOUND when
+        the session is outside `scope`."""
+        session = (
+            await self._conn.execute(
+                sql.READ_SESSION[scope.owner_user_id is None],
+                {"key_session_id": session_id, **sql.scope_params(scope)},
+            )
+        ).first()
+        if session is None:
             raise session_not_found()
         stmt = select(F).where(F.c.ai_session_id == session_id)
         if after is not None:
@@ -242,7 +272,7 @@ class FixesRepository:
             )
         stmt = stmt.order_by(F.c.created_at, F.c.id).limit(limit)
         rows = (await self._conn.execute(stmt)).all()
-        return [fix_from_row(r) for r in rows]
+        return SessionStatus(session.status), [fix_from_row(r) for r in rows]
 
     async def read_fix(self, scope: Scope, session_id: UUID, fix_id: UUID) -> FixSnapshot:
         """The hot path's read: the fix and its session in one snapshot, on the
@@ -254,15 +284,17 @@ class FixesRepository:
 
     async def compare_and_swap(
         self, seen: FixSnapshot, change: FixChange, *, actor: str, now: datetime
-    ) -> bool:
+    ) -> Fix | None:
         """The hot path's write: `change` lands (fix, session bump, audit row,
-        outbox row) if the session is still at the version `seen` read, else
-        nothing does and this answers False. One atomic statement on the driver
-        connection; run it in an autocommit unit."""
+        outbox row, run record) if the session is still at the version `seen`
+        read, and this answers the fix as written; else nothing does and this
+        answers None. One atomic statement on the driver connection; run it
+        in an autocommit unit."""
         variant = _write_variant(seen.fix, change)
         write = sql.WRITE_FIX[variant]
-        params = _write_params(seen, change, variant, actor=actor, now=now)
-        return await (await self._driver()).fetchval(write.sql, *write.args(params)) is not None
+        params, written = _write_params(seen, change, variant, actor=actor, now=now)
+        landed = await (await self._driver()).fetchval(write.sql, *write.args(params))
+        return written if landed is not None else None
 
     async def lock_fix(self, scope: Scope, session_id: UUID, fix_id: UUID) -> FixSnapshot:
         """The contended path's read: like `read_fix`, but the session row and
@@ -277,27 +309,59 @@ class FixesRepository:
 
     async def write_locked(
         self, seen: FixSnapshot, change: FixChange, *, actor: str, now: datetime
-    ) -> None:
+    ) -> Fix:
         """The contended path's write: the compare-and-swap statement, which
         cannot lose on rows `lock_fix` holds. Run it in the same transaction."""
         variant = _write_variant(seen.fix, change)
-        params = _write_params(seen, change, variant, actor=actor, now=now)
+        params, written = _write_params(seen, change, variant, actor=actor, now=now)
         result = await self._conn.execute(sql.WRITE_FIX[variant].statement, params)
         if result.first() is None:  # pragma: no cover - the rows are locked
             raise RuntimeError("a locked fix changed under its lock")
+        return written
 
     async def list_events(
         self, scope: Scope, session_id: UUID, fix_id: UUID, limit: int, after_id: int | None
     ) -> list[FixEvent]:
-        """Oldest first; NOT_FOUND when the fix is outside `scope`."""
+        """Oldest first, each with the run it declared; NOT_FOUND when the fix
+        is outside `scope`."""
         if await self.get_fix(scope, session_id, fix_id) is None:
             raise fix_not_found()
-        stmt = select(E).where(E.c.fix_id == fix_id)
-        if after_id is not None:
-            stmt = stmt.where(E.c.id > after_id)
-        stmt = stmt.order_by(E.c.id).limit(limit)
-        rows = (await self._conn.execute(stmt)).all()
+        rows = (
+            await self._conn.execute(
+                sql.LIST_EVENTS,
+                {"key_fix_id": fix_id, "page_after_id": after_id or 0, "page_limit": limit},
+            )
+        ).all()
         return [event_from_row(r) for r in rows]
+
+    # --- a session's changes (WatchAiSession) -------------------------------------------
+
+    async def latest_event_id(self, session_id: UUID) -> int:
+        """The id of the session's latest audit row (0 when it has none)."""
+        result = await self._conn.execute(sql.LATEST_SESSION_EVENT, {"key_session_id": session_id})
+        return int(result.scalar_one())
+
+    async def session_events(self, session_id: UUID, after_id: int, limit: int) -> list[FixEvent]:
+        """The session's audit rows after `after_id`, oldest first, with their
+        runs. Rows of one session get ids in the order they commit: every
+        writer of a session holds its row (the version bump) while it inserts."""
+        rows = (
+            await self._conn.execute(
+                sql.SESSION_EVENTS,
+                {"key_session_id": session_id, "page_after_id": after_id, "page_limit": limit},
+            )
+        ).all()
+        return [event_from_row(r) for r in rows]
+
+    async def fixes_by_id(self, session_id: UUID, fix_ids: list[UUID]) -> dict[UUID, Fix]:
+        if not fix_ids:
+            return {}
+        rows = (
+            await self._conn.execute(
+                sql.FIXES_BY_ID, {"key_session_id": session_id, "key_fix_ids": fix_ids}
+            )
+        ).all()
+        return {fix.id: fix for fix in map(fix_from_row, rows)}
 
     # --- template-proposal outbox -----------------------------------------------
 
@@ -337,31 +401,50 @@ def _snapshot(row: Mapping[str, Any] | None) -> FixSnapshot:
     )
 
 
-def _write_variant(fix: Fix, change: FixChange) -> tuple[bool, bool]:
-    """Which `WRITE_FIX` statement: (script changed, leaves a template proposal)."""
+def _write_variant(fix: Fix, change: FixChange) -> tuple[bool, bool, bool]:
+    """Which `WRITE_FIX` statement: (script changed, leaves a template
+    proposal, declares a run)."""
+    after = change.after
     script_changed = (
-        change.after.ai_drafted_script is not fix.ai_drafted_script
-        or change.after.ai_drafted_parameters is not fix.ai_drafted_parameters
+        after.ai_drafted_script is not fix.ai_drafted_script
+        or after.ai_drafted_parameters is not fix.ai_drafted_parameters
+        or after.script_parameters is not fix.script_parameters
     )
-    return script_changed, change.leaves_template_proposal
+    return script_changed, change.leaves_template_proposal, change.run is not None
 
 
 def _write_params(
     seen: FixSnapshot,
     change: FixChange,
-    variant: tuple[bool, bool],
+    variant: tuple[bool, bool, bool],
     *,
     actor: str,
     now: datetime,
-) -> dict[str, Any]:
-    """The bind values of `WRITE_FIX[variant]`."""
-    params = sql.event_params(change, actor=actor, state_version=seen.session_version + 1, now=now)
+) -> tuple[dict[str, Any], Fix]:
+    """The bind values of `WRITE_FIX[variant]`, and the fix as it will be once written."""
+    version = seen.session_version + 1
+    params = sql.event_params(change, actor=actor, state_version=version, now=now)
     params["key_read_version"] = seen.session_version
-    params.update(sql.lifecycle_params(change.after, now))
-    script_changed, leaves_proposal = variant
+    script_changed, leaves_proposal, declares_run = variant
+    run_id = uuid.uuid4() if declares_run else None
+    written = change.written(version, run_id)
+    params.update(sql.lifecycle_params(written, now, version))
     if script_changed:
-        params["set_script"] = change.after.ai_drafted_script
-        params["set_parameters"] = change.after.ai_drafted_parameters
+        params.update(sql.script_params(written))
+    if declares_run:
+        assert change.run is not None and written.last_run is not None
+        run = change.run
+        params.update(
+            run_id=run_id,
+            run_kind=run.kind.value,
+            run_source=run.source.value,
+            run_template_id=run.script_template_id,
+            run_language=run.language.value,
+            run_script=run.script,
+            run_parameters=run.parameters,
+            run_rendered=run.rendered,
+            set_last_run=run_json(written.last_run),
+        )
     if leaves_proposal:
         fix = seen.fix
         params.update(
@@ -371,6 +454,6 @@ def _write_params(
             outbox_description=fix.description,
             outbox_language=fix.script_language.value,
             outbox_script=change.after.ai_drafted_script,
-            outbox_parameters=change.after.ai_drafted_parameters,
+            outbox_parameters=template_proposal_parameters(change.after),
         )
-    return params
+    return params, written

@@ -8,24 +8,34 @@ text there (SQLAlchemy's codec on the connection), SQLAlchemy as decoded JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.engine import Row
 
 from fixes_service.domain.model import (
     AiSession,
+    AwaitingOutcome,
     Fix,
     FixEvent,
     FixEventAction,
+    FixNote,
+    FixRun,
+    FixStage,
     FixStatus,
     Outcome,
     OutcomeProposal,
+    PlannedRun,
+    RunKind,
+    RunSource,
     ScriptDecision,
     SessionStatus,
     TemplateProposal,
 )
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter
 
 AnyRow = Row[Any] | Mapping[str, Any]
 
@@ -36,6 +46,76 @@ def _mapping(row: AnyRow) -> Mapping[str, Any]:
 
 def _json_value(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+# --- JSON columns ---------------------------------------------------------------------
+
+
+def parameters_json(parameters: Sequence[Parameter]) -> list[dict[str, Any]] | None:
+    return [p.to_json() for p in parameters] if parameters else None
+
+
+def notes_json(notes: Sequence[FixNote]) -> list[dict[str, Any]] | None:
+    return [n.to_json() for n in notes] if notes else None
+
+
+def run_json(run: FixRun) -> dict[str, Any]:
+    """The `last_run` copy on the fix row (the same fields as `fix_runs`)."""
+    planned = run.run
+    return {
+        "id": str(run.id),
+        "state_version": run.state_version,
+        "kind": planned.kind.value,
+        "source": planned.source.value,
+        "script_template_id": (
+            str(planned.script_template_id) if planned.script_template_id else None
+        ),
+        "language": planned.language.value,
+        "script": planned.script,
+        "parameters": planned.parameters,
+        "rendered": planned.rendered,
+        "declared_by_user_id": planned.declared_by_user_id,
+        "declared_at": planned.declared_at.isoformat(),
+    }
+
+
+def _run(m: Mapping[str, Any]) -> FixRun:
+    """A run from `run_json`'s shape or from a `fix_runs` row (`declared_at` a datetime)."""
+    declared_at = m["declared_at"]
+    template_id = m["script_template_id"]
+    return FixRun(
+        id=UUID(str(m["id"])),
+        state_version=m["state_version"],
+        run=PlannedRun(
+            kind=RunKind(m["kind"]),
+            source=RunSource(m["source"]),
+            language=ScriptLanguage(m["language"]),
+            script=m["script"],
+            parameters=_json_value(m["parameters"]),
+            rendered=m["rendered"],
+            declared_by_user_id=m["declared_by_user_id"],
+            declared_at=(
+                declared_at
+                if isinstance(declared_at, datetime)
+                else datetime.fromisoformat(declared_at)
+            ),
+            script_template_id=UUID(str(template_id)) if template_id else None,
+        ),
+    )
+
+
+def _awaiting(value: Any) -> tuple[AwaitingOutcome, ...]:
+    """`[[fix id, status], ...]` of the fixes in Verifying or partial."""
+    return tuple(
+        AwaitingOutcome(
+            fix_id=UUID(fix_id),
+            stage=FixStage.PARTIAL if status == FixStatus.APPLIED_PARTIAL else FixStage.VERIFYING,
+        )
+        for fix_id, status in (_json_value(value) or ())
+    )
+
+
+# --- rows ------------------------------------------------------------------------------
 
 
 def session_from_row(row: AnyRow) -> AiSession:
@@ -50,6 +130,7 @@ def session_from_row(row: AnyRow) -> AiSession:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         escalation_reason=m["escalation_reason"],
+        awaiting_outcome=_awaiting(m["awaiting_outcome"]) if "awaiting_outcome" in m else (),
     )
 
 
@@ -63,6 +144,9 @@ def fix_from_row(row: AnyRow) -> Fix:
             proposed_at=m["ai_outcome_proposal_at"],
         )
     decision = m["script_decision"]
+    typed = _json_value(m["script_parameters"])
+    notes = _json_value(m["notes_history"])
+    last_run = _json_value(m["last_run"])
     return Fix(
         id=m["id"],
         ai_session_id=m["ai_session_id"],
@@ -79,11 +163,20 @@ def fix_from_row(row: AnyRow) -> Fix:
         outcome_notes=m["outcome_notes"],
         ai_outcome_proposal=proposal,
         script_decision=ScriptDecision(decision) if decision else None,
+        state_version=m["state_version"],
+        script_parameters=tuple(Parameter.from_json(p) for p in typed or ()),
+        notes_history=tuple(FixNote.from_json(n) for n in notes or ()),
+        last_run=_run(last_run) if last_run else None,
     )
 
 
 def event_from_row(row: AnyRow) -> FixEvent:
+    """An audit row, with its run when the row was read joined to `fix_runs`
+    (columns `run_*`)."""
     m = _mapping(row)
+    run = None
+    if m.get("run_id") is not None:
+        run = _run({name[4:]: m[name] for name in m if name.startswith("run_")})
     return FixEvent(
         id=m["id"],
         fix_id=m["fix_id"],
@@ -91,10 +184,11 @@ def event_from_row(row: AnyRow) -> FixEvent:
         actor_user_id=m["actor_user_id"],
         action=FixEventAction(m["action"]),
         from_status=FixStatus(m["from_status"]) if m["from_status"] else None,
-        to_status=FixStatus(m["to_status"]),
-        details=m["details"] or {},
+        to_status=FixStatus(m["to_status"]) if m["to_status"] else None,
+        details=_json_value(m["details"]) or {},
         state_version=m["state_version"],
         created_at=m["created_at"],
+        run=run,
     )
 
 

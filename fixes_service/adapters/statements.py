@@ -17,6 +17,8 @@ Bind parameters are named by the part of a statement they feed:
 `new_*`        the columns of a newly proposed fix
 `event_*`      the audit row
 `outbox_*`     the template-proposal row a `draft_template` decision leaves
+`run_*`        the run record a run-declaring change keeps (`fix_runs`)
+`page_*`       where a read of the audit trail starts and how much it reads
 `now`          the one timestamp of the change
 =============  ================================================================
 
@@ -30,24 +32,38 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Select, bindparam, exists, insert, select, update
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.sql.dml import Insert
 
+from fixes_service.adapters.rows import notes_json, parameters_json
 from fixes_service.adapters.tables import (
     ai_sessions,
     fix_events,
+    fix_runs,
     suggested_fixes,
     template_proposals,
 )
 from fixes_service.domain.access import Scope
-from fixes_service.domain.model import Fix, FixChange
+from fixes_service.domain.model import Fix, FixChange, FixStatus
 
-S, F, E, P = ai_sessions, suggested_fixes, fix_events, template_proposals
+S, F, E, P, R = ai_sessions, suggested_fixes, fix_events, template_proposals, fix_runs
 
-BIND_PREFIXES = ("scope_", "key_", "set_", "new_", "event_", "outbox_")
+BIND_PREFIXES = ("scope_", "key_", "set_", "new_", "event_", "outbox_", "run_", "page_")
 NOW = "now"
 
 _JSON = JSONB(none_as_null=True)
@@ -128,19 +144,45 @@ READ_FIX = _by_admin(lambda admin: Compiled(_fix_with_session(admin)))
 # The same, locking both rows (session first) for the contended path.
 LOCK_FIX = _by_admin(lambda admin: _fix_with_session(admin).with_for_update())
 
-GET_FIX = _by_admin(
-    lambda admin: _scoped(
-        select(*F.c)
-        .select_from(S.join(F, F.c.ai_session_id == S.c.id))
-        .where(S.c.id == bindparam("key_session_id"), F.c.id == bindparam("key_fix_id")),
-        admin=admin,
+# A fix with its session's status and version, for reads (no lock).
+GET_FIX = _by_admin(_fix_with_session)
+
+# The fixes an escalation must settle (Verifying or partial), oldest first, as
+# a JSON array of [id, status]: what a session's `escalation_choices` derive from.
+_awaiting = F.alias("awaiting")
+AWAITING_OUTCOME = (
+    select(
+        func.coalesce(
+            func.jsonb_agg(
+                aggregate_order_by(
+                    func.jsonb_build_array(_awaiting.c.id, _awaiting.c.status),
+                    _awaiting.c.created_at,
+                    _awaiting.c.id,
+                )
+            ),
+            literal_column("'[]'::jsonb"),
+        )
     )
+    .where(
+        _awaiting.c.ai_session_id == S.c.id,
+        or_(
+            _awaiting.c.status == FixStatus.APPLIED_PARTIAL.value,
+            and_(
+                _awaiting.c.status == FixStatus.PROPOSED.value, _awaiting.c.applied_at.is_not(None)
+            ),
+        ),
+    )
+    .scalar_subquery()
+    .label("awaiting_outcome")
 )
 
-GET_SESSION = _by_admin(
+# The session row alone (a list of its fixes needs its status).
+READ_SESSION = _by_admin(
     lambda admin: _scoped(select(S).where(S.c.id == bindparam("key_session_id")), admin=admin)
 )
-LOCK_SESSION = {admin: stmt.with_for_update() for admin, stmt in GET_SESSION.items()}
+# A session as a caller reads it, with the fixes awaiting an outcome.
+GET_SESSION = {admin: stmt.add_columns(AWAITING_OUTCOME) for admin, stmt in READ_SESSION.items()}
+LOCK_SESSION = {admin: stmt.with_for_update() for admin, stmt in READ_SESSION.items()}
 
 # Resolve and escalate lock every fix of the session, in id order, after the session.
 LOCK_SESSION_FIXES = (
@@ -153,6 +195,8 @@ LOCK_SESSION_FIXES = (
 # --- writes ------------------------------------------------------------------------
 
 _LIFECYCLE_VALUES = {
+    "state_version": bindparam("set_state_version", type_=BigInteger),
+    "notes_history": bindparam("set_notes_history", type_=_JSON),
     "status": bindparam("set_status"),
     "applied_at": bindparam("set_applied_at"),
     "outcome_notes": bindparam("set_outcome_notes"),
@@ -193,8 +237,25 @@ def _typed_params(table: Any, values: Mapping[str, Any]) -> list[Any]:
     return [bindparam(param.key, type_=table.c[column].type) for column, param in values.items()]
 
 
-def _write_fix(*, script: bool, proposal: bool) -> Insert:
-    """Fix, bump and audit row (and outbox row) in one statement, or nothing.
+_RUN_VALUES = {
+    "id": bindparam("run_id"),
+    "fix_id": bindparam("key_fix_id"),
+    "ai_session_id": bindparam("key_session_id"),
+    "state_version": bindparam("event_state_version"),
+    "kind": bindparam("run_kind"),
+    "source": bindparam("run_source"),
+    "script_template_id": bindparam("run_template_id"),
+    "language": bindparam("run_language"),
+    "script": bindparam("run_script"),
+    "parameters": bindparam("run_parameters"),
+    "rendered": bindparam("run_rendered"),
+    "declared_by_user_id": bindparam("event_actor"),
+    "declared_at": bindparam(NOW),
+}
+
+
+def _write_fix(*, script: bool, proposal: bool, run: bool) -> Insert:
+    """Fix, bump and audit row (and outbox row, run row) in one statement, or nothing.
 
     Returns the audit row's id, or no row when the compare-and-swap lost.
     """
@@ -204,6 +265,9 @@ def _write_fix(*, script: bool, proposal: bool) -> Insert:
     if script:
         values["ai_drafted_script"] = bindparam("set_script")
         values["ai_drafted_parameters"] = bindparam("set_parameters", type_=_JSON)
+        values["script_parameters"] = bindparam("set_script_parameters", type_=_JSON)
+    if run:
+        values["last_run"] = bindparam("set_last_run", type_=_JSON)
     write_fix = (
         update(F).where(F.c.id == bindparam("key_fix_id"), bumped).values(**values).cte("write_fix")
     )
@@ -240,14 +304,25 @@ def _write_fix(*, script: bool, proposal: bool) -> Insert:
             .cte("outbox")
         )
         stmt = stmt.add_cte(outbox)
+    if run:
+        # Append-only: the run as declared, next to its audit row.
+        record = (
+            insert(R)
+            .from_select(
+                list(_RUN_VALUES), select(*_typed_params(R, _RUN_VALUES)).select_from(bump)
+            )
+            .cte("run_record")
+        )
+        stmt = stmt.add_cte(record)
     return stmt
 
 
-# By (script changed, leaves a template proposal).
+# By (script changed, leaves a template proposal, declares a run).
 WRITE_FIX = {
-    (script, proposal): Compiled(_write_fix(script=script, proposal=proposal))
+    (script, proposal, run): Compiled(_write_fix(script=script, proposal=proposal, run=run))
     for script in (False, True)
     for proposal in (False, True)
+    for run in (False, True)
 }
 
 CREATE_FIX = (
@@ -264,7 +339,9 @@ CREATE_FIX = (
             script_language=bindparam("new_language"),
             ai_drafted_script=bindparam("new_script"),
             ai_drafted_parameters=bindparam("new_parameters", type_=_JSON),
+            script_parameters=bindparam("new_script_parameters", type_=_JSON),
             script_template_id=bindparam("new_template_id"),
+            state_version=bindparam("event_state_version", type_=BigInteger),
             status=bindparam("event_to_status"),
             created_at=bindparam(NOW),
             updated_at=bindparam(NOW),
@@ -288,13 +365,47 @@ WRITE_SESSION = (
 WRITE_LIFECYCLE = update(F).where(F.c.id == bindparam("key_fix_id")).values(**_LIFECYCLE_VALUES)
 INSERT_EVENT = insert(E).values(**_EVENT_VALUES)
 
+# --- the audit trail, with the run each row declared ------------------------------------
+
+_RUN_COLUMNS = tuple(column.label(f"run_{column.name}") for column in R.c)
+_EVENTS_WITH_RUNS = E.outerjoin(
+    R, and_(R.c.fix_id == E.c.fix_id, R.c.state_version == E.c.state_version)
+)
+
+# A fix's rows after an id, oldest first.
+LIST_EVENTS = (
+    select(E, *_RUN_COLUMNS)
+    .select_from(_EVENTS_WITH_RUNS)
+    .where(E.c.fix_id == bindparam("key_fix_id"), E.c.id > bindparam("page_after_id"))
+    .order_by(E.c.id)
+    .limit(bindparam("page_limit"))
+)
+# A session's rows after an id, oldest first (a watch's replay and its live feed).
+SESSION_EVENTS = (
+    select(E, *_RUN_COLUMNS)
+    .select_from(_EVENTS_WITH_RUNS)
+    .where(E.c.ai_session_id == bindparam("key_session_id"), E.c.id > bindparam("page_after_id"))
+    .order_by(E.c.id)
+    .limit(bindparam("page_limit"))
+)
+# Where a new watch starts: the session's latest row.
+LATEST_SESSION_EVENT = select(func.coalesce(func.max(E.c.id), 0)).where(
+    E.c.ai_session_id == bindparam("key_session_id")
+)
+FIXES_BY_ID = select(F).where(
+    F.c.ai_session_id == bindparam("key_session_id"),
+    F.c.id.in_(bindparam("key_fix_ids", expanding=True)),
+)
+
 
 # --- bind values from domain values -----------------------------------------------------
 
 
-def lifecycle_params(fix: Fix, now: datetime) -> dict[str, Any]:
+def lifecycle_params(fix: Fix, now: datetime, state_version: int) -> dict[str, Any]:
     proposal = fix.ai_outcome_proposal
     return {
+        "set_state_version": state_version,
+        "set_notes_history": notes_json(fix.notes_history),
         "set_status": fix.status.value,
         "set_applied_at": fix.applied_at,
         "set_outcome_notes": fix.outcome_notes,
@@ -319,4 +430,12 @@ def event_params(
         "event_details": change.details,
         "event_state_version": state_version,
         NOW: now,
+    }
+
+
+def script_params(fix: Fix) -> dict[str, Any]:
+    return {
+        "set_script": fix.ai_drafted_script,
+        "set_parameters": fix.ai_drafted_parameters,
+        "set_script_parameters": parameters_json(fix.script_parameters),
     }

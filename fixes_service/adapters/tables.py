@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     Table,
     Text,
@@ -24,6 +26,8 @@ from fixes_service.domain.model import (
     FixEventAction,
     FixStatus,
     Outcome,
+    RunKind,
+    RunSource,
     ScriptDecision,
     ScriptLanguage,
     SessionStatus,
@@ -95,6 +99,16 @@ suggested_fixes = Table(
     Column("ai_outcome_proposal_rationale", Text),
     Column("ai_outcome_proposal_at", DateTime(timezone=True)),
     *_timestamps(),
+    # The session's state_version at this fix's latest change (the fix's etag).
+    Column("state_version", BigInteger, nullable=False, server_default=text("0")),
+    # The typed parameters of the drafted script: a JSON array of
+    # `ScriptParameter` shapes; null when none were given.
+    Column("script_parameters", JSONB(none_as_null=True)),
+    # Every outcome recorded with notes, oldest first (a JSON array).
+    Column("notes_history", JSONB(none_as_null=True)),
+    # A copy of the latest `fix_runs` row (the record itself is append-only),
+    # so reading a fix needs no join.
+    Column("last_run", JSONB(none_as_null=True)),
     CheckConstraint(_in("status", FixStatus), name="status"),
     CheckConstraint(_in("script_language", ScriptLanguage), name="script_language"),
     CheckConstraint(
@@ -122,7 +136,33 @@ suggested_fixes = Table(
     CheckConstraint(
         "status <> 'applied_partial' OR applied_at IS NOT NULL", name="partial_was_applied"
     ),
+    CheckConstraint(
+        "script_parameters IS NULL OR jsonb_typeof(script_parameters) = 'array'",
+        name="script_parameters_array",
+    ),
+    CheckConstraint(
+        "notes_history IS NULL OR jsonb_typeof(notes_history) = 'array'",
+        name="notes_history_array",
+    ),
     Index("ix_suggested_fixes_session", "ai_session_id", "created_at", "id"),
+)
+
+# Every change of a watched session's `state_version` is announced on this
+# channel (a trigger the migration adds: `NOTIFY`, payload "<session id>
+# <state_version>"), delivered when the change commits; WatchAiSession listens
+# to it. A session is watched while `session_watchers` has a row for it: a
+# NOTIFY serialises commits cluster-wide, so unwatched sessions skip it.
+AI_SESSION_CHANGES_CHANNEL = "flowpilot_ai_session_changes"
+
+# The sessions some replica watches: one row per (session, listening
+# connection), written by that connection (change_feed.py); rows of a
+# connection that is gone are swept by the next one that starts.
+session_watchers = Table(
+    "session_watchers",
+    metadata,
+    Column("session_id", UUID(as_uuid=True), primary_key=True),
+    Column("listener_pid", Integer, primary_key=True),
+    Column("since", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
 # Append-only: the migration adds a trigger refusing UPDATE and DELETE.
@@ -130,6 +170,38 @@ fix_events = Table(
     "fix_events",
     metadata,
     Column("id", BigInteger, Identity(always=False), primary_key=True),
+    # Null on a session-level row (resolve, escalate).
+    Column(
+        "fix_id",
+        UUID(as_uuid=True),
+        ForeignKey("suggested_fixes.id", ondelete="RESTRICT"),
+    ),
+    Column("ai_session_id", UUID(as_uuid=True), nullable=False),
+    Column("actor_user_id", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("state_version", BigInteger, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint(_in("action", FixEventAction), name="action"),
+    CheckConstraint(f"from_status IS NULL OR {_in('from_status', FixStatus)}", name="from_status"),
+    CheckConstraint(f"to_status IS NULL OR {_in('to_status', FixStatus)}", name="to_status"),
+    # A fix's row names its new status; a session's row names no fix and no status.
+    CheckConstraint("(fix_id IS NULL) = (to_status IS NULL)", name="session_row"),
+    Index("ix_fix_events_fix", "fix_id", "id"),
+    # A session watch replays the session's rows after an id.
+    Index("ix_fix_events_session", "ai_session_id", "id"),
+)
+
+# Declared runs (CONTRACT §3: "the exact script and values that ran are kept
+# with the fix"). Append-only, like the audit trail: a trigger refuses UPDATE
+# and DELETE. The audit row of the declaring change has the same
+# (fix_id, state_version).
+fix_runs = Table(
+    "fix_runs",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
     Column(
         "fix_id",
         UUID(as_uuid=True),
@@ -137,17 +209,30 @@ fix_events = Table(
         nullable=False,
     ),
     Column("ai_session_id", UUID(as_uuid=True), nullable=False),
-    Column("actor_user_id", Text, nullable=False),
-    Column("action", Text, nullable=False),
-    Column("from_status", Text),
-    Column("to_status", Text, nullable=False),
-    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("state_version", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
-    CheckConstraint(_in("action", FixEventAction), name="action"),
-    CheckConstraint(f"from_status IS NULL OR {_in('from_status', FixStatus)}", name="from_status"),
-    CheckConstraint(_in("to_status", FixStatus), name="to_status"),
-    Index("ix_fix_events_fix", "fix_id", "id"),
+    Column("kind", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    # A script-builder template: another service's row, so no foreign key.
+    Column("script_template_id", UUID(as_uuid=True)),
+    Column("language", Text, nullable=False),
+    # The exact script; null when not known (a template run declared without values).
+    Column("script", Text),
+    Column("parameters", JSONB(none_as_null=True)),
+    Column("rendered", Boolean, nullable=False),
+    Column("declared_by_user_id", Text, nullable=False),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(_in("kind", RunKind), name="kind"),
+    CheckConstraint(_in("source", RunSource), name="source"),
+    CheckConstraint(_in("language", ScriptLanguage), name="language"),
+    CheckConstraint(
+        "(source = 'template') = (script_template_id IS NOT NULL)", name="template_source"
+    ),
+    CheckConstraint("rendered = false OR script IS NOT NULL", name="rendered_script"),
+    CheckConstraint(
+        "parameters IS NULL OR jsonb_typeof(parameters) = 'object'", name="parameters_object"
+    ),
+    # One run per change of a fix; also the join to its audit row.
+    Index("uq_fix_runs_fix_state_version", "fix_id", "state_version", unique=True),
 )
 
 # The transactional outbox of `draft_template` decisions (CONTRACT §4).

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
+from flowpilot.kernel.scripts import Parameter, check_parameters
 from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.etags import EntityTag, parse_precondition
 from flowpilot.runtime.validation import check_text
 
 MAX_SCRIPT_CHARS = 50_000
@@ -90,3 +93,23 @@ def _check_depth(value: Any, field: str, depth: int) -> None:
         )
     for item in value.values() if isinstance(value, dict) else value:
         _check_depth(item, field, depth + 1)
+
+
+def etag(value: str, field: str = "etag") -> EntityTag | None:
+    """A write's precondition (`flowpilot.runtime.etags`): None for none
+    (empty) or any version (`*`), else the entity tag sent; 400
+    `INVALID_ETAG` for what is not an entity tag. A weak or foreign tag is
+    well-formed: the comparison refuses it as a mismatch."""
+    return parse_precondition(value, field=field)
+
+
+def script_parameters(
+    value: Sequence[Parameter], field: str = "script_parameters"
+) -> tuple[Parameter, ...]:
+    """Typed parameters: at most 50, each a valid schema, names unique."""
+    return check_parameters(value, field)
+
+
+def values(value: Any, field: str = "parameters") -> dict[str, Any]:
+    """Render values: a JSON object (bounded like drafted parameters)."""
+    return parameters(value, field)

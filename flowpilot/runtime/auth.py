@@ -56,14 +56,22 @@ class Principal:
     role: Role
     # The raw bearer token, forwarded on calls to other services.
     token: str
+    # The token's `exp` (seconds since the epoch): a long call such as a watch
+    # ends when its token does.
+    expires_at: float = math.inf
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
+    @property
+    def can_write(self) -> bool:
+        """`require_engineer_or_admin` holds: an engineer or an admin."""
+        return self.role in (Role.ENGINEER, Role.ADMIN)
+
     def require_writer(self) -> None:
         """`require_engineer_or_admin`: viewers may read, never change."""
-        if self.role not in (Role.ENGINEER, Role.ADMIN):
+        if not self.can_write:
             raise PermissionDenied(
                 "ROLE_CANNOT_WRITE",
                 f"role '{self.role}' may read but not change anything",
@@ -158,8 +166,11 @@ class TokenVerifier:
                     f"{name} {problem}", reason="TOKEN_CLAIM_INVALID", metadata={"claim": name}
                 )
         sub, account = str(claims["sub"]), str(claims["account_id"])
-        principal = Principal(user_id=sub, account_id=account, role=role, token=token)
-        return principal, float(claims["exp"])  # type: ignore[arg-type]  # checked above
+        expires_at = float(claims["exp"])  # type: ignore[arg-type]  # checked above
+        principal = Principal(
+            user_id=sub, account_id=account, role=role, token=token, expires_at=expires_at
+        )
+        return principal, expires_at
 
 
 def _check_times(claims: dict[str, object], now: float) -> None:

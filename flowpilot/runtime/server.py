@@ -3,24 +3,39 @@
 `GrpcServer` wires what every service needs around its servicers: an
 interceptor that authenticates every call and maps `DomainError`s to
 `google.rpc.Status` (through `flowpilot.runtime.grpc_errors`, the one table of
-status codes), `grpc.health.v1`, reflection, and a graceful stop
-(health NOT_SERVING, `server.stop(grace)` so in-flight calls finish, then the
-service's own clean-up such as disposing the database engine).
+status codes), for unary and server-streaming calls alike, `grpc.health.v1`,
+reflection, and a graceful stop (health NOT_SERVING, the service's drain
+callbacks such as ending its open streams, `server.stop(grace)` so in-flight
+calls finish, then the service's own clean-up such as disposing the database
+engine).
 
 A service that calls another one names that dependency (`ServiceSpec.
 dependencies`); its health then has one more entry, `dependency:<service>`,
 SERVING while its channel to that service is connected. The service's own
 entries do not depend on it: whether a process can serve without a
 dependency is the service's decision (the script-builder can: CONTRACT §5).
+A service with a database names its probe (`ServiceSpec.database`): every
+`FLOWPILOT_DB_HEALTH_INTERVAL_SECONDS` the server asks it, and the service's
+own entries are NOT_SERVING while the database does not answer. The overall
+entry ("") stays SERVING: the process is alive, and restarting it would not
+bring the database back (it is what liveness probes ask).
+
+No exception text leaves the process: a request that cannot be parsed is
+INVALID_ARGUMENT `INVALID_MESSAGE`, anything unexpected (in the handler, or
+in serialising its answer) is INTERNAL "internal error" and logged here.
+Parsing and serialising run inside the interceptor for that reason; left to
+gRPC, a failure there reaches the client as "Unexpected <class ...>: <text>".
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import inspect
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,7 +51,7 @@ from flowpilot.runtime.context import (
     principal_var,
     request_id_var,
 )
-from flowpilot.runtime.errors import DomainError, PermissionDenied
+from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.grpc_errors import abort_with_error, status_code
 from flowpilot.runtime.settings import Settings
 
@@ -55,8 +70,14 @@ def dependency_health_name(service_name: str) -> str:
 class CallInterceptor(grpc.aio.ServerInterceptor):
     """Authenticates every call, binds its context, maps domain errors.
 
-    `internal_methods` (full method names) accept only the `service` role;
-    every other method refuses it.
+    Unary calls and server-streaming calls get the same treatment: the token
+    is checked before the handler runs, the caller is bound for the whole
+    call (every message of a stream), and a `DomainError` raised before the
+    first message or between two ends the call with its status and
+    `ErrorInfo`; the request is parsed and every answer serialised inside
+    that handling (`INVALID_MESSAGE`, never exception text). A streaming
+    handler is an async generator. `internal_methods` (full method names)
+    accept only the `service` role; every other method refuses it.
     """
 
     def __init__(
@@ -82,61 +103,194 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if (
-            handler is None
-            or handler.unary_unary is None
-            or method.startswith(PUBLIC_METHOD_PREFIXES)
-        ):
+        if handler is None:
             return handler
-        inner = handler.unary_unary
+        if handler.unary_unary is not None:
+            return self._unary(handler, method)
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return handler  # health's Watch, reflection's stream: gRPC's own, no token
+        if handler.unary_stream is not None:
+            return self._server_streaming(handler, method)
+        # Client streaming is not part of either API; refuse it rather than
+        # serve it unauthenticated.
+        raise RuntimeError(f"{method}: client-streaming RPCs are not supported")
 
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            metadata = {
-                k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
-            }
-            request_token = request_id_var.set(metadata.get(REQUEST_ID_HEADER) or new_request_id())
-            started = time.perf_counter()
-            code = grpc.StatusCode.OK
+    def _unary(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        inner = handler.unary_unary
+        parse = handler.request_deserializer or _unchanged
+        serialize = handler.response_serializer or _unchanged
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return _parsed_inside(self._public(inner, parse, serialize))
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            call = _CallScope(self, method, context)
             try:
-                principal = self._verifier.verify(bearer_token(metadata.get("authorization")))
-                self._authorize(method, principal)
-                principal_token = principal_var.set(principal)
-                try:
-                    return await inner(request, context)
-                finally:
-                    principal_var.reset(principal_token)
+                with call.bound():
+                    request = _parsed(parse, raw)
+                    return serialize(await inner(request, context))
+            except BaseException as error:  # classified: mapped, or re-raised
+                await call.failed(error)
+            finally:
+                call.finish()
+
+        return _parsed_inside(behavior)
+
+    def _server_streaming(
+        self, handler: grpc.RpcMethodHandler, method: str
+    ) -> grpc.RpcMethodHandler:
+        """The same checks and mapping for a server-streaming call: the token is
+        verified before the request is parsed and the handler runs, and a
+        `DomainError` raised before or between messages ends the call with its
+        status (trailers-only when nothing was sent yet). The request is parsed
+        and each message serialised here, as for unary calls; the handler is
+        an async generator (it yields its messages) and is closed as soon as
+        the call ends."""
+        inner = handler.unary_stream
+        parse = handler.request_deserializer or _unchanged
+        serialize = handler.response_serializer or _unchanged
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _CallScope(self, method, context)
+            try:
+                with call.bound():
+                    produced = inner(_parsed(parse, raw), context)
+                    if inspect.isasyncgen(produced):
+                        async with contextlib.aclosing(produced):
+                            async for response in produced:
+                                yield serialize(response)
+                    elif inspect.isawaitable(produced):  # a handler with no message
+                        await produced
+            except BaseException as error:  # classified: mapped, or re-raised
+                await call.failed(error)
+            finally:
+                call.finish()
+
+        return grpc.unary_stream_rpc_method_handler(
+            behavior, request_deserializer=None, response_serializer=None
+        )
+
+    def _public(
+        self,
+        inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]],
+        parse: Callable[[bytes], Any],
+        serialize: Callable[[Any], bytes],
+    ) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]]:
+        """Health checks and reflection: no token, the same parsing rules."""
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return serialize(await inner(_parsed(parse, raw), context))
             except DomainError as error:
-                code = status_code(error)
                 await abort_with_error(context, error, self._domain)
             except (asyncio.CancelledError, grpc.aio.AbortError):
-                code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
                 raise
             except Exception:
-                code = grpc.StatusCode.INTERNAL
-                log.exception("unhandled error in %s", method)
+                log.exception("unhandled error in a health or reflection call")
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-            finally:
-                elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-                level = logging.DEBUG if code is grpc.StatusCode.OK else logging.INFO
-                if log.isEnabledFor(level):
-                    log.log(
-                        level,
-                        "rpc",
-                        extra={
-                            "method": method,
-                            "code": code.name,
-                            "ms": elapsed_ms,
-                            # On the record itself, so every handler sees it.
-                            "request_id": request_id_var.get(),
-                        },
-                    )
-                request_id_var.reset(request_token)
 
-        return grpc.unary_unary_rpc_method_handler(
-            behavior,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        return behavior
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _parsed(parse: Callable[[bytes], Any], raw: bytes) -> Any:
+    """The request message, or INVALID_ARGUMENT when the bytes are not one
+    (malformed, or nested deeper than protobuf's recursion limit)."""
+    try:
+        return parse(raw)
+    except Exception:
+        raise InvalidArgument(
+            "the request is not a valid message of this method (malformed or nested too deeply)",
+            reason="INVALID_MESSAGE",
+        ) from None
+
+
+def _parsed_inside(
+    behavior: Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]],
+) -> grpc.RpcMethodHandler:
+    """A unary handler that gets the request's bytes and answers bytes:
+    `behavior` parses and serialises, inside its own error handling."""
+    return grpc.unary_unary_rpc_method_handler(
+        behavior, request_deserializer=None, response_serializer=None
+    )
+
+
+class _CallScope:
+    """One call's context (request id, caller), its error mapping and its log line."""
+
+    __slots__ = (
+        "_authorization",
+        "_context",
+        "_interceptor",
+        "_method",
+        "_request_token",
+        "_started",
+        "code",
+    )
+
+    def __init__(
+        self, interceptor: CallInterceptor, method: str, context: grpc.aio.ServicerContext
+    ) -> None:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        self._interceptor = interceptor
+        self._method = method
+        self._context = context
+        self._request_token = request_id_var.set(
+            metadata.get(REQUEST_ID_HEADER) or new_request_id()
         )
+        self._started = time.perf_counter()
+        self.code = grpc.StatusCode.OK
+        self._authorization = metadata.get("authorization")
+
+    @contextlib.contextmanager
+    def bound(self) -> Iterator[None]:
+        """Verifies the caller and binds it for the handler's duration."""
+        interceptor = self._interceptor
+        principal = interceptor._verifier.verify(bearer_token(self._authorization))
+        interceptor._authorize(self._method, principal)
+        principal_token = principal_var.set(principal)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ValueError):  # finalised in another context
+                principal_var.reset(principal_token)
+
+    async def failed(self, error: BaseException) -> None:
+        """Maps a domain error to its status, records how the call ended, and
+        re-raises what is not ours to map (cancellation, an abort)."""
+        context = self._context
+        if isinstance(error, DomainError):
+            self.code = status_code(error)
+            await abort_with_error(context, error, self._interceptor._domain)
+        elif isinstance(error, asyncio.CancelledError | grpc.aio.AbortError | GeneratorExit):
+            self.code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
+            raise error
+        elif isinstance(error, Exception):
+            self.code = grpc.StatusCode.INTERNAL
+            log.error("unhandled error in %s", self._method, exc_info=error)
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+        else:
+            raise error
+
+    def finish(self) -> None:
+        elapsed_ms = round((time.perf_counter() - self._started) * 1000, 2)
+        level = logging.DEBUG if self.code is grpc.StatusCode.OK else logging.INFO
+        if log.isEnabledFor(level):
+            log.log(
+                level,
+                "rpc",
+                extra={
+                    "method": self._method,
+                    "code": self.code.name,
+                    "ms": elapsed_ms,
+                    # On the record itself, so every handler sees it.
+                    "request_id": request_id_var.get(),
+                },
+            )
+        with contextlib.suppress(ValueError):
+            request_id_var.reset(self._request_token)
 
 
 @dataclass
@@ -149,11 +303,17 @@ class ServiceSpec:
     service_names: Sequence[str]
     register: Callable[[grpc.aio.Server], None]
     internal_methods: frozenset[str] = frozenset()
+    # Run after health says NOT_SERVING, before in-flight calls get their
+    # grace period: end what would never finish by itself (open streams).
+    on_drain: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Run after the server stopped taking calls (close pools, stop workers).
     on_stop: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Services this one calls (full name → its channel), reported in health
     # as `dependency:<full name>`.
     dependencies: Mapping[str, grpc.aio.Channel] = field(default_factory=dict)
+    # Does the service's database answer (`UnitOfWork.probe`)? True, False,
+    # or None for "cannot tell now" (every connection busy).
+    database: Callable[[float], Awaitable[bool | None]] | None = None
 
 
 class GrpcServer:
@@ -219,6 +379,8 @@ class GrpcServer:
                 dependency_health_name(name), health_pb2.HealthCheckResponse.NOT_SERVING
             )
             self._watchers.append(asyncio.create_task(self._watch_dependency(name, channel)))
+        if self.spec.database is not None:
+            self._watchers.append(asyncio.create_task(self._watch_database(self.spec.database)))
         log.info(
             "serving",
             extra={"grpc_service": self.spec.name, "address": self._address, "port": self.port},
@@ -229,6 +391,33 @@ class GrpcServer:
         await self._health.set("", status)
         for name in self.spec.service_names:
             await self._health.set(name, status)
+
+    async def _watch_database(self, probe: Callable[[float], Awaitable[bool | None]]) -> None:
+        """The service's own health entries follow its database: NOT_SERVING
+        from the first probe it does not answer, SERVING again from the first
+        it does. One cheap probe per interval, never one per call."""
+        interval = self._settings.db_health_interval_seconds
+        # A probe waits at most this long for `SELECT 1` (the connect timeout
+        # bounds reaching the database first).
+        timeout = max(0.5, min(interval, 2.0))
+        serving = True
+        status = health_pb2.HealthCheckResponse
+        while True:
+            try:
+                answered = await probe(timeout)
+            except Exception:  # a probe must never end the watch
+                log.exception("database probe failed unexpectedly")
+                answered = False
+            if answered is not None and answered != serving:
+                serving = answered
+                for name in self.spec.service_names:
+                    await self._health.set(name, status.SERVING if serving else status.NOT_SERVING)
+                log.log(
+                    logging.INFO if serving else logging.WARNING,
+                    "database answers" if serving else "database does not answer",
+                    extra={"grpc_service": self.spec.name},
+                )
+            await asyncio.sleep(interval)
 
     async def _watch_dependency(self, name: str, channel: grpc.aio.Channel) -> None:
         """Reports the channel to `name` as the health of `dependency:<name>`:
@@ -269,6 +458,8 @@ class GrpcServer:
             watcher.cancel()
         await asyncio.gather(*self._watchers, return_exceptions=True)
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
+        for drain in self.spec.on_drain:
+            await drain()
         await self._server.stop(self._settings.shutdown_grace_seconds if grace is None else grace)
         for callback in self.spec.on_stop:
             await callback()
@@ -338,12 +529,19 @@ MIN_CONNECT_TIMEOUT_MS = 2_000
 DNS_MIN_RERESOLUTION_MS = 1_000
 
 
-def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.Channel:
+def open_channel(
+    target: str, *, service_config: str | None = None, own_subchannels: bool = False
+) -> grpc.aio.Channel:
     """One long-lived channel per target; share it for the process's life.
 
     Calls on it should pass `wait_for_ready=True` with a deadline: a call
     made while the channel (re)connects then waits for it, within its
-    deadline, instead of failing at once."""
+    deadline, instead of failing at once.
+
+    `own_subchannels`: connections of its own rather than gRPC's process-wide
+    pool. For a channel that dials a peer before the peer is up (its backoff
+    would otherwise be every other channel's to that address: in a process
+    holding several servers, as the tests do)."""
     options: list[tuple[str, Any]] = [
         ("grpc.enable_retries", 1),
         ("grpc.keepalive_time_ms", 30_000),
@@ -355,5 +553,7 @@ def open_channel(target: str, *, service_config: str | None = None) -> grpc.aio.
     ]
     if service_config:
         options.append(("grpc.service_config", service_config))
+    if own_subchannels:
+        options.append(("grpc.use_local_subchannel_pool", 1))
     interceptors = [*tracing.client_interceptors(), *metrics.client_interceptors()]
     return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter
 from scriptbuilder_service.domain.drafting import Draft
 from scriptbuilder_service.domain.model import (
     EditorMode,
@@ -14,7 +15,7 @@ from scriptbuilder_service.domain.model import (
     Session,
     SessionStatus,
 )
-from scriptbuilder_service.domain.templates import Parameter, Template, TemplateStatus
+from scriptbuilder_service.domain.templates import Template, TemplateStatus
 
 
 def session_from_row(row: Any) -> Session:
@@ -32,6 +33,7 @@ def session_from_row(row: Any) -> Session:
         mode=EditorMode(m["mode"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        fix_id=m["fix_id"],
     )
 
 
@@ -48,6 +50,7 @@ def message_from_row(row: Any) -> Message:
         parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
         explanation=m["explanation"],
         recipe_id=m["recipe_id"],
+        fix_id=m["fix_id"],
     )
 
 

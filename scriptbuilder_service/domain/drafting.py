@@ -7,6 +7,14 @@ import re
 from dataclasses import dataclass
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import (
+    MAX_PARAMETER_DESCRIPTION,
+    MAX_PARAMETERS,
+    Parameter,
+    ParameterType,
+    check_parameter,
+    placeholders,
+)
 from flowpilot.runtime.errors import InvalidArgument
 from scriptbuilder_service.domain.model import (
     MAX_MESSAGE,
@@ -14,14 +22,6 @@ from scriptbuilder_service.domain.model import (
     Message,
     Origin,
     Role,
-)
-from scriptbuilder_service.domain.templates import (
-    MAX_PARAMETER_DESCRIPTION,
-    MAX_PARAMETERS,
-    Parameter,
-    ParameterType,
-    check_parameter,
-    placeholders,
 )
 
 # One prompt for inline and standalone sessions alike (seed, open deferrals:
@@ -122,6 +122,14 @@ class DraftChunk:
 
     text: str = ""
     draft: Draft | None = None
+
+
+def answer_pieces(text: str) -> list[str]:
+    """An answer as a streamed provider would send it, in a few pieces: the
+    prose, then the fenced script; joined, they are `text`."""
+    fence = text.find("```")
+    pieces = [text[:fence], text[fence:]] if fence > 0 else [text]
+    return [piece for piece in pieces if piece]
 
 
 # What a provider may hand back, bounded so that storing it cannot fail.

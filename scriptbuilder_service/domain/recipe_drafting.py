@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, ParameterType
 from scriptbuilder_service.domain.drafting import Draft, DraftRequest, Turn, requested_language
 from scriptbuilder_service.domain.model import Role
 from scriptbuilder_service.domain.recipe_matching import (
@@ -30,7 +31,6 @@ from scriptbuilder_service.domain.recipe_matching import (
 )
 from scriptbuilder_service.domain.recipe_values import find_value
 from scriptbuilder_service.domain.recipes import LANGUAGE_LABELS, Fill, Recipe
-from scriptbuilder_service.domain.templates import Parameter, ParameterType
 
 # A follow-up starts another recipe only when it names one clearly, and much
 # more clearly than the recipe being refined.

@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from flowpilot.kernel.scripts import MAX_STRING_VALUE, ParameterType
 from scriptbuilder_service.domain.recipes import Fill, RecipeParameter
-from scriptbuilder_service.domain.templates import MAX_STRING_VALUE, ParameterType
 
 
 def _wordset(text: str) -> frozenset[str]:

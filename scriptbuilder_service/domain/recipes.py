@@ -19,14 +19,9 @@ from enum import StrEnum
 from typing import Any
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.errors import InvalidArgument
-from scriptbuilder_service.domain.templates import (
-    NewTemplate,
-    Parameter,
-    ParameterType,
-    TemplateStatus,
-    new_template,
-)
+from scriptbuilder_service.domain.templates import NewTemplate, TemplateStatus, new_template
 
 RECIPE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 MAX_RECIPE_ID = 100

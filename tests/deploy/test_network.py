@@ -39,6 +39,7 @@ COMMON: set[Edge] = {
     (GATEWAY, FIXES, 50051, "TCP"),
     (GATEWAY, SCRIPTBUILDER, 50052, "TCP"),
     (SCRIPTBUILDER, FIXES, 50051, "TCP"),
+    (FIXES, SCRIPTBUILDER, 50052, "TCP"),
     *_dns(APP + JOBS),
 }
 PROD = COMMON | {(client, "database", 5432, "TCP") for client in DATABASE_CLIENTS}

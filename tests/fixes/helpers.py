@@ -7,11 +7,14 @@ from typing import Any
 
 import asyncpg
 import grpc
+from google.protobuf import struct_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1.fixes_pb2_grpc import FixesServiceStub
-from tests.support.grpc_client import GrpcClient
+from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
+from flowpilot.scriptbuilder.v1.scriptbuilder_pb2_grpc import ScriptBuilderServiceStub
+from tests.support.grpc_client import GrpcClient, auth_metadata
 
 SCRIPT = "Get-Process outlook | Stop-Process -Force"
 
@@ -33,6 +36,7 @@ class Client(GrpcClient):
         template_id: str | None = None,
         parameters: dict[str, Any] | None = None,
         title: str = "Restart Outlook",
+        **more: Any,
     ) -> pb.SuggestedFix:
         fields: dict[str, Any] = {
             "session_id": session_id,
@@ -46,17 +50,53 @@ class Client(GrpcClient):
             fields["script_template_id"] = template_id
         if parameters is not None:
             fields["ai_drafted_parameters"] = parameters
-        return await self.CreateSuggestedFix(**fields)
+        return await self.CreateSuggestedFix(**fields, **more)
 
     async def version(self, session_id: str) -> int:
         return (await self.GetAiSession(session_id=session_id)).state_version
 
 
-async def make_state(client: Client, session_id: str, state: str) -> pb.SuggestedFix:
-    """Brings a new fix into one of the lifecycle-table states through the API."""
-    template = "8a0c5c3e-7a53-4d0e-9a53-2b8e7a1e9f10"
+TEMPLATE_BODY = "Restart-Service -Name {{service}} -Force:{{force}}"
+
+
+async def create_template(
+    scriptbuilder: grpc.aio.Channel,
+    token: str,
+    *,
+    language: int = types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
+    body: str = TEMPLATE_BODY,
+) -> str:
+    """A published template of the token's account, made by the script-builder."""
+    template = await ScriptBuilderServiceStub(scriptbuilder).CreateTemplate(
+        sb.CreateTemplateRequest(
+            name="Restart a service",
+            language=language,
+            body=body,
+            parameters=[
+                types_pb2.ScriptParameter(
+                    name="service", type=types_pb2.PARAMETER_TYPE_STRING, required=True
+                ),
+                types_pb2.ScriptParameter(
+                    name="force",
+                    type=types_pb2.PARAMETER_TYPE_BOOLEAN,
+                    default=struct_pb2.Value(bool_value=True),
+                ),
+            ],
+        ),
+        metadata=auth_metadata(token),
+        timeout=10,
+    )
+    return template.id
+
+
+async def make_state(
+    client: Client, session_id: str, state: str, template_id: str | None = None
+) -> pb.SuggestedFix:
+    """Brings a new fix into one of the lifecycle-table states through the API
+    (`not_applied_template` needs a real template: `template_id`)."""
     if state == "not_applied_template":
-        return await client.new_fix(session_id, script=None, template_id=template)
+        assert template_id is not None, "a template fix needs a real template"
+        return await client.new_fix(session_id, script=None, template_id=template_id)
     if state == "not_applied_bare":
         return await client.new_fix(session_id, script=None)
     fix = await client.new_fix(session_id)

@@ -1,5 +1,7 @@
 """CONTRACT §2 over gRPC: owner, admin of the account, another engineer of the
-account, a user of another account, a viewer — on every read and every write."""
+account, a user of another account, a viewer — on every read and every write.
+A viewer reads every session of their account (its fixes, events, renders and
+watches) and writes nothing."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ READ_EXPECTED = {
     "engineer_same_account": NOT_FOUND,
     "engineer_other_account": NOT_FOUND,
     "admin_other_account": NOT_FOUND,
-    "viewer_same_account": NOT_FOUND,
+    "viewer_same_account": OK,
     "owner_as_viewer": OK,
 }
 WRITE_EXPECTED = {
@@ -53,7 +55,22 @@ READS: dict[str, Call] = {
     "ListSuggestedFixes": lambda c, s, f: c.ListSuggestedFixes(session_id=s),
     "GetSuggestedFix": lambda c, s, f: c.GetSuggestedFix(session_id=s, fix_id=f),
     "ListFixEvents": lambda c, s, f: c.ListFixEvents(session_id=s, fix_id=f),
+    "RenderSuggestedFix": lambda c, s, f: c.RenderSuggestedFix(session_id=s, fix_id=f),
+    "WatchAiSession": lambda c, s, f: _first_change(c, s),
 }
+
+
+async def _first_change(client: Client, session_id: str) -> Any:
+    """A watch's first message (its snapshot): the watch is open to the caller."""
+    call = client.stub.WatchAiSession(
+        pb.WatchAiSessionRequest(session_id=session_id), metadata=client.metadata, timeout=10
+    )
+    try:
+        return await call.read()
+    finally:
+        call.cancel()
+
+
 WRITES: dict[str, Call] = {
     "CreateSuggestedFix": lambda c, s, f: c.new_fix(s),
     "UpdateFixScript": lambda c, s, f: c.UpdateFixScript(
@@ -164,7 +181,20 @@ async def test_list_sessions_scope(fixes_channel, make_token) -> None:
     assert await listed("engineer_same_account") == theirs
     assert await listed("admin_same_account") == mine | theirs
     assert len(await listed("admin_other_account")) == 1
-    assert await listed("viewer_same_account") == set()
+    assert await listed("viewer_same_account") == mine | theirs
+
+
+async def test_viewers_are_offered_no_actions(world, fixes_channel, make_token) -> None:
+    owner, session, fix, _ = world
+    viewer = Client(fixes_channel, make_token(**CALLERS["viewer_same_account"]))
+    theirs = await viewer.GetSuggestedFix(session_id=session.id, fix_id=fix.id)
+    mine = await owner.GetSuggestedFix(session_id=session.id, fix_id=fix.id)
+    assert list(theirs.allowed_actions) == [] and len(mine.allowed_actions) > 0
+    assert theirs.etag == mine.etag and theirs.banner_mode == mine.banner_mode
+    as_viewer = await viewer.GetAiSession(session_id=session.id)
+    as_owner = await owner.GetAiSession(session_id=session.id)
+    assert list(as_viewer.allowed_actions) == [] and list(as_viewer.escalation_choices) == []
+    assert [c.fix_id for c in as_owner.escalation_choices] == [fix.id]
 
 
 async def test_viewer_cannot_create_sessions(fixes_channel, make_token) -> None:

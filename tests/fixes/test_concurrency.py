@@ -20,7 +20,7 @@ import grpc
 import pytest
 
 from fixes_service.domain import model
-from fixes_service.domain.model import Fix, FixStatus, Outcome, SessionStatus
+from fixes_service.domain.model import Fix, FixStatus, Outcome, ScriptPatch, SessionStatus
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.errors import DomainError
@@ -57,7 +57,9 @@ class Op:
             return model.record_outcome(
                 fix, outcome=Outcome(self.outcome), notes="concurrent notes", **common
             )
-        return model.update_script(fix, script=self.script, parameters=None, **common)
+        # Without an update mask: every field (the values and typed parameters cleared).
+        patch = ScriptPatch(script=self.script, sets_parameters=True, sets_script_parameters=True)
+        return model.update_script(fix, patch=patch, **common)
 
     def matches(self, event: Any) -> bool:
         details = json.loads(event["details"])

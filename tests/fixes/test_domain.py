@@ -25,6 +25,7 @@ from fixes_service.domain.model import (
     OutcomeProposal,
     ScriptDecision,
     ScriptLanguage,
+    ScriptPatch,
     SessionStatus,
 )
 from flowpilot.runtime.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
@@ -73,10 +74,11 @@ def make_fix(state: str = "not_applied", **overrides: Any) -> Fix:
 
 
 def run(action: str, fix: Fix, session_status: SessionStatus = SessionStatus.ACTIVE) -> Any:
-    common: dict[str, Any] = {"session_status": session_status, "now": NOW}
+    common: dict[str, Any] = {"session_status": session_status, "now": NOW, "actor": "u1"}
     match action:
         case "update_script":
-            return model.update_script(fix, script="echo new", parameters={"p": 1}, **common)
+            patch = ScriptPatch(script="echo new", parameters={"p": 1}, sets_parameters=True)
+            return model.update_script(fix, patch=patch, **common)
         case "apply":
             return model.apply(fix, **common)
         case "decision_one_off" | "decision_draft_template" | "decision_build_template":
@@ -146,15 +148,18 @@ def test_update_script_sets_draft_and_parameters_without_stamping() -> None:
     change = model.update_script(
         make_fix("not_applied_bare"),
         session_status=SessionStatus.ACTIVE,
-        script="Get-Process",
-        parameters={"name": "outlook"},
+        patch=ScriptPatch(
+            script="Get-Process", parameters={"name": "outlook"}, sets_parameters=True
+        ),
         now=NOW,
     )
+    assert change is not None
     assert change.after.ai_drafted_script == "Get-Process"
     assert change.after.ai_drafted_parameters == {"name": "outlook"}
     assert change.after.applied_at is None
     assert change.action is FixEventAction.SCRIPT_UPDATED
-    assert change.after.needs_script is False
+    view = model.view_fix(change.after, SessionStatus.ACTIVE, can_write=True)
+    assert view.needs_script is False
 
 
 @pytest.mark.parametrize("decision", list(ScriptDecision))
@@ -269,20 +274,35 @@ DERIVED = {
 def test_derived_fields(state: str) -> None:
     fix = make_fix(state)
     stage, banner, route, needs_script = DERIVED[state]
+    view = model.view_fix(fix, SessionStatus.ACTIVE, can_write=True)
     assert fix.stage is stage
-    assert fix.banner_mode is BannerMode(banner)
-    assert fix.apply_route is ApplyRoute(route)
-    assert fix.needs_script is needs_script
+    assert view.banner_mode is BannerMode(banner)
+    assert view.apply_route is ApplyRoute(route)
+    assert view.needs_script is needs_script
+
+
+@pytest.mark.parametrize("session_status", [SessionStatus.RESOLVED, SessionStatus.ESCALATED])
+@pytest.mark.parametrize("state", STATES)
+def test_fixes_of_an_inactive_session_are_frozen(state: str, session_status: SessionStatus):
+    fix = make_fix(state, ai_drafted_script=None)  # even one that would need a script
+    view = model.view_fix(fix, session_status, can_write=True)
+    _, banner, _, _ = DERIVED[state]
+    terminal = fix.stage is FixStage.TERMINAL
+    assert view.banner_mode is (BannerMode(banner) if terminal else BannerMode.FROZEN)
+    assert view.apply_route is ApplyRoute.NONE
+    assert view.needs_script is False
+    assert view.allowed_actions == ()
 
 
 def test_template_wins_over_drafted_script_for_apply_route() -> None:
     fix = make_fix("not_applied", script_template_id=uuid.uuid4())
-    assert fix.apply_route is ApplyRoute.TEMPLATE_MATCH_PANEL
+    assert model.apply_route(fix, SessionStatus.ACTIVE) is ApplyRoute.TEMPLATE_MATCH_PANEL
 
 
 @pytest.mark.parametrize("state", ["applied_success", "applied_failed", "dismissed"])
 def test_terminal_fix_without_script_does_not_need_one(state: str) -> None:
-    assert make_fix(state, ai_drafted_script=None).needs_script is False
+    fix = make_fix(state, ai_drafted_script=None)
+    assert model.view_fix(fix, SessionStatus.ACTIVE, can_write=True).needs_script is False
 
 
 # --- resolve and escalate ----------------------------------------------------------------------
@@ -425,3 +445,29 @@ def test_escalation_refuses_unknown_duplicate_and_inapplicable_entries() -> None
         with pytest.raises(error) as refused:
             model.escalate(make_session(), [verifying, fresh], entries, reason=None, now=NOW)
         assert refused.value.reason == reason
+
+
+def test_a_template_proposal_carries_the_typed_parameters_with_their_values() -> None:
+    """What the outbox hands the script-builder types the draft template's
+    parameters (flowpilot.kernel.scripts.inferred_parameter reads shapes)."""
+    from flowpilot.kernel.scripts import Parameter, ParameterType, inferred_parameter
+
+    fix = make_fix(
+        "verifying",
+        ai_drafted_script="Restart-Service {{name}} -Force:{{force}}",
+        ai_drafted_parameters={"name": "Spooler"},
+        script_parameters=(
+            Parameter("name", ParameterType.STRING, required=True),
+            Parameter("force", ParameterType.BOOLEAN, default=False),
+        ),
+    )
+    shapes = model.template_proposal_parameters(fix)
+    assert shapes is not None
+    assert inferred_parameter("name", shapes["name"]) == Parameter(
+        "name", ParameterType.STRING, default="Spooler"
+    )
+    assert inferred_parameter("force", shapes["force"]) == Parameter(
+        "force", ParameterType.BOOLEAN, default=False
+    )
+    untyped = make_fix("verifying", ai_drafted_parameters={"name": "x"})
+    assert model.template_proposal_parameters(untyped) == {"name": "x"}

@@ -48,9 +48,9 @@ def client(fixes_channel, make_token) -> Client:
 
 
 @pytest.mark.parametrize(("action", "state"), ONE_CELL_PER_ACTION.items())
-async def test_cell(client: Client, db, action: str, state: str) -> None:
+async def test_cell(client: Client, db, template_id: str, action: str, state: str) -> None:
     session = await client.new_session()
-    fix = await make_state(client, session.id, state)
+    fix = await make_state(client, session.id, state, template_id)
     version = await client.version(session.id)
     before = await fix_row(db, fix.id)
     events = await audit_rows(db, fix.id)

@@ -111,3 +111,50 @@ async def test_audit_trail_is_append_only(fixes_db_url: str) -> None:
         assert await conn.fetchval("SELECT count(*) FROM fix_events") == 1
     finally:
         await conn.close()
+
+
+async def test_issue_10s_revision_goes_back_with_data_in_it(empty_db_url: str) -> None:
+    """0002 keeps what 0001 had: a fix's version is its latest audit row's;
+    going back drops the session rows the older trail cannot hold, and only
+    them."""
+    await asyncio.to_thread(upgrade, "fixes_service", empty_db_url, "0001_initial")
+    conn = await asyncpg.connect(raw_url(empty_db_url))
+    try:
+        session_id, fix_id = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO ai_sessions (id, owner_user_id, account_id, title, state_version)"
+            " VALUES ($1, 'u', 'a', 't', 2)",
+            session_id,
+        )
+        await conn.execute(
+            "INSERT INTO suggested_fixes (id, ai_session_id, title, script_language)"
+            " VALUES ($1, $2, 'f', 'bash')",
+            fix_id,
+            session_id,
+        )
+        for version, action in ((1, "created"), (2, "script_updated")):
+            await conn.execute(
+                "INSERT INTO fix_events (fix_id, ai_session_id, actor_user_id, action, to_status,"
+                " state_version) VALUES ($1, $2, 'u', $3, 'proposed', $4)",
+                fix_id,
+                session_id,
+                action,
+                version,
+            )
+        await asyncio.to_thread(upgrade, "fixes_service", empty_db_url)
+        assert (
+            await conn.fetchval("SELECT state_version FROM suggested_fixes WHERE id = $1", fix_id)
+            == 2
+        )
+        await conn.execute(
+            "INSERT INTO fix_events (ai_session_id, actor_user_id, action, state_version)"
+            " VALUES ($1, 'u', 'session_resolved', 3)",
+            session_id,
+        )
+        await asyncio.to_thread(downgrade, "fixes_service", empty_db_url, "0001_initial")
+        rows = await conn.fetch("SELECT action FROM fix_events ORDER BY id")
+        assert [r["action"] for r in rows] == ["created", "script_updated"]
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM fix_events")  # append-only again
+    finally:
+        await conn.close()

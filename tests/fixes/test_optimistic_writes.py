@@ -73,7 +73,7 @@ async def test_a_stale_compare_and_swap_writes_nothing(
     finally:
         await uow.dispose()
 
-    assert written is False
+    assert written is None
     assert await client.version(session.id) == version
     assert len(await audit_rows(db, fix.id)) == events
     current = await client.GetSuggestedFix(session_id=session.id, fix_id=fix.id)

@@ -106,13 +106,13 @@ async def test_patch_script_400_on_empty_body(client: Client, db) -> None:
 # --- applied_at semantics (seed §5) ------------------------------------------------------
 
 
-async def test_opening_surfaces_never_stamps(client: Client, db) -> None:
+async def test_opening_surfaces_never_stamps(client: Client, db, template_id: str) -> None:
     """Opening the tab, the dialog or the panel makes no call; reading a fix never stamps."""
     session = await client.new_session()
     for fix in (
         await client.new_fix(session.id, script=None),
         await client.new_fix(session.id),
-        await client.new_fix(session.id, script=None, template_id=str(uuid.uuid4())),
+        await client.new_fix(session.id, script=None, template_id=template_id),
     ):
         await client.GetSuggestedFix(session_id=session.id, fix_id=fix.id)
         await client.ListSuggestedFixes(session_id=session.id)
@@ -139,9 +139,9 @@ async def test_decisions_stamp_only_when_they_run(client: Client, decision, stam
     assert result.banner_mode == (pb.BANNER_MODE_VERIFYING if stamps else pb.BANNER_MODE_PROPOSED)
 
 
-async def test_i_ran_this_stamps_a_template_fix_once(client: Client) -> None:
+async def test_i_ran_this_stamps_a_template_fix_once(client: Client, template_id: str) -> None:
     session = await client.new_session()
-    fix = await client.new_fix(session.id, script=None, template_id=str(uuid.uuid4()))
+    fix = await client.new_fix(session.id, script=None, template_id=template_id)
     assert fix.apply_route == pb.APPLY_ROUTE_TEMPLATE_MATCH_PANEL
     first = await client.ApplyFix(session_id=session.id, fix_id=fix.id)
     assert first.HasField("applied_at") and first.banner_mode == pb.BANNER_MODE_VERIFYING

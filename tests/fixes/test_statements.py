@@ -41,9 +41,12 @@ def misnamed(stmt: Any) -> list[str]:
 
 def test_every_bind_parameter_has_a_named_prefix() -> None:
     found = _statements()
-    assert {"READ_FIX[True]", "WRITE_FIX[(True, True)]", "CREATE_FIX", "WRITE_SESSION"} <= set(
-        found
-    )
+    assert {
+        "READ_FIX[True]",
+        "WRITE_FIX[(True, True, True)]",
+        "CREATE_FIX",
+        "WRITE_SESSION",
+    } <= set(found)
     assert {name: misnamed(stmt) for name, stmt in found.items() if misnamed(stmt)} == {}
 
 

@@ -279,3 +279,44 @@ def test_cli_refuses_to_mint_an_unusable_token(
     argv = ["token", "--role", "engineer", *(x for kv in args.items() for x in kv)]
     assert main(argv) == EXIT_CONFIG
     assert option in capsys.readouterr().err
+
+
+# --- server-streaming calls go through the same interceptor ---------------------------
+
+
+async def stream(channel: grpc.aio.Channel, request: str, token: str | None) -> list[bytes]:
+    metadata = (("authorization", f"Bearer {token}"),) if token else ()
+    call = channel.unary_stream("/test.Echo/Stream")(request.encode(), metadata=metadata, timeout=5)
+    return [message async for message in call]
+
+
+async def test_streams_refuse_bad_tokens_before_the_first_message(echo: grpc.aio.Channel) -> None:
+    for token in (None, "garbage", hs256(claims(exp=1))):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await stream(echo, "3", token)
+        assert info.value.code() is grpc.StatusCode.UNAUTHENTICATED
+        assert error_info(status_from_metadata(info.value.trailing_metadata())) is not None
+
+
+async def test_streams_bind_the_caller_for_every_message(echo: grpc.aio.Channel) -> None:
+    answers = await stream(echo, "3", hs256(claims(sub="u-7", role="viewer")))
+    assert [json.loads(a)["user"] for a in answers] == ["u-7"] * 3
+
+
+async def test_stream_domain_errors_carry_error_info_also_after_messages(
+    echo: grpc.aio.Channel,
+) -> None:
+    metadata = (("authorization", f"Bearer {hs256(claims())}"),)
+    for request, before in (("0!", 0), ("2!", 2)):
+        call = echo.unary_stream("/test.Echo/Stream")(
+            request.encode(), metadata=metadata, timeout=5
+        )
+        received = []
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            async for message in call:
+                received.append(message)
+        assert len(received) == before
+        assert info.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+        detail = error_info(status_from_metadata(info.value.trailing_metadata()))
+        assert detail is not None and detail.reason == "FIX_TERMINAL"
+        assert detail.domain == "echo.test"

@@ -208,19 +208,36 @@ async def test_grpc_errors_map_to_contract_http(
     "code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNIMPLEMENTED]
 )
 async def test_other_codes_are_500(fake_stack, engineer_token, code) -> None:
+    """A failure that is not one of our services' refusals (no google.rpc.Status)
+    keeps its code, never its text: that is gRPC's or an exception's."""
+
     async def fail(request, context):
-        await context.abort(code, "boom")
+        await context.abort(code, "Unexpected <class 'KeyError'>: 'db_password'")
 
     fake_stack.fixes.behaviors["GetAiSession"] = fail
     async with fake_stack.client(engineer_token) as client:
         response = await client.get(f"/api/v1/ai-sessions/{SID}")
     assert response.status_code == 500
+    expected = "the backend service does not offer this call"
+    if code is not grpc.StatusCode.UNIMPLEMENTED:
+        expected = "the backend service failed"
     assert response.json()["error"] == {
         "code": 500,
         "status": code.name,
-        "message": "boom",
+        "message": expected,
         "details": [],
     }
+
+
+async def test_an_exception_in_a_service_leaves_only_its_code(fake_stack, engineer_token) -> None:
+    async def crash(request, context):
+        raise KeyError("db_password")
+
+    fake_stack.fixes.behaviors["GetAiSession"] = crash
+    async with fake_stack.client(engineer_token) as client:
+        response = await client.get(f"/api/v1/ai-sessions/{SID}")
+    assert response.status_code == 500
+    assert "db_password" not in response.text and "KeyError" not in response.text
 
 
 async def test_request_id_forwarded_and_echoed(fake_stack, engineer_token) -> None:
@@ -328,8 +345,43 @@ async def test_openapi_and_docs_are_served(fake_stack) -> None:
     assert docs.status_code == 200 and "/openapi.json" in docs.text
     # New proto fields show up without gateway changes: the drafter's contract.
     message = doc["components"]["schemas"]["Message"]["properties"]
-    assert message["parameters"]["items"] == {"$ref": "#/components/schemas/TemplateParameter"}
+    assert message["parameters"]["items"] == {"$ref": "#/components/schemas/ScriptParameter"}
     assert {"language", "explanation", "recipe_id", "script"} <= set(message)
     assert "powershell" in str(message["language"])
     template = doc["components"]["schemas"]["ScriptTemplate"]["properties"]
     assert "source_recipe_id" in template
+
+
+async def test_openapi_has_issue_10s_fixes_surface(fake_stack) -> None:
+    """The fixes service's new fields and the fix render come from the protos
+    alone: the gateway publishes them without a change of its own."""
+    async with fake_stack.client() as client:
+        doc = (await client.get("/openapi.json")).json()
+    render = "/api/v1/ai-sessions/{session_id}/suggested-fixes/{fix_id}:render"
+    assert "post" in doc["paths"][render]
+    schemas = doc["components"]["schemas"]
+    fix = schemas["SuggestedFix"]["properties"]
+    assert {
+        "etag",
+        "state_version",
+        "allowed_actions",
+        "script_parameters",
+        "last_run",
+        "notes_history",
+    } <= set(fix)
+    assert "update_script" in str(fix["allowed_actions"])
+    assert "frozen" in str(fix["banner_mode"])
+    session = schemas["AiSession"]["properties"]
+    assert {"etag", "allowed_actions", "escalation_choices"} <= set(session)
+    assert "propose_fix" in str(session["allowed_actions"])
+
+    def body(path: str, method: str) -> set[str]:
+        schema = doc["paths"][path][method]["requestBody"]["content"]["application/json"]
+        return set(schema["schema"]["properties"])
+
+    fix_path = "/api/v1/ai-sessions/{session_id}/suggested-fixes/{fix_id}"
+    assert {"etag", "parameters"} <= body(f"{fix_path}/apply", "post")
+    assert {"update_mask", "script_parameters", "etag"} <= body(f"{fix_path}/script", "patch")
+    assert {"parameters"} <= body(render, "post")
+    assert {"script", "language"} <= set(schemas["RenderSuggestedFixResponse"]["properties"])
+    assert {"run"} <= set(schemas["FixEvent"]["properties"])

@@ -22,6 +22,7 @@ from flowpilot.runtime.settings import Settings
 from tests.conftest import DatabaseFactory
 from tests.deploy.monitoring import referenced_metrics
 from tests.processes import SERVICES, Stack
+from tests.support.sse import read_events
 from tests.support.tokens import TEST_JWT_SECRET
 
 pytestmark = pytest.mark.e2e
@@ -276,3 +277,75 @@ async def test_rules_and_dashboard_query_only_exported_series(
         exported |= names(samples)
     missing = sorted(referenced_metrics() - exported)
     assert not missing, f"the monitoring component queries series nobody exports: {missing}"
+
+
+async def test_live_updates_are_subscribers_and_a_streamed_answer_is_counted(
+    running: Stack, metrics_ports: dict[str, int], api: httpx.AsyncClient
+) -> None:
+    """An open watch is a subscriber in the gateway (SSE) and in the fixes
+    service (WatchAiSession), not a request in flight; a streamed chat answer
+    is a server-streaming call like any other, and its script is counted."""
+    scraper = Scraper(metrics_ports)
+    session = await call(api, "POST", "/ai-sessions", 201, json={"title": "Disk full"})
+    before = await scraper.all()
+    async with api.stream("GET", f"/ai-sessions/{session['id']}/events:watch") as watch:
+        assert watch.status_code == 200
+        # Held for the whole block: a dropped reader closes the stream.
+        events = read_events(watch.aiter_lines())
+        first = await anext(events)
+        assert first.event == "snapshot"
+        open_ = await scraper.all()
+        assert value(open_["gateway"], "flowpilot_live_update_subscribers", stream="sse") == 1
+        assert value(open_["gateway"], "flowpilot_inflight_requests") == 0
+        fixes = open_["fixes"]
+        assert value(fixes, "flowpilot_live_update_subscribers", stream="WatchAiSession") == 1
+        assert value(fixes, "flowpilot_inflight_requests") == 0
+    for _ in range(100):  # the gateway ends the gRPC stream once the client left
+        after = await scraper.all()
+        if (
+            value(after["fixes"], "flowpilot_live_update_subscribers", stream="WatchAiSession") == 0
+            and value(after["gateway"], "flowpilot_live_update_subscribers", stream="sse") == 0
+        ):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the watch is still counted after it ended")
+    handled = value(
+        after["fixes"], "grpc_server_handled_total", grpc_method="WatchAiSession"
+    ) - value(before["fixes"], "grpc_server_handled_total", grpc_method="WatchAiSession")
+    assert handled == 1
+
+    inline = await call(
+        api,
+        "POST",
+        "/script-builder/sessions",
+        201,
+        json={"origin": "pilot_inline", "ai_session_id": session["id"], "language": "bash"},
+    )
+    drafted_before = value(
+        after["scriptbuilder"], "flowpilot_scripts_drafted_total", author="ai", language="bash"
+    )
+    async with api.stream(
+        "POST",
+        f"/script-builder/sessions/{inline['id']}/messages:stream",
+        json={"content": "Write a script that frees disk space in /var/log"},
+    ) as answer:
+        assert answer.status_code == 200
+        answered = [event async for event in read_events(answer.aiter_lines())]
+    assert answered, "no events"
+    done = await scraper.all()
+    sb = done["scriptbuilder"]
+    assert value(sb, "flowpilot_scripts_drafted_total", author="ai", language="bash") == (
+        drafted_before + 1
+    )
+    assert (
+        value(
+            sb,
+            "grpc_server_handled_total",
+            grpc_method="StreamMessage",
+            grpc_type="server_stream",
+            grpc_code="OK",
+        )
+        >= 1
+    )
+    assert value(sb, "flowpilot_inflight_requests") == 0

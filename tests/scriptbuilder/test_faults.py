@@ -30,7 +30,9 @@ async def _everything_else_works(stub, token: str) -> None:
             name="ping",
             language=types_pb2.SCRIPT_LANGUAGE_BASH,
             body="ping -c 1 {{host}}",
-            parameters=[sb.TemplateParameter(name="host", type=sb.PARAMETER_TYPE_STRING)],
+            parameters=[
+                types_pb2.ScriptParameter(name="host", type=types_pb2.PARAMETER_TYPE_STRING)
+            ],
         ),
         metadata=auth_metadata(token),
     )

@@ -125,15 +125,17 @@ async def _template(stub, token, **kw) -> sb.ScriptTemplate:
         language=types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
         body="Restart-Service -Name {{service}} -Force:{{force}} # retries {{retries}}",
         parameters=[
-            sb.TemplateParameter(name="service", type=sb.PARAMETER_TYPE_STRING, required=True),
-            sb.TemplateParameter(
+            types_pb2.ScriptParameter(
+                name="service", type=types_pb2.PARAMETER_TYPE_STRING, required=True
+            ),
+            types_pb2.ScriptParameter(
                 name="force",
-                type=sb.PARAMETER_TYPE_BOOLEAN,
+                type=types_pb2.PARAMETER_TYPE_BOOLEAN,
                 default=struct_pb2.Value(bool_value=False),
             ),
-            sb.TemplateParameter(
+            types_pb2.ScriptParameter(
                 name="retries",
-                type=sb.PARAMETER_TYPE_ENUM,
+                type=types_pb2.PARAMETER_TYPE_ENUM,
                 choices=["1", "3"],
                 default=struct_pb2.Value(string_value="1"),
             ),
@@ -217,7 +219,9 @@ async def test_template_schema_is_checked_at_creation(stub, make_token):
                     name="t",
                     language=change.get("language", BASH),
                     body=change.get("body", "echo {{a}}"),
-                    parameters=[sb.TemplateParameter(name="a", type=sb.PARAMETER_TYPE_STRING)],
+                    parameters=[
+                        types_pb2.ScriptParameter(name="a", type=types_pb2.PARAMETER_TYPE_STRING)
+                    ],
                 ),
                 metadata=auth_metadata(token),
             )
@@ -229,7 +233,7 @@ async def test_template_schema_is_checked_at_creation(stub, make_token):
                 name="t",
                 language=BASH,
                 body="echo {{a}}",
-                parameters=[sb.TemplateParameter(name="a")],
+                parameters=[types_pb2.ScriptParameter(name="a")],
             ),
             metadata=auth_metadata(token),
         )
@@ -275,9 +279,9 @@ async def test_save_session_as_template(stub, make_token):
             session_id=session.id,
             name="df",
             parameters=[
-                sb.TemplateParameter(
+                types_pb2.ScriptParameter(
                     name="mount",
-                    type=sb.PARAMETER_TYPE_STRING,
+                    type=types_pb2.PARAMETER_TYPE_STRING,
                     default=struct_pb2.Value(string_value="/"),
                 )
             ],

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from flowpilot.kernel import ScriptLanguage
-from scriptbuilder_service.domain.quoting import quote_powershell
+from flowpilot.kernel.quoting import quote_powershell
+from flowpilot.kernel.scripts import ParameterType, literal, placeholders, render
 from scriptbuilder_service.domain.recipes import Recipe, RecipeError, parse_recipe
-from scriptbuilder_service.domain.templates import ParameterType, literal, placeholders, render
 from scriptbuilder_service.recipes import load_recipes, recipe_files
-from tests.scriptbuilder.powershell import (
+from tests.kernel.powershell import (
     param_block_span,
     read_powershell_single_quoted,
     script_parameters,

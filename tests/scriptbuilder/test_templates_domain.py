@@ -9,18 +9,16 @@ from datetime import UTC, datetime
 import pytest
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.errors import InvalidArgument, PermissionDenied
-from flowpilot.runtime.paging import filters_key, next_offset_token, offset_window
+from flowpilot.runtime.paging import PageTokens, filters_key
 from scriptbuilder_service.domain.model import Origin, new_session
 from scriptbuilder_service.domain.templates import (
-    Parameter,
-    ParameterType,
     Template,
     TemplateStatus,
     check_may_publish,
     draft_from_fix,
     new_template,
-    render,
 )
 
 S = ParameterType.STRING
@@ -93,45 +91,6 @@ def test_bounded_texts_and_known_language():
         make(language=None)
     with pytest.raises(InvalidArgument):
         make(params=tuple(Parameter(f"p{i}", S) for i in range(51)))
-
-
-PARAMS = (
-    Parameter("name", S, required=True),
-    Parameter("count", ParameterType.INTEGER, default=1),
-    Parameter("force", ParameterType.BOOLEAN),
-    Parameter("mode", ParameterType.ENUM, choices=("fast", "safe")),
-)
-
-
-@pytest.mark.parametrize(
-    ("values", "reason"),
-    [
-        ({}, "MISSING_PARAMETER"),
-        ({"name": None}, "MISSING_PARAMETER"),
-        ({"name": "a", "extra": 1}, "UNKNOWN_PARAMETER"),
-        ({"name": 5}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "a", "count": "5"}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "a", "count": 1.5}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "a", "count": True}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "a", "count": float("inf")}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "a", "count": 2.0**60}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "a", "force": "yes"}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "a", "mode": "slow"}, "INVALID_PARAMETER_VALUE"),
-        ({"name": ["a"]}, "INVALID_PARAMETER_VALUE"),
-        ({"name": "x" * 10_001}, "INVALID_PARAMETER_VALUE"),
-    ],
-)
-def test_render_values_are_checked(values, reason):
-    with pytest.raises(InvalidArgument) as info:
-        render(ScriptLanguage.BASH, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, values)
-    assert info.value.reason == reason
-
-
-def test_render_fills_defaults():
-    out = render(
-        ScriptLanguage.POWERSHELL, "{{name}} {{count}} {{force}} {{mode}}", PARAMS, {"name": "svc"}
-    )
-    assert out == "'svc' 1 $null $null"
 
 
 def test_inline_session_needs_ai_session_id():
@@ -215,11 +174,20 @@ def test_page_tokens_are_bound_to_their_filters():
     drafts = filters_key(status=TemplateStatus.DRAFT, source_fix_id=None)
     assert filters_key(status=None, source_fix_id=None) == ""
     assert drafts != filters_key(status=TemplateStatus.PUBLISHED, source_fix_id=None)
-    plain = next_offset_token(0, 10)
-    bound = next_offset_token(0, 10, filters=drafts)
-    assert offset_window(10, plain, default=50, maximum=100) == (10, 10)
-    assert offset_window(10, bound, default=50, maximum=100, filters=drafts) == (10, 10)
+    pages = PageTokens(b"k" * 32)
+    plain = pages.next_offset_token("templates", "acct", 0, 10)
+    bound = pages.next_offset_token("templates", "acct", 0, 10, filters=drafts)
+    assert pages.offset_window("templates", "acct", 10, plain, default=50, maximum=100) == (
+        10,
+        10,
+    )
+    window = pages.offset_window(
+        "templates", "acct", 10, bound, default=50, maximum=100, filters=drafts
+    )
+    assert window == (10, 10)
     for token, query in ((plain, drafts), (bound, ""), (bound, "other")):
         with pytest.raises(InvalidArgument) as info:
-            offset_window(10, token, default=50, maximum=100, filters=query)
+            pages.offset_window(
+                "templates", "acct", 10, token, default=50, maximum=100, filters=query
+            )
         assert info.value.reason == "PAGE_TOKEN_FILTER_MISMATCH"

@@ -22,15 +22,25 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x66lowpilot/api/v1/types.proto\x12\x10\x66lowpilot.api.v1*\x87\x01\n\x0eScriptLanguage\x12\x1f\n\x1bSCRIPT_LANGUAGE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSCRIPT_LANGUAGE_POWERSHELL\x10\x01\x12\x18\n\x14SCRIPT_LANGUAGE_BASH\x10\x02\x12\x1a\n\x16SCRIPT_LANGUAGE_PYTHON\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x66lowpilot/api/v1/types.proto\x12\x10\x66lowpilot.api.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xbb\x01\n\x0fScriptParameter\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x04type\x18\x02 \x01(\x0e\x32\x1f.flowpilot.api.v1.ParameterTypeB\x04\xe2\x41\x01\x02\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\'\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07\x63hoices\x18\x05 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t*\x87\x01\n\x0eScriptLanguage\x12\x1f\n\x1bSCRIPT_LANGUAGE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSCRIPT_LANGUAGE_POWERSHELL\x10\x01\x12\x18\n\x14SCRIPT_LANGUAGE_BASH\x10\x02\x12\x1a\n\x16SCRIPT_LANGUAGE_PYTHON\x10\x03*\x9b\x01\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x03\x12\x17\n\x13PARAMETER_TYPE_ENUM\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'flowpilot.api.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SCRIPTLANGUAGE']._serialized_start=51
-  _globals['_SCRIPTLANGUAGE']._serialized_end=186
+  _globals['_SCRIPTPARAMETER'].fields_by_name['name']._loaded_options = None
+  _globals['_SCRIPTPARAMETER'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_SCRIPTPARAMETER'].fields_by_name['type']._loaded_options = None
+  _globals['_SCRIPTPARAMETER'].fields_by_name['type']._serialized_options = b'\342A\001\002'
+  _globals['_SCRIPTLANGUAGE']._serialized_start=304
+  _globals['_SCRIPTLANGUAGE']._serialized_end=439
+  _globals['_PARAMETERTYPE']._serialized_start=442
+  _globals['_PARAMETERTYPE']._serialized_end=597
+  _globals['_SCRIPTPARAMETER']._serialized_start=114
+  _globals['_SCRIPTPARAMETER']._serialized_end=301
 # @@protoc_insertion_point(module_scope)

@@ -4,6 +4,7 @@ from flowpilot.api.v1 import annotations_pb2 as _annotations_pb2
 from flowpilot.api.v1 import types_pb2 as _types_pb2
 from google.api import annotations_pb2 as _annotations_pb2_1
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -62,6 +63,7 @@ class BannerMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     BANNER_MODE_SUCCESS: _ClassVar[BannerMode]
     BANNER_MODE_FAILED: _ClassVar[BannerMode]
     BANNER_MODE_DISMISSED: _ClassVar[BannerMode]
+    BANNER_MODE_FROZEN: _ClassVar[BannerMode]
 
 class ApplyRoute(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -84,6 +86,51 @@ class FixEventAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FIX_EVENT_ACTION_OUTCOME_PROPOSAL_CLEARED: _ClassVar[FixEventAction]
     FIX_EVENT_ACTION_RESOLVE_AUTO_SUCCESS: _ClassVar[FixEventAction]
     FIX_EVENT_ACTION_ESCALATION_OUTCOME: _ClassVar[FixEventAction]
+    FIX_EVENT_ACTION_SESSION_RESOLVED: _ClassVar[FixEventAction]
+    FIX_EVENT_ACTION_SESSION_ESCALATED: _ClassVar[FixEventAction]
+
+class FixAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FIX_ACTION_UNSPECIFIED: _ClassVar[FixAction]
+    FIX_ACTION_UPDATE_SCRIPT: _ClassVar[FixAction]
+    FIX_ACTION_APPLY: _ClassVar[FixAction]
+    FIX_ACTION_DECIDE_ONE_OFF: _ClassVar[FixAction]
+    FIX_ACTION_DECIDE_DRAFT_TEMPLATE: _ClassVar[FixAction]
+    FIX_ACTION_DECIDE_BUILD_TEMPLATE: _ClassVar[FixAction]
+    FIX_ACTION_RECORD_SUCCESS: _ClassVar[FixAction]
+    FIX_ACTION_RECORD_FAILED: _ClassVar[FixAction]
+    FIX_ACTION_RECORD_PARTIAL: _ClassVar[FixAction]
+    FIX_ACTION_DISMISS: _ClassVar[FixAction]
+    FIX_ACTION_PROPOSE_OUTCOME: _ClassVar[FixAction]
+    FIX_ACTION_CLEAR_OUTCOME_PROPOSAL: _ClassVar[FixAction]
+
+class AiSessionAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AI_SESSION_ACTION_UNSPECIFIED: _ClassVar[AiSessionAction]
+    AI_SESSION_ACTION_RESOLVE: _ClassVar[AiSessionAction]
+    AI_SESSION_ACTION_ESCALATE: _ClassVar[AiSessionAction]
+    AI_SESSION_ACTION_PROPOSE_FIX: _ClassVar[AiSessionAction]
+
+class FixRunKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FIX_RUN_KIND_UNSPECIFIED: _ClassVar[FixRunKind]
+    FIX_RUN_KIND_APPLY: _ClassVar[FixRunKind]
+    FIX_RUN_KIND_ONE_OFF: _ClassVar[FixRunKind]
+    FIX_RUN_KIND_DRAFT_TEMPLATE: _ClassVar[FixRunKind]
+
+class FixRunSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FIX_RUN_SOURCE_UNSPECIFIED: _ClassVar[FixRunSource]
+    FIX_RUN_SOURCE_DRAFTED_SCRIPT: _ClassVar[FixRunSource]
+    FIX_RUN_SOURCE_TEMPLATE: _ClassVar[FixRunSource]
+
+class AiSessionChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AI_SESSION_CHANGE_KIND_UNSPECIFIED: _ClassVar[AiSessionChangeKind]
+    AI_SESSION_CHANGE_KIND_SNAPSHOT: _ClassVar[AiSessionChangeKind]
+    AI_SESSION_CHANGE_KIND_FIX_CREATED: _ClassVar[AiSessionChangeKind]
+    AI_SESSION_CHANGE_KIND_FIX_UPDATED: _ClassVar[AiSessionChangeKind]
+    AI_SESSION_CHANGE_KIND_SESSION_UPDATED: _ClassVar[AiSessionChangeKind]
 AI_SESSION_STATUS_UNSPECIFIED: AiSessionStatus
 AI_SESSION_STATUS_ACTIVE: AiSessionStatus
 AI_SESSION_STATUS_RESOLVED: AiSessionStatus
@@ -114,6 +161,7 @@ BANNER_MODE_PARTIAL: BannerMode
 BANNER_MODE_SUCCESS: BannerMode
 BANNER_MODE_FAILED: BannerMode
 BANNER_MODE_DISMISSED: BannerMode
+BANNER_MODE_FROZEN: BannerMode
 APPLY_ROUTE_UNSPECIFIED: ApplyRoute
 APPLY_ROUTE_TEMPLATE_MATCH_PANEL: ApplyRoute
 APPLY_ROUTE_NO_TEMPLATE_DIALOG: ApplyRoute
@@ -130,9 +178,39 @@ FIX_EVENT_ACTION_OUTCOME_PROPOSED: FixEventAction
 FIX_EVENT_ACTION_OUTCOME_PROPOSAL_CLEARED: FixEventAction
 FIX_EVENT_ACTION_RESOLVE_AUTO_SUCCESS: FixEventAction
 FIX_EVENT_ACTION_ESCALATION_OUTCOME: FixEventAction
+FIX_EVENT_ACTION_SESSION_RESOLVED: FixEventAction
+FIX_EVENT_ACTION_SESSION_ESCALATED: FixEventAction
+FIX_ACTION_UNSPECIFIED: FixAction
+FIX_ACTION_UPDATE_SCRIPT: FixAction
+FIX_ACTION_APPLY: FixAction
+FIX_ACTION_DECIDE_ONE_OFF: FixAction
+FIX_ACTION_DECIDE_DRAFT_TEMPLATE: FixAction
+FIX_ACTION_DECIDE_BUILD_TEMPLATE: FixAction
+FIX_ACTION_RECORD_SUCCESS: FixAction
+FIX_ACTION_RECORD_FAILED: FixAction
+FIX_ACTION_RECORD_PARTIAL: FixAction
+FIX_ACTION_DISMISS: FixAction
+FIX_ACTION_PROPOSE_OUTCOME: FixAction
+FIX_ACTION_CLEAR_OUTCOME_PROPOSAL: FixAction
+AI_SESSION_ACTION_UNSPECIFIED: AiSessionAction
+AI_SESSION_ACTION_RESOLVE: AiSessionAction
+AI_SESSION_ACTION_ESCALATE: AiSessionAction
+AI_SESSION_ACTION_PROPOSE_FIX: AiSessionAction
+FIX_RUN_KIND_UNSPECIFIED: FixRunKind
+FIX_RUN_KIND_APPLY: FixRunKind
+FIX_RUN_KIND_ONE_OFF: FixRunKind
+FIX_RUN_KIND_DRAFT_TEMPLATE: FixRunKind
+FIX_RUN_SOURCE_UNSPECIFIED: FixRunSource
+FIX_RUN_SOURCE_DRAFTED_SCRIPT: FixRunSource
+FIX_RUN_SOURCE_TEMPLATE: FixRunSource
+AI_SESSION_CHANGE_KIND_UNSPECIFIED: AiSessionChangeKind
+AI_SESSION_CHANGE_KIND_SNAPSHOT: AiSessionChangeKind
+AI_SESSION_CHANGE_KIND_FIX_CREATED: AiSessionChangeKind
+AI_SESSION_CHANGE_KIND_FIX_UPDATED: AiSessionChangeKind
+AI_SESSION_CHANGE_KIND_SESSION_UPDATED: AiSessionChangeKind
 
 class AiSession(_message.Message):
-    __slots__ = ("id", "owner_user_id", "account_id", "title", "status", "state_version", "created_at", "updated_at", "escalation_reason")
+    __slots__ = ("id", "owner_user_id", "account_id", "title", "status", "state_version", "created_at", "updated_at", "escalation_reason", "etag", "allowed_actions", "escalation_choices")
     ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -142,6 +220,9 @@ class AiSession(_message.Message):
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
     ESCALATION_REASON_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_CHOICES_FIELD_NUMBER: _ClassVar[int]
     id: str
     owner_user_id: str
     account_id: str
@@ -151,7 +232,56 @@ class AiSession(_message.Message):
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     escalation_reason: str
-    def __init__(self, id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ..., state_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., escalation_reason: _Optional[str] = ...) -> None: ...
+    etag: str
+    allowed_actions: _containers.RepeatedScalarFieldContainer[AiSessionAction]
+    escalation_choices: _containers.RepeatedCompositeFieldContainer[FixEscalationChoices]
+    def __init__(self, id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., title: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ..., state_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., escalation_reason: _Optional[str] = ..., etag: _Optional[str] = ..., allowed_actions: _Optional[_Iterable[_Union[AiSessionAction, str]]] = ..., escalation_choices: _Optional[_Iterable[_Union[FixEscalationChoices, _Mapping]]] = ...) -> None: ...
+
+class FixEscalationChoices(_message.Message):
+    __slots__ = ("fix_id", "allowed")
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    fix_id: str
+    allowed: _containers.RepeatedScalarFieldContainer[EscalationChoice]
+    def __init__(self, fix_id: _Optional[str] = ..., allowed: _Optional[_Iterable[_Union[EscalationChoice, str]]] = ...) -> None: ...
+
+class FixNote(_message.Message):
+    __slots__ = ("outcome", "notes", "recorded_by_user_id", "recorded_at")
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    outcome: FixOutcome
+    notes: str
+    recorded_by_user_id: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, outcome: _Optional[_Union[FixOutcome, str]] = ..., notes: _Optional[str] = ..., recorded_by_user_id: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FixRun(_message.Message):
+    __slots__ = ("id", "kind", "source", "script_template_id", "language", "script", "parameters", "rendered", "declared_by_user_id", "declared_at", "state_version")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    RENDERED_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    DECLARED_AT_FIELD_NUMBER: _ClassVar[int]
+    STATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    kind: FixRunKind
+    source: FixRunSource
+    script_template_id: str
+    language: _types_pb2.ScriptLanguage
+    script: str
+    parameters: _struct_pb2.Struct
+    rendered: bool
+    declared_by_user_id: str
+    declared_at: _timestamp_pb2.Timestamp
+    state_version: int
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[FixRunKind, str]] = ..., source: _Optional[_Union[FixRunSource, str]] = ..., script_template_id: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., script: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., rendered: _Optional[bool] = ..., declared_by_user_id: _Optional[str] = ..., declared_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_version: _Optional[int] = ...) -> None: ...
 
 class AiOutcomeProposal(_message.Message):
     __slots__ = ("outcome", "rationale", "proposed_at")
@@ -164,7 +294,7 @@ class AiOutcomeProposal(_message.Message):
     def __init__(self, outcome: _Optional[_Union[FixOutcome, str]] = ..., rationale: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SuggestedFix(_message.Message):
-    __slots__ = ("id", "ai_session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id", "status", "applied_at", "outcome_notes", "ai_outcome_proposal", "script_decision", "created_at", "updated_at", "banner_mode", "apply_route", "needs_script")
+    __slots__ = ("id", "ai_session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id", "status", "applied_at", "outcome_notes", "ai_outcome_proposal", "script_decision", "created_at", "updated_at", "banner_mode", "apply_route", "needs_script", "etag", "state_version", "allowed_actions", "script_parameters", "last_run", "notes_history")
     ID_FIELD_NUMBER: _ClassVar[int]
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -183,6 +313,12 @@ class SuggestedFix(_message.Message):
     BANNER_MODE_FIELD_NUMBER: _ClassVar[int]
     APPLY_ROUTE_FIELD_NUMBER: _ClassVar[int]
     NEEDS_SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    STATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ALLOWED_ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    LAST_RUN_FIELD_NUMBER: _ClassVar[int]
+    NOTES_HISTORY_FIELD_NUMBER: _ClassVar[int]
     id: str
     ai_session_id: str
     title: str
@@ -201,10 +337,16 @@ class SuggestedFix(_message.Message):
     banner_mode: BannerMode
     apply_route: ApplyRoute
     needs_script: bool
-    def __init__(self, id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ..., status: _Optional[_Union[FixStatus, str]] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome_notes: _Optional[str] = ..., ai_outcome_proposal: _Optional[_Union[AiOutcomeProposal, _Mapping]] = ..., script_decision: _Optional[_Union[ScriptDecision, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., banner_mode: _Optional[_Union[BannerMode, str]] = ..., apply_route: _Optional[_Union[ApplyRoute, str]] = ..., needs_script: _Optional[bool] = ...) -> None: ...
+    etag: str
+    state_version: int
+    allowed_actions: _containers.RepeatedScalarFieldContainer[FixAction]
+    script_parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
+    last_run: FixRun
+    notes_history: _containers.RepeatedCompositeFieldContainer[FixNote]
+    def __init__(self, id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ..., status: _Optional[_Union[FixStatus, str]] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome_notes: _Optional[str] = ..., ai_outcome_proposal: _Optional[_Union[AiOutcomeProposal, _Mapping]] = ..., script_decision: _Optional[_Union[ScriptDecision, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., banner_mode: _Optional[_Union[BannerMode, str]] = ..., apply_route: _Optional[_Union[ApplyRoute, str]] = ..., needs_script: _Optional[bool] = ..., etag: _Optional[str] = ..., state_version: _Optional[int] = ..., allowed_actions: _Optional[_Iterable[_Union[FixAction, str]]] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., last_run: _Optional[_Union[FixRun, _Mapping]] = ..., notes_history: _Optional[_Iterable[_Union[FixNote, _Mapping]]] = ...) -> None: ...
 
 class FixEvent(_message.Message):
-    __slots__ = ("id", "fix_id", "ai_session_id", "actor_user_id", "action", "from_status", "to_status", "details", "state_version", "created_at")
+    __slots__ = ("id", "fix_id", "ai_session_id", "actor_user_id", "action", "from_status", "to_status", "details", "state_version", "created_at", "run")
     ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -215,6 +357,7 @@ class FixEvent(_message.Message):
     DETAILS_FIELD_NUMBER: _ClassVar[int]
     STATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
     id: str
     fix_id: str
     ai_session_id: str
@@ -225,7 +368,8 @@ class FixEvent(_message.Message):
     details: _struct_pb2.Struct
     state_version: int
     created_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., fix_id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., action: _Optional[_Union[FixEventAction, str]] = ..., from_status: _Optional[_Union[FixStatus, str]] = ..., to_status: _Optional[_Union[FixStatus, str]] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    run: FixRun
+    def __init__(self, id: _Optional[str] = ..., fix_id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., action: _Optional[_Union[FixEventAction, str]] = ..., from_status: _Optional[_Union[FixStatus, str]] = ..., to_status: _Optional[_Union[FixStatus, str]] = ..., details: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., state_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., run: _Optional[_Union[FixRun, _Mapping]] = ...) -> None: ...
 
 class CreateAiSessionRequest(_message.Message):
     __slots__ = ("title",)
@@ -256,10 +400,12 @@ class GetAiSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class ResolveAiSessionRequest(_message.Message):
-    __slots__ = ("session_id",)
+    __slots__ = ("session_id", "etag")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     session_id: str
-    def __init__(self, session_id: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, session_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class FixOutcomeChoice(_message.Message):
     __slots__ = ("fix_id", "choice", "notes")
@@ -272,17 +418,19 @@ class FixOutcomeChoice(_message.Message):
     def __init__(self, fix_id: _Optional[str] = ..., choice: _Optional[_Union[EscalationChoice, str]] = ..., notes: _Optional[str] = ...) -> None: ...
 
 class EscalateAiSessionRequest(_message.Message):
-    __slots__ = ("session_id", "reason", "fix_outcomes")
+    __slots__ = ("session_id", "reason", "fix_outcomes", "etag")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     FIX_OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     reason: str
     fix_outcomes: _containers.RepeatedCompositeFieldContainer[FixOutcomeChoice]
-    def __init__(self, session_id: _Optional[str] = ..., reason: _Optional[str] = ..., fix_outcomes: _Optional[_Iterable[_Union[FixOutcomeChoice, _Mapping]]] = ...) -> None: ...
+    etag: str
+    def __init__(self, session_id: _Optional[str] = ..., reason: _Optional[str] = ..., fix_outcomes: _Optional[_Iterable[_Union[FixOutcomeChoice, _Mapping]]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class CreateSuggestedFixRequest(_message.Message):
-    __slots__ = ("session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id")
+    __slots__ = ("session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id", "etag", "script_parameters")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -290,6 +438,8 @@ class CreateSuggestedFixRequest(_message.Message):
     AI_DRAFTED_SCRIPT_FIELD_NUMBER: _ClassVar[int]
     AI_DRAFTED_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     SCRIPT_TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     title: str
     description: str
@@ -297,7 +447,9 @@ class CreateSuggestedFixRequest(_message.Message):
     ai_drafted_script: str
     ai_drafted_parameters: _struct_pb2.Struct
     script_template_id: str
-    def __init__(self, session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ...) -> None: ...
+    etag: str
+    script_parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
+    def __init__(self, session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ..., etag: _Optional[str] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ...) -> None: ...
 
 class ListSuggestedFixesRequest(_message.Message):
     __slots__ = ("session_id", "page_size", "page_token")
@@ -326,74 +478,114 @@ class GetSuggestedFixRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class UpdateFixScriptRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id", "ai_drafted_script", "ai_drafted_parameters")
+    __slots__ = ("session_id", "fix_id", "ai_drafted_script", "ai_drafted_parameters", "etag", "script_parameters", "update_mask")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
     AI_DRAFTED_SCRIPT_FIELD_NUMBER: _ClassVar[int]
     AI_DRAFTED_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
     ai_drafted_script: str
     ai_drafted_parameters: _struct_pb2.Struct
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    etag: str
+    script_parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., etag: _Optional[str] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class ApplyFixRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id")
+    __slots__ = ("session_id", "fix_id", "etag", "parameters")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
+    etag: str
+    parameters: _struct_pb2.Struct
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., etag: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class RecordScriptDecisionRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id", "decision")
+    __slots__ = ("session_id", "fix_id", "decision", "etag", "parameters")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
     DECISION_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
     decision: ScriptDecision
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., decision: _Optional[_Union[ScriptDecision, str]] = ...) -> None: ...
+    etag: str
+    parameters: _struct_pb2.Struct
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., decision: _Optional[_Union[ScriptDecision, str]] = ..., etag: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class RecordOutcomeRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id", "outcome", "notes")
+    __slots__ = ("session_id", "fix_id", "outcome", "notes", "etag")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     NOTES_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
     outcome: FixOutcome
     notes: str
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., outcome: _Optional[_Union[FixOutcome, str]] = ..., notes: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., outcome: _Optional[_Union[FixOutcome, str]] = ..., notes: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class DismissFixRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id")
+    __slots__ = ("session_id", "fix_id", "etag")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ProposeOutcomeRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id", "outcome", "rationale")
+    __slots__ = ("session_id", "fix_id", "outcome", "rationale", "etag")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
     OUTCOME_FIELD_NUMBER: _ClassVar[int]
     RATIONALE_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
     outcome: FixOutcome
     rationale: str
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., outcome: _Optional[_Union[FixOutcome, str]] = ..., rationale: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., outcome: _Optional[_Union[FixOutcome, str]] = ..., rationale: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ClearOutcomeProposalRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id")
+    __slots__ = ("session_id", "fix_id", "etag")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
+    etag: str
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class RenderSuggestedFixRequest(_message.Message):
+    __slots__ = ("session_id", "fix_id", "parameters")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    fix_id: str
+    parameters: _struct_pb2.Struct
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class RenderSuggestedFixResponse(_message.Message):
+    __slots__ = ("script", "language")
+    SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    LANGUAGE_FIELD_NUMBER: _ClassVar[int]
+    script: str
+    language: _types_pb2.ScriptLanguage
+    def __init__(self, script: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ...) -> None: ...
 
 class ListFixEventsRequest(_message.Message):
     __slots__ = ("session_id", "fix_id", "page_size", "page_token")
@@ -415,23 +607,49 @@ class ListFixEventsResponse(_message.Message):
     next_page_token: str
     def __init__(self, events: _Optional[_Iterable[_Union[FixEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class WatchAiSessionRequest(_message.Message):
+    __slots__ = ("session_id", "last_event_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    last_event_id: int
+    def __init__(self, session_id: _Optional[str] = ..., last_event_id: _Optional[int] = ...) -> None: ...
+
+class AiSessionChange(_message.Message):
+    __slots__ = ("event_id", "kind", "session", "fix", "event")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SESSION_FIELD_NUMBER: _ClassVar[int]
+    FIX_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    event_id: int
+    kind: AiSessionChangeKind
+    session: AiSession
+    fix: SuggestedFix
+    event: FixEvent
+    def __init__(self, event_id: _Optional[int] = ..., kind: _Optional[_Union[AiSessionChangeKind, str]] = ..., session: _Optional[_Union[AiSession, _Mapping]] = ..., fix: _Optional[_Union[SuggestedFix, _Mapping]] = ..., event: _Optional[_Union[FixEvent, _Mapping]] = ...) -> None: ...
+
 class CheckAiSessionAccessRequest(_message.Message):
-    __slots__ = ("ai_session_id",)
+    __slots__ = ("ai_session_id", "fix_id")
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     ai_session_id: str
-    def __init__(self, ai_session_id: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, ai_session_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class CheckAiSessionAccessResponse(_message.Message):
-    __slots__ = ("ai_session_id", "account_id", "owner_user_id", "status")
+    __slots__ = ("ai_session_id", "account_id", "owner_user_id", "status", "fix")
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    FIX_FIELD_NUMBER: _ClassVar[int]
     ai_session_id: str
     account_id: str
     owner_user_id: str
     status: AiSessionStatus
-    def __init__(self, ai_session_id: _Optional[str] = ..., account_id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ...) -> None: ...
+    fix: SuggestedFix
+    def __init__(self, ai_session_id: _Optional[str] = ..., account_id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ..., fix: _Optional[_Union[SuggestedFix, _Mapping]] = ...) -> None: ...
 
 class TemplateProposal(_message.Message):
     __slots__ = ("id", "fix_id", "ai_session_id", "account_id", "requested_by_user_id", "title", "description", "language", "script", "parameters", "created_at", "template_id")

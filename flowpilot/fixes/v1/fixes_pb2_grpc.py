@@ -109,10 +109,20 @@ class FixesServiceStub:
                 request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ClearOutcomeProposalRequest.SerializeToString,
                 response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.SuggestedFix.FromString,
                 _registered_method=True)
+        self.RenderSuggestedFix = channel.unary_unary(
+                '/flowpilot.fixes.v1.FixesService/RenderSuggestedFix',
+                request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.RenderSuggestedFixRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.RenderSuggestedFixResponse.FromString,
+                _registered_method=True)
         self.ListFixEvents = channel.unary_unary(
                 '/flowpilot.fixes.v1.FixesService/ListFixEvents',
                 request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsRequest.SerializeToString,
                 response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsResponse.FromString,
+                _registered_method=True)
+        self.WatchAiSession = channel.unary_stream(
+                '/flowpilot.fixes.v1.FixesService/WatchAiSession',
+                request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.WatchAiSessionRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.AiSessionChange.FromString,
                 _registered_method=True)
         self.CheckAiSessionAccess = channel.unary_unary(
                 '/flowpilot.fixes.v1.FixesService/CheckAiSessionAccess',
@@ -241,8 +251,30 @@ class FixesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenderSuggestedFix(self, request, context):
+        """The drafted script with its parameters quoted for its language, like a
+        template's "Generate": values from the request, else the fix's
+        `ai_drafted_parameters`, else the parameters' defaults. A read: it never
+        stamps anything, and viewers may call it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListFixEvents(self, request, context):
         """The fix's audit trail, oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchAiSession(self, request, context):
+        """The session's changes as they happen, across replicas: first a
+        `snapshot` (or, with `last_event_id`, every change after that event from
+        the audit trail), then one message per change. Same visibility as
+        GetAiSession; at most `FLOWPILOT_WATCH_MAX_PER_USER` open watches per
+        user (RESOURCE_EXHAUSTED `TOO_MANY_WATCHES` past it). The gateway serves
+        it as server-sent events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -251,7 +283,8 @@ class FixesServiceServicer:
     def CheckAiSessionAccess(self, request, context):
         """gRPC only, for the script-builder service: may the caller (the identity
         in the call's own token) use this AI session? OK, or NOT_FOUND for absent,
-        not yours, or another account's.
+        not yours, or another account's. With `fix_id`: and is that fix one of
+        the session's? (NOT_FOUND `FIX_NOT_FOUND` otherwise; the fix is returned.)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -352,10 +385,20 @@ def add_FixesServiceServicer_to_server(servicer, server):
                     request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ClearOutcomeProposalRequest.FromString,
                     response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.SuggestedFix.SerializeToString,
             ),
+            'RenderSuggestedFix': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderSuggestedFix,
+                    request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.RenderSuggestedFixRequest.FromString,
+                    response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.RenderSuggestedFixResponse.SerializeToString,
+            ),
             'ListFixEvents': grpc.unary_unary_rpc_method_handler(
                     servicer.ListFixEvents,
                     request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsRequest.FromString,
                     response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsResponse.SerializeToString,
+            ),
+            'WatchAiSession': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchAiSession,
+                    request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.WatchAiSessionRequest.FromString,
+                    response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.AiSessionChange.SerializeToString,
             ),
             'CheckAiSessionAccess': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckAiSessionAccess,
@@ -789,6 +832,33 @@ class FixesService:
             _registered_method=True)
 
     @staticmethod
+    def RenderSuggestedFix(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.fixes.v1.FixesService/RenderSuggestedFix',
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.RenderSuggestedFixRequest.SerializeToString,
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.RenderSuggestedFixResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def ListFixEvents(request,
             target,
             options=(),
@@ -805,6 +875,33 @@ class FixesService:
             '/flowpilot.fixes.v1.FixesService/ListFixEvents',
             flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsRequest.SerializeToString,
             flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchAiSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/flowpilot.fixes.v1.FixesService/WatchAiSession',
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.WatchAiSessionRequest.SerializeToString,
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.AiSessionChange.FromString,
             options,
             channel_credentials,
             insecure,

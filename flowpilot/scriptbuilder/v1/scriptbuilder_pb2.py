@@ -27,11 +27,12 @@ from flowpilot.api.v1 import types_pb2 as flowpilot_dot_api_dot_v1_dot_types__pb
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.flowpilot/scriptbuilder/v1/scriptbuilder.proto\x12\x1a\x66lowpilot.scriptbuilder.v1\x1a\"flowpilot/api/v1/annotations.proto\x1a\x1c\x66lowpilot/api/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xeb\x03\n\x07Session\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07user_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\naccount_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\rai_session_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x32\n\x06origin\x18\x05 \x01(\x0e\x32\".flowpilot.scriptbuilder.v1.Origin\x12\r\n\x05title\x18\x06 \x01(\t\x12\x32\n\x08language\x18\x07 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12?\n\x06status\x18\x08 \x01(\x0e\x32).flowpilot.scriptbuilder.v1.SessionStatusB\x04\xe2\x41\x01\x03\x12\x15\n\reditor_buffer\x18\t \x01(\t\x12\x34\n\x04mode\x18\n \x01(\x0e\x32&.flowpilot.scriptbuilder.v1.EditorMode\x12\x34\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x42\x10\n\x0e_ai_session_id\"\xdf\x02\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x35\n\x04role\x18\x02 \x01(\x0e\x32\'.flowpilot.scriptbuilder.v1.MessageRole\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x13\n\x06script\x18\x04 \x01(\tH\x00\x88\x01\x01\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x08language\x18\x06 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12\x41\n\nparameters\x18\x07 \x03(\x0b\x32-.flowpilot.scriptbuilder.v1.TemplateParameter\x12\x13\n\x0b\x65xplanation\x18\x08 \x01(\t\x12\x16\n\trecipe_id\x18\t \x01(\tH\x01\x88\x01\x01\x42\t\n\x07_scriptB\x0c\n\n_recipe_id\"\xc7\x01\n\x11TemplateParameter\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12=\n\x04type\x18\x02 \x01(\x0e\x32).flowpilot.scriptbuilder.v1.ParameterTypeB\x04\xe2\x41\x01\x02\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\'\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07\x63hoices\x18\x05 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\"\xde\x04\n\x0eScriptTemplate\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\naccount_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12\x63reated_by_user_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x32\n\x08language\x18\x06 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12\x0c\n\x04\x62ody\x18\x07 \x01(\t\x12\x41\n\nparameters\x18\x08 \x03(\x0b\x32-.flowpilot.scriptbuilder.v1.TemplateParameter\x12@\n\x06status\x18\t \x01(\x0e\x32*.flowpilot.scriptbuilder.v1.TemplateStatusB\x04\xe2\x41\x01\x03\x12 \n\rsource_fix_id\x18\n \x01(\tB\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12$\n\x11source_session_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x12\x34\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12#\n\x10source_recipe_id\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03H\x02\x88\x01\x01\x42\x10\n\x0e_source_fix_idB\x14\n\x12_source_session_idB\x13\n\x11_source_recipe_id\"\xbb\x01\n\x14\x43reateSessionRequest\x12\x32\n\x06origin\x18\x01 \x01(\x0e\x32\".flowpilot.scriptbuilder.v1.Origin\x12\x1a\n\rai_session_id\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x32\n\x08language\x18\x03 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12\r\n\x05title\x18\x04 \x01(\tB\x10\n\x0e_ai_session_id\"T\n\x13ListSessionsRequest\x12\x16\n\x0einclude_inline\x18\x01 \x01(\x08\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x14ListSessionsResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.flowpilot.scriptbuilder.v1.Session\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x11GetSessionRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"0\n\x14\x44\x65leteSessionRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"E\n\x12SendMessageRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\x90\x01\n\x13SendMessageResponse\x12\x39\n\x0cuser_message\x18\x01 \x01(\x0b\x32#.flowpilot.scriptbuilder.v1.Message\x12>\n\x11\x61ssistant_message\x18\x02 \x01(\x0b\x32#.flowpilot.scriptbuilder.v1.Message\"V\n\x13ListMessagesRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x14ListMessagesResponse\x12\x35\n\x08messages\x18\x01 \x03(\x0b\x32#.flowpilot.scriptbuilder.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x81\x01\n\x12UpdateDraftRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\reditor_buffer\x18\x02 \x01(\t\x12:\n\x04mode\x18\x03 \x01(\x0e\x32&.flowpilot.scriptbuilder.v1.EditorModeB\x04\xe2\x41\x01\x02\"\xa4\x01\n\x1cSaveSessionAsTemplateRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x41\n\nparameters\x18\x04 \x03(\x0b\x32-.flowpilot.scriptbuilder.v1.TemplateParameter\"\xd1\x01\n\x15\x43reateTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\x08language\x18\x03 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguageB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x62ody\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x41\n\nparameters\x18\x05 \x03(\x0b\x32-.flowpilot.scriptbuilder.v1.TemplateParameter\"\xa7\x01\n\x14ListTemplatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x1a\n\rsource_fix_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12:\n\x06status\x18\x04 \x01(\x0e\x32*.flowpilot.scriptbuilder.v1.TemplateStatusB\x10\n\x0e_source_fix_id\"o\n\x15ListTemplatesResponse\x12=\n\ttemplates\x18\x01 \x03(\x0b\x32*.flowpilot.scriptbuilder.v1.ScriptTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"/\n\x12GetTemplateRequest\x12\x19\n\x0btemplate_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"3\n\x16PublishTemplateRequest\x12\x19\n\x0btemplate_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"_\n\x15RenderTemplateRequest\x12\x19\n\x0btemplate_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\\\n\x16RenderTemplateResponse\x12\x0e\n\x06script\x18\x01 \x01(\t\x12\x32\n\x08language\x18\x02 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage*P\n\x06Origin\x12\x16\n\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x15\n\x11ORIGIN_STANDALONE\x10\x01\x12\x17\n\x13ORIGIN_PILOT_INLINE\x10\x02*h\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15SESSION_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18SESSION_STATUS_COMPLETED\x10\x02*U\n\nEditorMode\x12\x1b\n\x17\x45\x44ITOR_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x45\x44ITOR_MODE_AI\x10\x01\x12\x16\n\x12\x45\x44ITOR_MODE_EDITOR\x10\x02*^\n\x0bMessageRole\x12\x1c\n\x18MESSAGE_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_ROLE_USER\x10\x01\x12\x1a\n\x16MESSAGE_ROLE_ASSISTANT\x10\x02*\x9b\x01\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x03\x12\x17\n\x13PARAMETER_TYPE_ENUM\x10\x04*k\n\x0eTemplateStatus\x12\x1f\n\x1bTEMPLATE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15TEMPLATE_STATUS_DRAFT\x10\x01\x12\x1d\n\x19TEMPLATE_STATUS_PUBLISHED\x10\x02\x32\x87\x11\n\x14ScriptBuilderService\x12\x97\x01\n\rCreateSession\x12\x30.flowpilot.scriptbuilder.v1.CreateSessionRequest\x1a#.flowpilot.scriptbuilder.v1.Session\"/\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02$\"\x1f/api/v1/script-builder/sessions:\x01*\x12\x9a\x01\n\x0cListSessions\x12/.flowpilot.scriptbuilder.v1.ListSessionsRequest\x1a\x30.flowpilot.scriptbuilder.v1.ListSessionsResponse\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/script-builder/sessions\x12\x96\x01\n\nGetSession\x12-.flowpilot.scriptbuilder.v1.GetSessionRequest\x1a#.flowpilot.scriptbuilder.v1.Session\"4\x82\xd3\xe4\x93\x02.\x12,/api/v1/script-builder/sessions/{session_id}\x12\x94\x01\n\rDeleteSession\x12\x30.flowpilot.scriptbuilder.v1.DeleteSessionRequest\x1a\x16.google.protobuf.Empty\"9\x88\xb5\x18\xcc\x01\x82\xd3\xe4\x93\x02.*,/api/v1/script-builder/sessions/{session_id}\x12\xb5\x01\n\x0bSendMessage\x12..flowpilot.scriptbuilder.v1.SendMessageRequest\x1a/.flowpilot.scriptbuilder.v1.SendMessageResponse\"E\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02:\"5/api/v1/script-builder/sessions/{session_id}/messages:\x01*\x12\xb0\x01\n\x0cListMessages\x12/.flowpilot.scriptbuilder.v1.ListMessagesRequest\x1a\x30.flowpilot.scriptbuilder.v1.ListMessagesResponse\"=\x82\xd3\xe4\x93\x02\x37\x12\x35/api/v1/script-builder/sessions/{session_id}/messages\x12\xa1\x01\n\x0bUpdateDraft\x12..flowpilot.scriptbuilder.v1.UpdateDraftRequest\x1a#.flowpilot.scriptbuilder.v1.Session\"=\x82\xd3\xe4\x93\x02\x37\x32\x32/api/v1/script-builder/sessions/{session_id}/draft:\x01*\x12\xc4\x01\n\x15SaveSessionAsTemplate\x12\x38.flowpilot.scriptbuilder.v1.SaveSessionAsTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\"E\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02:\"5/api/v1/script-builder/sessions/{session_id}/template:\x01*\x12\x99\x01\n\x0e\x43reateTemplate\x12\x31.flowpilot.scriptbuilder.v1.CreateTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\"(\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02\x1d\"\x18/api/v1/script-templates:\x01*\x12\x96\x01\n\rListTemplates\x12\x30.flowpilot.scriptbuilder.v1.ListTemplatesRequest\x1a\x31.flowpilot.scriptbuilder.v1.ListTemplatesResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/script-templates\x12\x99\x01\n\x0bGetTemplate\x12..flowpilot.scriptbuilder.v1.GetTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\".\x82\xd3\xe4\x93\x02(\x12&/api/v1/script-templates/{template_id}\x12\xac\x01\n\x0fPublishTemplate\x12\x32.flowpilot.scriptbuilder.v1.PublishTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\"9\x82\xd3\xe4\x93\x02\x33\"./api/v1/script-templates/{template_id}/publish:\x01*\x12\xb1\x01\n\x0eRenderTemplate\x12\x31.flowpilot.scriptbuilder.v1.RenderTemplateRequest\x1a\x32.flowpilot.scriptbuilder.v1.RenderTemplateResponse\"8\x82\xd3\xe4\x93\x02\x32\"-/api/v1/script-templates/{template_id}/render:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.flowpilot/scriptbuilder/v1/scriptbuilder.proto\x12\x1a\x66lowpilot.scriptbuilder.v1\x1a\"flowpilot/api/v1/annotations.proto\x1a\x1c\x66lowpilot/api/v1/types.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x04\n\x07Session\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x15\n\x07user_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\naccount_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\rai_session_id\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x32\n\x06origin\x18\x05 \x01(\x0e\x32\".flowpilot.scriptbuilder.v1.Origin\x12\r\n\x05title\x18\x06 \x01(\t\x12\x32\n\x08language\x18\x07 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12?\n\x06status\x18\x08 \x01(\x0e\x32).flowpilot.scriptbuilder.v1.SessionStatusB\x04\xe2\x41\x01\x03\x12\x15\n\reditor_buffer\x18\t \x01(\t\x12\x34\n\x04mode\x18\n \x01(\x0e\x32&.flowpilot.scriptbuilder.v1.EditorMode\x12\x34\n\ncreated_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x19\n\x06\x66ix_id\x18\r \x01(\tB\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x42\x10\n\x0e_ai_session_idB\t\n\x07_fix_id\"\xf3\x02\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x35\n\x04role\x18\x02 \x01(\x0e\x32\'.flowpilot.scriptbuilder.v1.MessageRole\x12\x0f\n\x07\x63ontent\x18\x03 \x01(\t\x12\x13\n\x06script\x18\x04 \x01(\tH\x00\x88\x01\x01\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x08language\x18\x06 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12\x35\n\nparameters\x18\x07 \x03(\x0b\x32!.flowpilot.api.v1.ScriptParameter\x12\x13\n\x0b\x65xplanation\x18\x08 \x01(\t\x12\x16\n\trecipe_id\x18\t \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06\x66ix_id\x18\n \x01(\tH\x02\x88\x01\x01\x42\t\n\x07_scriptB\x0c\n\n_recipe_idB\t\n\x07_fix_id\"\xd2\x04\n\x0eScriptTemplate\x12\x10\n\x02id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x03\x12\x18\n\naccount_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12\x63reated_by_user_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x03\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x05 \x01(\t\x12\x32\n\x08language\x18\x06 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12\x0c\n\x04\x62ody\x18\x07 \x01(\t\x12\x35\n\nparameters\x18\x08 \x03(\x0b\x32!.flowpilot.api.v1.ScriptParameter\x12@\n\x06status\x18\t \x01(\x0e\x32*.flowpilot.scriptbuilder.v1.TemplateStatusB\x04\xe2\x41\x01\x03\x12 \n\rsource_fix_id\x18\n \x01(\tB\x04\xe2\x41\x01\x03H\x00\x88\x01\x01\x12$\n\x11source_session_id\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03H\x01\x88\x01\x01\x12\x34\n\ncreated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nupdated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12#\n\x10source_recipe_id\x18\x0e \x01(\tB\x04\xe2\x41\x01\x03H\x02\x88\x01\x01\x42\x10\n\x0e_source_fix_idB\x14\n\x12_source_session_idB\x13\n\x11_source_recipe_id\"\xcb\x01\n\x14\x43reateSessionRequest\x12\x32\n\x06origin\x18\x01 \x01(\x0e\x32\".flowpilot.scriptbuilder.v1.Origin\x12\x1a\n\rai_session_id\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x32\n\x08language\x18\x03 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0e\n\x06\x66ix_id\x18\x05 \x01(\tB\x10\n\x0e_ai_session_id\"T\n\x13ListSessionsRequest\x12\x16\n\x0einclude_inline\x18\x01 \x01(\x08\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x14ListSessionsResponse\x12\x35\n\x08sessions\x18\x01 \x03(\x0b\x32#.flowpilot.scriptbuilder.v1.Session\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"-\n\x11GetSessionRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"0\n\x14\x44\x65leteSessionRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"U\n\x12SendMessageRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x66ix_id\x18\x03 \x01(\t\"\x90\x01\n\x13SendMessageResponse\x12\x39\n\x0cuser_message\x18\x01 \x01(\x0b\x32#.flowpilot.scriptbuilder.v1.Message\x12>\n\x11\x61ssistant_message\x18\x02 \x01(\x0b\x32#.flowpilot.scriptbuilder.v1.Message\"\x19\n\tTextDelta\x12\x0c\n\x04text\x18\x01 \x01(\t\"\xd7\x01\n\x10SendMessageEvent\x12;\n\x0cuser_message\x18\x01 \x01(\x0b\x32#.flowpilot.scriptbuilder.v1.MessageH\x00\x12;\n\ntext_delta\x18\x02 \x01(\x0b\x32%.flowpilot.scriptbuilder.v1.TextDeltaH\x00\x12@\n\x11\x61ssistant_message\x18\x03 \x01(\x0b\x32#.flowpilot.scriptbuilder.v1.MessageH\x00\x42\x07\n\x05\x65vent\"V\n\x13ListMessagesRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"f\n\x14ListMessagesResponse\x12\x35\n\x08messages\x18\x01 \x03(\x0b\x32#.flowpilot.scriptbuilder.v1.Message\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xac\x01\n\x12UpdateDraftRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\reditor_buffer\x18\x02 \x01(\t\x12\x34\n\x04mode\x18\x03 \x01(\x0e\x32&.flowpilot.scriptbuilder.v1.EditorMode\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"\x98\x01\n\x1cSaveSessionAsTemplateRequest\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04name\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x35\n\nparameters\x18\x04 \x03(\x0b\x32!.flowpilot.api.v1.ScriptParameter\"\xc5\x01\n\x15\x43reateTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x38\n\x08language\x18\x03 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguageB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x62ody\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\nparameters\x18\x05 \x03(\x0b\x32!.flowpilot.api.v1.ScriptParameter\"\xa7\x01\n\x14ListTemplatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x1a\n\rsource_fix_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12:\n\x06status\x18\x04 \x01(\x0e\x32*.flowpilot.scriptbuilder.v1.TemplateStatusB\x10\n\x0e_source_fix_id\"o\n\x15ListTemplatesResponse\x12=\n\ttemplates\x18\x01 \x03(\x0b\x32*.flowpilot.scriptbuilder.v1.ScriptTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"/\n\x12GetTemplateRequest\x12\x19\n\x0btemplate_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"3\n\x16PublishTemplateRequest\x12\x19\n\x0btemplate_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"_\n\x15RenderTemplateRequest\x12\x19\n\x0btemplate_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12+\n\nparameters\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\\\n\x16RenderTemplateResponse\x12\x0e\n\x06script\x18\x01 \x01(\t\x12\x32\n\x08language\x18\x02 \x01(\x0e\x32 .flowpilot.api.v1.ScriptLanguage*P\n\x06Origin\x12\x16\n\x12ORIGIN_UNSPECIFIED\x10\x00\x12\x15\n\x11ORIGIN_STANDALONE\x10\x01\x12\x17\n\x13ORIGIN_PILOT_INLINE\x10\x02*h\n\rSessionStatus\x12\x1e\n\x1aSESSION_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15SESSION_STATUS_ACTIVE\x10\x01\x12\x1c\n\x18SESSION_STATUS_COMPLETED\x10\x02*U\n\nEditorMode\x12\x1b\n\x17\x45\x44ITOR_MODE_UNSPECIFIED\x10\x00\x12\x12\n\x0e\x45\x44ITOR_MODE_AI\x10\x01\x12\x16\n\x12\x45\x44ITOR_MODE_EDITOR\x10\x02*^\n\x0bMessageRole\x12\x1c\n\x18MESSAGE_ROLE_UNSPECIFIED\x10\x00\x12\x15\n\x11MESSAGE_ROLE_USER\x10\x01\x12\x1a\n\x16MESSAGE_ROLE_ASSISTANT\x10\x02*k\n\x0eTemplateStatus\x12\x1f\n\x1bTEMPLATE_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15TEMPLATE_STATUS_DRAFT\x10\x01\x12\x1d\n\x19TEMPLATE_STATUS_PUBLISHED\x10\x02\x32\xc2\x12\n\x14ScriptBuilderService\x12\x97\x01\n\rCreateSession\x12\x30.flowpilot.scriptbuilder.v1.CreateSessionRequest\x1a#.flowpilot.scriptbuilder.v1.Session\"/\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02$\"\x1f/api/v1/script-builder/sessions:\x01*\x12\x9a\x01\n\x0cListSessions\x12/.flowpilot.scriptbuilder.v1.ListSessionsRequest\x1a\x30.flowpilot.scriptbuilder.v1.ListSessionsResponse\"\'\x82\xd3\xe4\x93\x02!\x12\x1f/api/v1/script-builder/sessions\x12\x96\x01\n\nGetSession\x12-.flowpilot.scriptbuilder.v1.GetSessionRequest\x1a#.flowpilot.scriptbuilder.v1.Session\"4\x82\xd3\xe4\x93\x02.\x12,/api/v1/script-builder/sessions/{session_id}\x12\x94\x01\n\rDeleteSession\x12\x30.flowpilot.scriptbuilder.v1.DeleteSessionRequest\x1a\x16.google.protobuf.Empty\"9\x88\xb5\x18\xcc\x01\x82\xd3\xe4\x93\x02.*,/api/v1/script-builder/sessions/{session_id}\x12\xb5\x01\n\x0bSendMessage\x12..flowpilot.scriptbuilder.v1.SendMessageRequest\x1a/.flowpilot.scriptbuilder.v1.SendMessageResponse\"E\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02:\"5/api/v1/script-builder/sessions/{session_id}/messages:\x01*\x12\xb8\x01\n\rStreamMessage\x12..flowpilot.scriptbuilder.v1.SendMessageRequest\x1a,.flowpilot.scriptbuilder.v1.SendMessageEvent\"G\x82\xd3\xe4\x93\x02\x41\"</api/v1/script-builder/sessions/{session_id}/messages:stream:\x01*0\x01\x12\xb0\x01\n\x0cListMessages\x12/.flowpilot.scriptbuilder.v1.ListMessagesRequest\x1a\x30.flowpilot.scriptbuilder.v1.ListMessagesResponse\"=\x82\xd3\xe4\x93\x02\x37\x12\x35/api/v1/script-builder/sessions/{session_id}/messages\x12\xa1\x01\n\x0bUpdateDraft\x12..flowpilot.scriptbuilder.v1.UpdateDraftRequest\x1a#.flowpilot.scriptbuilder.v1.Session\"=\x82\xd3\xe4\x93\x02\x37\x32\x32/api/v1/script-builder/sessions/{session_id}/draft:\x01*\x12\xc4\x01\n\x15SaveSessionAsTemplate\x12\x38.flowpilot.scriptbuilder.v1.SaveSessionAsTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\"E\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02:\"5/api/v1/script-builder/sessions/{session_id}/template:\x01*\x12\x99\x01\n\x0e\x43reateTemplate\x12\x31.flowpilot.scriptbuilder.v1.CreateTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\"(\x88\xb5\x18\xc9\x01\x82\xd3\xe4\x93\x02\x1d\"\x18/api/v1/script-templates:\x01*\x12\x96\x01\n\rListTemplates\x12\x30.flowpilot.scriptbuilder.v1.ListTemplatesRequest\x1a\x31.flowpilot.scriptbuilder.v1.ListTemplatesResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/api/v1/script-templates\x12\x99\x01\n\x0bGetTemplate\x12..flowpilot.scriptbuilder.v1.GetTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\".\x82\xd3\xe4\x93\x02(\x12&/api/v1/script-templates/{template_id}\x12\xac\x01\n\x0fPublishTemplate\x12\x32.flowpilot.scriptbuilder.v1.PublishTemplateRequest\x1a*.flowpilot.scriptbuilder.v1.ScriptTemplate\"9\x82\xd3\xe4\x93\x02\x33\"./api/v1/script-templates/{template_id}/publish:\x01*\x12\xb1\x01\n\x0eRenderTemplate\x12\x31.flowpilot.scriptbuilder.v1.RenderTemplateRequest\x1a\x32.flowpilot.scriptbuilder.v1.RenderTemplateResponse\"8\x82\xd3\xe4\x93\x02\x32\"-/api/v1/script-templates/{template_id}/render:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -50,10 +51,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SESSION'].fields_by_name['created_at']._serialized_options = b'\342A\001\003'
   _globals['_SESSION'].fields_by_name['updated_at']._loaded_options = None
   _globals['_SESSION'].fields_by_name['updated_at']._serialized_options = b'\342A\001\003'
-  _globals['_TEMPLATEPARAMETER'].fields_by_name['name']._loaded_options = None
-  _globals['_TEMPLATEPARAMETER'].fields_by_name['name']._serialized_options = b'\342A\001\002'
-  _globals['_TEMPLATEPARAMETER'].fields_by_name['type']._loaded_options = None
-  _globals['_TEMPLATEPARAMETER'].fields_by_name['type']._serialized_options = b'\342A\001\002'
+  _globals['_SESSION'].fields_by_name['fix_id']._loaded_options = None
+  _globals['_SESSION'].fields_by_name['fix_id']._serialized_options = b'\342A\001\003'
   _globals['_SCRIPTTEMPLATE'].fields_by_name['id']._loaded_options = None
   _globals['_SCRIPTTEMPLATE'].fields_by_name['id']._serialized_options = b'\342A\001\003'
   _globals['_SCRIPTTEMPLATE'].fields_by_name['account_id']._loaded_options = None
@@ -84,8 +83,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTMESSAGESREQUEST'].fields_by_name['session_id']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEDRAFTREQUEST'].fields_by_name['session_id']._loaded_options = None
   _globals['_UPDATEDRAFTREQUEST'].fields_by_name['session_id']._serialized_options = b'\342A\001\002'
-  _globals['_UPDATEDRAFTREQUEST'].fields_by_name['mode']._loaded_options = None
-  _globals['_UPDATEDRAFTREQUEST'].fields_by_name['mode']._serialized_options = b'\342A\001\002'
   _globals['_SAVESESSIONASTEMPLATEREQUEST'].fields_by_name['session_id']._loaded_options = None
   _globals['_SAVESESSIONASTEMPLATEREQUEST'].fields_by_name['session_id']._serialized_options = b'\342A\001\002'
   _globals['_SAVESESSIONASTEMPLATEREQUEST'].fields_by_name['name']._loaded_options = None
@@ -112,6 +109,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['DeleteSession']._serialized_options = b'\210\265\030\314\001\202\323\344\223\002.*,/api/v1/script-builder/sessions/{session_id}'
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['SendMessage']._loaded_options = None
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['SendMessage']._serialized_options = b'\210\265\030\311\001\202\323\344\223\002:\"5/api/v1/script-builder/sessions/{session_id}/messages:\001*'
+  _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['StreamMessage']._loaded_options = None
+  _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['StreamMessage']._serialized_options = b'\202\323\344\223\002A\"</api/v1/script-builder/sessions/{session_id}/messages:stream:\001*'
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['ListMessages']._loaded_options = None
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['ListMessages']._serialized_options = b'\202\323\344\223\0027\0225/api/v1/script-builder/sessions/{session_id}/messages'
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['UpdateDraft']._loaded_options = None
@@ -128,62 +127,62 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['PublishTemplate']._serialized_options = b'\202\323\344\223\0023\"./api/v1/script-templates/{template_id}/publish:\001*'
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['RenderTemplate']._loaded_options = None
   _globals['_SCRIPTBUILDERSERVICE'].methods_by_name['RenderTemplate']._serialized_options = b'\202\323\344\223\0022\"-/api/v1/script-templates/{template_id}/render:\001*'
-  _globals['_ORIGIN']._serialized_start=3932
-  _globals['_ORIGIN']._serialized_end=4012
-  _globals['_SESSIONSTATUS']._serialized_start=4014
-  _globals['_SESSIONSTATUS']._serialized_end=4118
-  _globals['_EDITORMODE']._serialized_start=4120
-  _globals['_EDITORMODE']._serialized_end=4205
-  _globals['_MESSAGEROLE']._serialized_start=4207
-  _globals['_MESSAGEROLE']._serialized_end=4301
-  _globals['_PARAMETERTYPE']._serialized_start=4304
-  _globals['_PARAMETERTYPE']._serialized_end=4459
-  _globals['_TEMPLATESTATUS']._serialized_start=4461
-  _globals['_TEMPLATESTATUS']._serialized_end=4568
-  _globals['_SESSION']._serialized_start=300
-  _globals['_SESSION']._serialized_end=791
-  _globals['_MESSAGE']._serialized_start=794
-  _globals['_MESSAGE']._serialized_end=1145
-  _globals['_TEMPLATEPARAMETER']._serialized_start=1148
-  _globals['_TEMPLATEPARAMETER']._serialized_end=1347
-  _globals['_SCRIPTTEMPLATE']._serialized_start=1350
-  _globals['_SCRIPTTEMPLATE']._serialized_end=1956
-  _globals['_CREATESESSIONREQUEST']._serialized_start=1959
-  _globals['_CREATESESSIONREQUEST']._serialized_end=2146
-  _globals['_LISTSESSIONSREQUEST']._serialized_start=2148
-  _globals['_LISTSESSIONSREQUEST']._serialized_end=2232
-  _globals['_LISTSESSIONSRESPONSE']._serialized_start=2234
-  _globals['_LISTSESSIONSRESPONSE']._serialized_end=2336
-  _globals['_GETSESSIONREQUEST']._serialized_start=2338
-  _globals['_GETSESSIONREQUEST']._serialized_end=2383
-  _globals['_DELETESESSIONREQUEST']._serialized_start=2385
-  _globals['_DELETESESSIONREQUEST']._serialized_end=2433
-  _globals['_SENDMESSAGEREQUEST']._serialized_start=2435
-  _globals['_SENDMESSAGEREQUEST']._serialized_end=2504
-  _globals['_SENDMESSAGERESPONSE']._serialized_start=2507
-  _globals['_SENDMESSAGERESPONSE']._serialized_end=2651
-  _globals['_LISTMESSAGESREQUEST']._serialized_start=2653
-  _globals['_LISTMESSAGESREQUEST']._serialized_end=2739
-  _globals['_LISTMESSAGESRESPONSE']._serialized_start=2741
-  _globals['_LISTMESSAGESRESPONSE']._serialized_end=2843
-  _globals['_UPDATEDRAFTREQUEST']._serialized_start=2846
-  _globals['_UPDATEDRAFTREQUEST']._serialized_end=2975
-  _globals['_SAVESESSIONASTEMPLATEREQUEST']._serialized_start=2978
-  _globals['_SAVESESSIONASTEMPLATEREQUEST']._serialized_end=3142
-  _globals['_CREATETEMPLATEREQUEST']._serialized_start=3145
-  _globals['_CREATETEMPLATEREQUEST']._serialized_end=3354
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=3357
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=3524
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=3526
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=3637
-  _globals['_GETTEMPLATEREQUEST']._serialized_start=3639
-  _globals['_GETTEMPLATEREQUEST']._serialized_end=3686
-  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_start=3688
-  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_end=3739
-  _globals['_RENDERTEMPLATEREQUEST']._serialized_start=3741
-  _globals['_RENDERTEMPLATEREQUEST']._serialized_end=3836
-  _globals['_RENDERTEMPLATERESPONSE']._serialized_start=3838
-  _globals['_RENDERTEMPLATERESPONSE']._serialized_end=3930
-  _globals['_SCRIPTBUILDERSERVICE']._serialized_start=4571
-  _globals['_SCRIPTBUILDERSERVICE']._serialized_end=6754
+  _globals['_ORIGIN']._serialized_start=4106
+  _globals['_ORIGIN']._serialized_end=4186
+  _globals['_SESSIONSTATUS']._serialized_start=4188
+  _globals['_SESSIONSTATUS']._serialized_end=4292
+  _globals['_EDITORMODE']._serialized_start=4294
+  _globals['_EDITORMODE']._serialized_end=4379
+  _globals['_MESSAGEROLE']._serialized_start=4381
+  _globals['_MESSAGEROLE']._serialized_end=4475
+  _globals['_TEMPLATESTATUS']._serialized_start=4477
+  _globals['_TEMPLATESTATUS']._serialized_end=4584
+  _globals['_SESSION']._serialized_start=334
+  _globals['_SESSION']._serialized_end=863
+  _globals['_MESSAGE']._serialized_start=866
+  _globals['_MESSAGE']._serialized_end=1237
+  _globals['_SCRIPTTEMPLATE']._serialized_start=1240
+  _globals['_SCRIPTTEMPLATE']._serialized_end=1834
+  _globals['_CREATESESSIONREQUEST']._serialized_start=1837
+  _globals['_CREATESESSIONREQUEST']._serialized_end=2040
+  _globals['_LISTSESSIONSREQUEST']._serialized_start=2042
+  _globals['_LISTSESSIONSREQUEST']._serialized_end=2126
+  _globals['_LISTSESSIONSRESPONSE']._serialized_start=2128
+  _globals['_LISTSESSIONSRESPONSE']._serialized_end=2230
+  _globals['_GETSESSIONREQUEST']._serialized_start=2232
+  _globals['_GETSESSIONREQUEST']._serialized_end=2277
+  _globals['_DELETESESSIONREQUEST']._serialized_start=2279
+  _globals['_DELETESESSIONREQUEST']._serialized_end=2327
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=2329
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=2414
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=2417
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=2561
+  _globals['_TEXTDELTA']._serialized_start=2563
+  _globals['_TEXTDELTA']._serialized_end=2588
+  _globals['_SENDMESSAGEEVENT']._serialized_start=2591
+  _globals['_SENDMESSAGEEVENT']._serialized_end=2806
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=2808
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=2894
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=2896
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=2998
+  _globals['_UPDATEDRAFTREQUEST']._serialized_start=3001
+  _globals['_UPDATEDRAFTREQUEST']._serialized_end=3173
+  _globals['_SAVESESSIONASTEMPLATEREQUEST']._serialized_start=3176
+  _globals['_SAVESESSIONASTEMPLATEREQUEST']._serialized_end=3328
+  _globals['_CREATETEMPLATEREQUEST']._serialized_start=3331
+  _globals['_CREATETEMPLATEREQUEST']._serialized_end=3528
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=3531
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=3698
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=3700
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=3811
+  _globals['_GETTEMPLATEREQUEST']._serialized_start=3813
+  _globals['_GETTEMPLATEREQUEST']._serialized_end=3860
+  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_start=3862
+  _globals['_PUBLISHTEMPLATEREQUEST']._serialized_end=3913
+  _globals['_RENDERTEMPLATEREQUEST']._serialized_start=3915
+  _globals['_RENDERTEMPLATEREQUEST']._serialized_end=4010
+  _globals['_RENDERTEMPLATERESPONSE']._serialized_start=4012
+  _globals['_RENDERTEMPLATERESPONSE']._serialized_end=4104
+  _globals['_SCRIPTBUILDERSERVICE']._serialized_start=4587
+  _globals['_SCRIPTBUILDERSERVICE']._serialized_end=6957
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ from flowpilot.api.v1 import types_pb2 as _types_pb2
 from google.api import annotations_pb2 as _annotations_pb2_1
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -40,14 +41,6 @@ class MessageRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     MESSAGE_ROLE_USER: _ClassVar[MessageRole]
     MESSAGE_ROLE_ASSISTANT: _ClassVar[MessageRole]
 
-class ParameterType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
-    __slots__ = ()
-    PARAMETER_TYPE_UNSPECIFIED: _ClassVar[ParameterType]
-    PARAMETER_TYPE_STRING: _ClassVar[ParameterType]
-    PARAMETER_TYPE_INTEGER: _ClassVar[ParameterType]
-    PARAMETER_TYPE_BOOLEAN: _ClassVar[ParameterType]
-    PARAMETER_TYPE_ENUM: _ClassVar[ParameterType]
-
 class TemplateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     TEMPLATE_STATUS_UNSPECIFIED: _ClassVar[TemplateStatus]
@@ -65,17 +58,12 @@ EDITOR_MODE_EDITOR: EditorMode
 MESSAGE_ROLE_UNSPECIFIED: MessageRole
 MESSAGE_ROLE_USER: MessageRole
 MESSAGE_ROLE_ASSISTANT: MessageRole
-PARAMETER_TYPE_UNSPECIFIED: ParameterType
-PARAMETER_TYPE_STRING: ParameterType
-PARAMETER_TYPE_INTEGER: ParameterType
-PARAMETER_TYPE_BOOLEAN: ParameterType
-PARAMETER_TYPE_ENUM: ParameterType
 TEMPLATE_STATUS_UNSPECIFIED: TemplateStatus
 TEMPLATE_STATUS_DRAFT: TemplateStatus
 TEMPLATE_STATUS_PUBLISHED: TemplateStatus
 
 class Session(_message.Message):
-    __slots__ = ("id", "user_id", "account_id", "ai_session_id", "origin", "title", "language", "status", "editor_buffer", "mode", "created_at", "updated_at")
+    __slots__ = ("id", "user_id", "account_id", "ai_session_id", "origin", "title", "language", "status", "editor_buffer", "mode", "created_at", "updated_at", "fix_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +76,7 @@ class Session(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     account_id: str
@@ -100,10 +89,11 @@ class Session(_message.Message):
     mode: EditorMode
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., origin: _Optional[_Union[Origin, str]] = ..., title: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., origin: _Optional[_Union[Origin, str]] = ..., title: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("id", "role", "content", "script", "created_at", "language", "parameters", "explanation", "recipe_id")
+    __slots__ = ("id", "role", "content", "script", "created_at", "language", "parameters", "explanation", "recipe_id", "fix_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -113,32 +103,18 @@ class Message(_message.Message):
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     RECIPE_ID_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     role: MessageRole
     content: str
     script: str
     created_at: _timestamp_pb2.Timestamp
     language: _types_pb2.ScriptLanguage
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
     explanation: str
     recipe_id: str
-    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., explanation: _Optional[str] = ..., recipe_id: _Optional[str] = ...) -> None: ...
-
-class TemplateParameter(_message.Message):
-    __slots__ = ("name", "type", "required", "default", "choices", "description")
-    NAME_FIELD_NUMBER: _ClassVar[int]
-    TYPE_FIELD_NUMBER: _ClassVar[int]
-    REQUIRED_FIELD_NUMBER: _ClassVar[int]
-    DEFAULT_FIELD_NUMBER: _ClassVar[int]
-    CHOICES_FIELD_NUMBER: _ClassVar[int]
-    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
-    name: str
-    type: ParameterType
-    required: bool
-    default: _struct_pb2.Value
-    choices: _containers.RepeatedScalarFieldContainer[str]
-    description: str
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[ParameterType, str]] = ..., required: _Optional[bool] = ..., default: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., choices: _Optional[_Iterable[str]] = ..., description: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., explanation: _Optional[str] = ..., recipe_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class ScriptTemplate(_message.Message):
     __slots__ = ("id", "account_id", "created_by_user_id", "name", "description", "language", "body", "parameters", "status", "source_fix_id", "source_session_id", "created_at", "updated_at", "source_recipe_id")
@@ -163,26 +139,28 @@ class ScriptTemplate(_message.Message):
     description: str
     language: _types_pb2.ScriptLanguage
     body: str
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
     status: TemplateStatus
     source_fix_id: str
     source_session_id: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
     source_recipe_id: str
-    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., created_by_user_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ..., status: _Optional[_Union[TemplateStatus, str]] = ..., source_fix_id: _Optional[str] = ..., source_session_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_recipe_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., account_id: _Optional[str] = ..., created_by_user_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., status: _Optional[_Union[TemplateStatus, str]] = ..., source_fix_id: _Optional[str] = ..., source_session_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., source_recipe_id: _Optional[str] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
-    __slots__ = ("origin", "ai_session_id", "language", "title")
+    __slots__ = ("origin", "ai_session_id", "language", "title", "fix_id")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     origin: Origin
     ai_session_id: str
     language: _types_pb2.ScriptLanguage
     title: str
-    def __init__(self, origin: _Optional[_Union[Origin, str]] = ..., ai_session_id: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., title: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, origin: _Optional[_Union[Origin, str]] = ..., ai_session_id: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., title: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class ListSessionsRequest(_message.Message):
     __slots__ = ("include_inline", "page_size", "page_token")
@@ -215,12 +193,14 @@ class DeleteSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class SendMessageRequest(_message.Message):
-    __slots__ = ("session_id", "content")
+    __slots__ = ("session_id", "content", "fix_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     content: str
-    def __init__(self, session_id: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, session_id: _Optional[str] = ..., content: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class SendMessageResponse(_message.Message):
     __slots__ = ("user_message", "assistant_message")
@@ -229,6 +209,22 @@ class SendMessageResponse(_message.Message):
     user_message: Message
     assistant_message: Message
     def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ...) -> None: ...
+
+class TextDelta(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class SendMessageEvent(_message.Message):
+    __slots__ = ("user_message", "text_delta", "assistant_message")
+    USER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_DELTA_FIELD_NUMBER: _ClassVar[int]
+    ASSISTANT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    user_message: Message
+    text_delta: TextDelta
+    assistant_message: Message
+    def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., text_delta: _Optional[_Union[TextDelta, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ...) -> None: ...
 
 class ListMessagesRequest(_message.Message):
     __slots__ = ("session_id", "page_size", "page_token")
@@ -249,14 +245,16 @@ class ListMessagesResponse(_message.Message):
     def __init__(self, messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateDraftRequest(_message.Message):
-    __slots__ = ("session_id", "editor_buffer", "mode")
+    __slots__ = ("session_id", "editor_buffer", "mode", "update_mask")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     EDITOR_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     editor_buffer: str
     mode: EditorMode
-    def __init__(self, session_id: _Optional[str] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, session_id: _Optional[str] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class SaveSessionAsTemplateRequest(_message.Message):
     __slots__ = ("session_id", "name", "description", "parameters")
@@ -267,8 +265,8 @@ class SaveSessionAsTemplateRequest(_message.Message):
     session_id: str
     name: str
     description: str
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
-    def __init__(self, session_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ...) -> None: ...
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
+    def __init__(self, session_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ...) -> None: ...
 
 class CreateTemplateRequest(_message.Message):
     __slots__ = ("name", "description", "language", "body", "parameters")
@@ -281,8 +279,8 @@ class CreateTemplateRequest(_message.Message):
     description: str
     language: _types_pb2.ScriptLanguage
     body: str
-    parameters: _containers.RepeatedCompositeFieldContainer[TemplateParameter]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[TemplateParameter, _Mapping]]] = ...) -> None: ...
+    parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
     __slots__ = ("page_size", "page_token", "source_fix_id", "status")

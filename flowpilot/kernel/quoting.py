@@ -1,5 +1,8 @@
 """Literals per script language (CONTRACT §3): no value can leave its literal.
 
+Shared by template rendering (script-builder) and fix rendering (fixes
+service), so both quote alike.
+
 NUL cannot travel through any of these (bash strings and argv end at NUL;
 PostgreSQL cannot store it), so values with NUL are refused before they get
 here; `quote_*` raise `ValueError` on them as a second line of defence.

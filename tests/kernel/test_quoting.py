@@ -17,15 +17,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from flowpilot.kernel import ScriptLanguage
-from flowpilot.runtime.errors import InvalidArgument
-from scriptbuilder_service.domain.quoting import (
+from flowpilot.kernel.quoting import (
     POWERSHELL_SINGLE_QUOTES,
     quote_bash,
     quote_powershell,
     quote_python,
 )
-from scriptbuilder_service.domain.templates import Parameter, ParameterType, render
-from tests.scriptbuilder.powershell import read_powershell_single_quoted
+from flowpilot.kernel.scripts import Parameter, ParameterType, render
+from flowpilot.runtime.errors import InvalidArgument
+from tests.kernel.powershell import read_powershell_single_quoted
 
 NASTY = [
     "",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import tree_sitter
 import tree_sitter_powershell
 
-from scriptbuilder_service.domain.quoting import POWERSHELL_SINGLE_QUOTES
+from flowpilot.kernel.quoting import POWERSHELL_SINGLE_QUOTES
 
 _PARSER = tree_sitter.Parser(tree_sitter.Language(tree_sitter_powershell.language()))
 # "$name:" in an expandable string is a parse error in PowerShell ("':' was
