@@ -31,6 +31,7 @@ no lock; prometheus-client's own per-value lock is uncontended).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -103,6 +104,22 @@ DB_STATEMENT = Histogram(
     ("database", "operation"),
     buckets=STATEMENT_BUCKETS,
 )
+DB_UP = Gauge(
+    "flowpilot_db_up",
+    "1 while the service's database answers its health probe (every "
+    "FLOWPILOT_DB_HEALTH_INTERVAL_SECONDS), 0 while it does not.",
+)
+DB_FAULTS = Counter(
+    "flowpilot_db_faults_total",
+    "Calls refused because of the database, by the reason the caller gets "
+    "(DATABASE_UNAVAILABLE, DATABASE_BUSY, DATABASE_TIMEOUT, RESOURCE_BUSY).",
+    ("reason",),
+)
+# The reasons flowpilot.runtime.uow gives; exported at 0 from the start, so a
+# rate over them is 0, not absent, until the first fault.
+DB_FAULT_REASONS = ("DATABASE_UNAVAILABLE", "DATABASE_BUSY", "DATABASE_TIMEOUT", "RESOURCE_BUSY")
+for _reason in DB_FAULT_REASONS:
+    DB_FAULTS.labels(_reason)
 DB_ERRORS = Counter(
     "flowpilot_db_errors_total",
     "Database errors: kind=connection (the server could not be reached or "
@@ -426,6 +443,10 @@ def observe_engine(engine: Any, database: str) -> None:
     connection_errors = DB_ERRORS.labels(database, "connection")
     statement_errors = DB_ERRORS.labels(database, "statement")
 
+    @event.listens_for(sync_engine, "connect")
+    def _named(dbapi_connection: Any, record: Any) -> None:
+        record.info[DATABASE_INFO_KEY] = database
+
     @event.listens_for(sync_engine, "before_cursor_execute")
     def _started(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         conn.info["flowpilot_statement_started"] = time.perf_counter()
@@ -444,6 +465,27 @@ def observe_engine(engine: Any, database: str) -> None:
             connection_errors.inc()
         else:
             statement_errors.inc()
+
+
+DATABASE_INFO_KEY = "flowpilot_database"
+
+
+@contextlib.contextmanager
+def driver_statement(connection: Any, statement: str) -> Iterator[None]:
+    """Measures (and, while tracing is on, spans) a statement run on the
+    asyncpg connection under a SQLAlchemy one (the fixes hot path), which
+    SQLAlchemy's events do not see. `connection` is the SQLAlchemy
+    connection; its pooled connection knows its database's name."""
+    from flowpilot.runtime import tracing
+
+    database = str(connection.info.get(DATABASE_INFO_KEY, "unknown"))
+    operation = statement_operation(statement)
+    started = time.perf_counter()
+    with tracing.database_span(database, operation, statement):
+        try:
+            yield
+        finally:
+            DB_STATEMENT.labels(database, operation).observe(time.perf_counter() - started)
 
 
 def counting_connection_failures(

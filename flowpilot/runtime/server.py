@@ -408,6 +408,8 @@ class GrpcServer:
             except Exception:  # a probe must never end the watch
                 log.exception("database probe failed unexpectedly")
                 answered = False
+            if answered is not None:
+                metrics.DB_UP.set(1 if answered else 0)
             if answered is not None and answered != serving:
                 serving = answered
                 for name in self.spec.service_names:

@@ -23,8 +23,9 @@ instead of OTLP.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from opentelemetry import trace
@@ -150,3 +151,23 @@ def name_span_after_route(method: str, route: str) -> None:
     if span.is_recording():
         span.update_name(f"{method} {route}")
         span.set_attribute("http.route", route)
+
+
+@contextlib.contextmanager
+def database_span(database: str, operation: str, statement: str) -> Iterator[None]:
+    """A client span for a statement SQLAlchemy's events do not see (run on
+    the driver connection), like the engine's own spans; nothing while off."""
+    if _state.provider is None:
+        yield
+        return
+    span_tracer = _state.provider.get_tracer("flowpilot.runtime.tracing")
+    attributes = {
+        "db.system": "postgresql",
+        "db.name": database,
+        "db.operation": operation,
+        "db.statement": statement,
+    }
+    with span_tracer.start_as_current_span(
+        f"{operation} {database}", kind=trace.SpanKind.CLIENT, attributes=attributes
+    ):
+        yield

@@ -10,6 +10,9 @@ from sqlalchemy.exc import ProgrammingError
 
 from flowpilot.runtime.db import create_engine, parse_database_url
 from flowpilot.runtime.embedded_pg import free_port
+from flowpilot.runtime.errors import Unavailable
+from flowpilot.runtime.metrics import driver_statement
+from flowpilot.runtime.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -59,3 +62,36 @@ async def test_an_unreachable_database_counts_connection_errors() -> None:
             ) == (attempt + 1)
     finally:
         await engine.dispose()
+
+
+async def test_statements_on_the_driver_connection_are_measured(fixes_db_url: str) -> None:
+    """The fixes hot path runs on asyncpg under SQLAlchemy, which does not see it."""
+    database = parse_database_url(fixes_db_url).database
+    engine = create_engine(fixes_db_url, pool_size=1, autocommit=True)
+    labels = {"database": database, "operation": "SELECT"}
+    try:
+        async with engine.connect() as connection:
+            driver = (await connection.get_raw_connection()).driver_connection
+            before = sample("flowpilot_db_statement_duration_seconds_count", **labels)
+            with driver_statement(connection, "SELECT 41 + 1"):
+                assert await driver.fetchval("SELECT 41 + 1") == 42
+        after = sample("flowpilot_db_statement_duration_seconds_count", **labels)
+        assert after == before + 1
+    finally:
+        await engine.dispose()
+
+
+async def test_database_faults_are_counted_by_reason() -> None:
+    """What the caller is told (UNAVAILABLE `DATABASE_UNAVAILABLE`), counted."""
+    uow = UnitOfWork(
+        f"postgresql://u:p@127.0.0.1:{free_port()}/flowpilot_gone", lambda c: c, pool_size=1
+    )
+    before = sample("flowpilot_db_faults_total", reason="DATABASE_UNAVAILABLE")
+    try:
+        with pytest.raises(Unavailable) as refused:
+            async with uow.autocommit():
+                pass
+        assert refused.value.reason == "DATABASE_UNAVAILABLE"
+        assert sample("flowpilot_db_faults_total", reason="DATABASE_UNAVAILABLE") == before + 1
+    finally:
+        await uow.dispose()

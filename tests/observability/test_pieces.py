@@ -152,3 +152,19 @@ def test_json_log_lines_carry_the_trace_id_while_a_span_is_current() -> None:
         assert line["span_id"] == format(context.span_id, "016x")
     finally:
         off()
+
+
+def test_every_database_fault_reason_is_exported_from_the_start() -> None:
+    """The reasons the unit of work gives are the ones pre-created at 0."""
+    import inspect
+    import re
+
+    from flowpilot.runtime import uow
+    from flowpilot.runtime.metrics import DB_FAULT_REASONS
+
+    given = set(re.findall(r'"((?:DATABASE|RESOURCE)_[A-Z_]+)"', inspect.getsource(uow)))
+    assert given == set(DB_FAULT_REASONS)
+    for reason in DB_FAULT_REASONS:
+        assert (
+            REGISTRY.get_sample_value("flowpilot_db_faults_total", {"reason": reason}) is not None
+        )

@@ -226,8 +226,9 @@ async def test_every_process_serves_metrics_that_move(
         grpc_method="ListPendingTemplateProposals",
         grpc_code="OK",
     )
-    # The database: statements, pool waits, pool gauges.
+    # The database: its health probe, statements, pool waits, pool gauges.
     for process in ("fixes", "scriptbuilder"):
+        assert value(after[process], "flowpilot_db_up") == 1, process
         moved(process, "flowpilot_db_statement_duration_seconds_count", operation="SELECT")
         moved(process, "flowpilot_db_pool_wait_seconds_count")
         assert value(after[process], "flowpilot_db_pool_size") == 2  # FLOWPILOT_DB_POOL_SIZE
@@ -266,6 +267,8 @@ async def test_labels_are_bounded(running: Stack, metrics_ports: dict[str, int],
                 assert not UUID.search(label), f"{process}: {name}{{{key}={label!r}}}"
                 if key == "route":
                     assert label == "unmatched" or label.startswith("/"), label
+                if key == "database":  # every statement knows its database
+                    assert label != "unknown", name
 
 
 async def test_rules_and_dashboard_query_only_exported_series(

@@ -9,7 +9,7 @@ but what the wire carries."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -67,13 +67,15 @@ def _under(span: ReadableSpan, ancestor: ReadableSpan, spans: list[ReadableSpan]
     return False
 
 
-async def test_an_inline_get_or_create_is_one_trace_across_the_three_processes(
+@pytest.fixture
+async def api(
     exporter: InMemorySpanExporter,
     settings: Settings,
     fixes_db_url: str,
     scriptbuilder_db_url: str,
     make_token,
-) -> None:
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The three servers, traced, and a client of the gateway."""
     from fixes_service.main import create_server as create_fixes
     from gateway.app import create_app
     from scriptbuilder_service.main import create_server as create_scriptbuilder
@@ -88,7 +90,6 @@ async def test_an_inline_get_or_create_is_one_trace_across_the_three_processes(
     )
     await scriptbuilder.start()
     app = create_app(settings, both_services(fixes.target, scriptbuilder.target))
-    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
     try:
         async with (
             serve_http(app) as url,
@@ -96,18 +97,30 @@ async def test_an_inline_get_or_create_is_one_trace_across_the_three_processes(
                 base_url=url, headers={"authorization": f"Bearer {make_token()}"}, timeout=30
             ) as client,
         ):
-            ai = await client.post("/api/v1/ai-sessions", json={"title": "Printer offline"})
-            assert ai.status_code == 201, ai.text
-            exporter.clear()
-            created = await client.post(
-                SESSIONS,
-                json={"origin": "pilot_inline", "ai_session_id": ai.json()["id"]},
-                headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
-            )
-            assert created.status_code == 201, created.text
+            yield client
     finally:
         await scriptbuilder.stop(0)
         await fixes.stop(0)
+
+
+def _traceparent() -> tuple[str, str, dict[str, str]]:
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    return trace_id, caller_span, {"traceparent": f"00-{trace_id}-{caller_span}-01"}
+
+
+async def test_an_inline_get_or_create_is_one_trace_across_the_three_processes(
+    exporter: InMemorySpanExporter, api: httpx.AsyncClient
+) -> None:
+    ai = await api.post("/api/v1/ai-sessions", json={"title": "Printer offline"})
+    assert ai.status_code == 201, ai.text
+    trace_id, caller_span, headers = _traceparent()
+    exporter.clear()
+    created = await api.post(
+        SESSIONS,
+        json={"origin": "pilot_inline", "ai_session_id": ai.json()["id"]},
+        headers=headers,
+    )
+    assert created.status_code == 201, created.text
 
     spans = list(exporter.get_finished_spans())
     # One trace: the caller's, and every span of the request is in it.
@@ -134,6 +147,28 @@ async def test_an_inline_get_or_create_is_one_trace_across_the_three_processes(
         _under(s, create_served, spans) and not _under(s, access_served, spans) for s in database
     ), [s.name for s in database]
     assert all(s.end_time is not None and s.end_time <= http.end_time for s in database)
+
+
+async def test_the_fixes_hot_path_statements_are_spans_too(
+    exporter: InMemorySpanExporter, api: httpx.AsyncClient
+) -> None:
+    """PATCH .../script runs on the driver connection, which SQLAlchemy's
+    events do not see: its statements still appear under the call."""
+    ai = (await api.post("/api/v1/ai-sessions", json={"title": "VPN"})).json()
+    fixes = f"/api/v1/ai-sessions/{ai['id']}/suggested-fixes"
+    fix = (await api.post(fixes, json={"title": "Renew", "script_language": "bash"})).json()
+    trace_id, _, headers = _traceparent()
+    exporter.clear()
+    patched = await api.patch(
+        f"{fixes}/{fix['id']}/script", json={"ai_drafted_script": "dhclient -r"}, headers=headers
+    )
+    assert patched.status_code == 200, patched.text
+    spans = list(exporter.get_finished_spans())
+    assert {format(s.context.trace_id, "032x") for s in spans} == {trace_id}
+    served = _rpc(spans, SpanKind.SERVER, "UpdateFixScript")
+    statements = [s for s in spans if _is_database(s) and _under(s, served, spans)]
+    operations = {(s.attributes or {}).get("db.operation") for s in statements}
+    assert {"SELECT", "WITH"} <= operations, [s.name for s in statements]
 
 
 async def test_tracing_is_off_unless_configured() -> None:
