@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
+from fixes_service import metrics
 from fixes_service.domain import model
 from fixes_service.domain import validation as valid
 from fixes_service.domain.access import Scope
@@ -291,6 +292,8 @@ class FixesService:
             model.check_etag(expected, session.state_version)
             change = rule(session, await repo.lock_session_fixes(session.id))
             written = await repo.write_session_change(change, actor=principal.user_id, now=now)
+        for fix_change in change.fix_changes:
+            metrics.fix_changed(fix_change)
         return model.view_session(written, can_write=principal.can_write)
 
     # --- suggested fixes ------------------------------------------------------------
@@ -345,6 +348,7 @@ class FixesService:
                 script_parameters=typed,
             )
             created = await repo.add_fix(fix, session, actor=principal.user_id, now=now)
+        metrics.fix_proposed(created)
         return model.view_fix(created, session.status, can_write=principal.can_write)
 
     async def get_fix(self, principal: Principal, session_id: str, fix_id: str) -> FixView:
@@ -539,6 +543,7 @@ class FixesService:
                     return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
                 written = await repo.compare_and_swap(seen, change, actor=actor, now=now)
                 if written is not None:
+                    metrics.fix_changed(change)
                     return model.view_fix(written, seen.session_status, can_write=can_write)
         async with self._uow.transaction() as repo:
             seen = await repo.lock_fix(scope, *ids)
@@ -549,6 +554,7 @@ class FixesService:
             if change is None:
                 return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
             written = await repo.write_locked(seen, change, actor=actor, now=now)
+            metrics.fix_changed(change)
             return model.view_fix(written, seen.session_status, can_write=can_write)
 
     # --- live updates ---------------------------------------------------------------

@@ -107,6 +107,8 @@ def _serve(name: str, settings: Settings | None = None) -> int:
             return EXIT_CONFIG
     if settings is not None and (refused := _check_schema(name, settings)) is not None:
         return refused
+    if settings is not None:
+        _observe(name, settings)
     main: Callable[[], None]
     if name == "fixes":
         from fixes_service.main import main
@@ -116,6 +118,16 @@ def _serve(name: str, settings: Settings | None = None) -> int:
         from gateway.app import main
     main()
     return 0
+
+
+def _observe(name: str, settings: Settings) -> None:
+    """The process's metrics endpoint and, when OTEL_EXPORTER_OTLP_ENDPOINT is
+    set, its traces; before the server is built, so it is instrumented."""
+    from flowpilot.runtime.metrics import serve_metrics
+    from flowpilot.runtime.tracing import configure_tracing
+
+    configure_tracing(name)
+    serve_metrics(settings.bind_host, getattr(settings, f"{name}_metrics_port"))
 
 
 def _migrate_one(name: str, url: str, settings: Settings) -> int:

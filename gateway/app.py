@@ -71,6 +71,7 @@ from gateway.errors import (
     rpc_error_response,
     simple_error,
 )
+from gateway.observability import observe_app
 from gateway.openapi import build_openapi
 from gateway.routes import RpcRoute, build_routes
 from gateway.rules import (
@@ -728,6 +729,7 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
     app.state.routes = routes
     app.state.openapi = openapi_doc
     _install_error_handlers(app)
+    observe_app(app)
 
     async def healthz(request: Request) -> Response:
         return Response(b'{"status":"ok"}', media_type=JSON_MEDIA_TYPE)

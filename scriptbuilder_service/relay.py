@@ -20,6 +20,7 @@ from flowpilot.runtime.errors import DomainError
 from flowpilot.runtime.settings import Settings
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.validation import parse_uuid
+from scriptbuilder_service import metrics
 from scriptbuilder_service.adapters.fixes_client import FixesClient, Proposal
 from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
 from scriptbuilder_service.domain.templates import draft_from_fix
@@ -76,6 +77,7 @@ class ProposalRelay:
         Returns how many were acknowledged."""
         token = service_token(self._settings, "scriptbuilder")
         proposals = await self._fixes.pending_proposals(token, self._batch)
+        metrics.relay_polled([p.created_at for p in proposals])
         done = 0
         for proposal in proposals:
             try:
@@ -83,8 +85,10 @@ class ProposalRelay:
                 await self.ack(token, proposal, template_id)
             except DomainError as exc:
                 # Left pending; the next poll tries again.
+                metrics.RELAY_FAILURES.inc()
                 log.warning("proposal %s not relayed: %r", proposal.id, exc)
                 continue
+            metrics.proposal_relayed(proposal.created_at)
             done += 1
         return done
 
@@ -96,8 +100,10 @@ class ProposalRelay:
             except asyncio.CancelledError:
                 raise
             except DomainError as exc:
+                metrics.RELAY_FAILURES.inc()
                 log.info("proposal relay: %r", exc)
             except Exception:
+                metrics.RELAY_FAILURES.inc()
                 log.exception("proposal relay poll failed")
             await asyncio.sleep(interval)
 

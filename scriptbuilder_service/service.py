@@ -24,6 +24,7 @@ from flowpilot.runtime.paging import Page, PageTokens
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import parse_uuid
+from scriptbuilder_service import metrics
 from scriptbuilder_service.adapters.drafting import DraftingProvider
 from scriptbuilder_service.adapters.fixes_client import FixesClient
 from scriptbuilder_service.domain import templates as tpl
@@ -259,6 +260,8 @@ class ScriptBuilderService:
             session = await repo.update_draft(Owner.of(caller), parsed, change)
         if session is None:
             raise session_not_found(parsed)
+        if mode is EditorMode.EDITOR:
+            metrics.script_drafted("hand", session.language)
         return session
 
     # Messages.
@@ -379,6 +382,8 @@ class ScriptBuilderService:
                     NewMessage(Role.ASSISTANT, draft.content, draft, fix_id=turn.fix_id),
                 ],
             )
+        if draft.script:
+            metrics.script_drafted("ai", draft.language or session.language)
         return user_msg, assistant_msg
 
     async def list_messages(

@@ -71,6 +71,11 @@ class Stack:
                 "FLOWPILOT_DB_POOL_SIZE": "2",
                 "FLOWPILOT_LOG_FORMAT": "text",
                 "FLOWPILOT_LOG_LEVEL": "WARNING",
+                # No metrics endpoint unless a test asks for one (extra_env):
+                # the default ports are fixed, and stacks run side by side.
+                "FLOWPILOT_FIXES_METRICS_PORT": "0",
+                "FLOWPILOT_SCRIPTBUILDER_METRICS_PORT": "0",
+                "FLOWPILOT_GATEWAY_METRICS_PORT": "0",
             }
         )
         env.update(self.extra_env)

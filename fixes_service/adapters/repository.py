@@ -69,6 +69,7 @@ from fixes_service.domain.model import (
     TemplateProposal,
     template_proposal_parameters,
 )
+from flowpilot.runtime.metrics import driver_statement
 from flowpilot.runtime.paging import Keyset
 
 
@@ -285,7 +286,8 @@ class FixesRepository:
         driver connection. NOT_FOUND outside `scope`."""
         read = sql.READ_FIX[scope.owner_user_id is None]
         params = {"key_session_id": session_id, "key_fix_id": fix_id, **sql.scope_params(scope)}
-        row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
+        with driver_statement(self._conn, read.sql):
+            row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
         return _snapshot(row)
 
     async def compare_and_swap(
@@ -299,7 +301,8 @@ class FixesRepository:
         variant = _write_variant(seen.fix, change)
         write = sql.WRITE_FIX[variant]
         params, written = _write_params(seen, change, variant, actor=actor, now=now)
-        landed = await (await self._driver()).fetchval(write.sql, *write.args(params))
+        with driver_statement(self._conn, write.sql):
+            landed = await (await self._driver()).fetchval(write.sql, *write.args(params))
         return written if landed is not None else None
 
     async def lock_fix(self, scope: Scope, session_id: UUID, fix_id: UUID) -> FixSnapshot:

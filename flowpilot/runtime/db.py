@@ -23,7 +23,14 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import AsyncAdaptedQueuePool, NullPool
+
+from flowpilot.runtime.metrics import (
+    counting_connection_failures,
+    observe_engine,
+    observed_pool_class,
+)
+from flowpilot.runtime.tracing import instrument_engine
 
 log = logging.getLogger("flowpilot.db")
 
@@ -302,16 +309,23 @@ def create_engine(
     `autocommit`: the pool's connections run each statement on its own unless
     a transaction is asked for by name (how `UnitOfWork` uses its engine)."""
     options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    connect = connector(
-        url,
-        statement_cache_size=statement_cache_size,
-        connect_timeout=connect_timeout,
-        bounds=bounds,
+    # Metrics (pool gauges, wait, statement latency, failed connections)
+    # and, while tracing is on, a span per statement, by the database's name.
+    database = parse_database_url(url).database
+    connect = counting_connection_failures(
+        connector(
+            url,
+            statement_cache_size=statement_cache_size,
+            connect_timeout=connect_timeout,
+            bounds=bounds,
+        ),
+        database,
     )
     holder: list[AsyncEngine] = []
     engine = create_async_engine(
         "postgresql+asyncpg://",
         creator=_adapted_creator(holder, connect, statement_cache_size),
+        poolclass=observed_pool_class(AsyncAdaptedQueuePool, database),
         **options,
         # Every connection opened is kept: at most `pool_size + max_overflow`,
         # as before, but SQLAlchemy's overflow would close each connection
@@ -329,6 +343,8 @@ def create_engine(
     )
     holder.append(engine)
     event.listen(engine.sync_engine, "checkout", _closed_on_checkout)
+    observe_engine(engine, database)
+    instrument_engine(engine)
     return engine
 
 

@@ -1,4 +1,6 @@
-"""JSON logs, one object per line, carrying the request id of the call."""
+"""JSON logs, one object per line, carrying the request id of the call and,
+while tracing is on, its trace and span ids (`trace_id`, `span_id`, the W3C
+hex forms a tracing backend searches by)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import logging
 import sys
 import time
 from typing import Any
+
+from opentelemetry import trace
 
 from flowpilot.runtime.context import request_id_var
 
@@ -35,6 +39,10 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            entry["trace_id"] = format(span.trace_id, "032x")
+            entry["span_id"] = format(span.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

@@ -51,6 +51,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from flowpilot.runtime import metrics, tracing
 from flowpilot.runtime.auth import Principal, Role, TokenVerifier, bearer_token
 from flowpilot.runtime.context import (
     REQUEST_ID_HEADER,
@@ -363,11 +364,14 @@ class GrpcServer:
         max_age_ms = int(self._settings.grpc_max_connection_age_seconds * 1000)
         server = grpc.aio.server(
             interceptors=[
+                # Spans, then metrics, outermost: they see the status the caller gets.
+                *tracing.server_interceptors(),
+                *metrics.server_interceptors(),
                 CallInterceptor(
                     self._verifier,
                     error_domain=self.spec.error_domain,
                     internal_methods=self.spec.internal_methods,
-                )
+                ),
             ],
             options=[
                 ("grpc.so_reuseport", 0),
@@ -425,6 +429,8 @@ class GrpcServer:
             except Exception:  # a probe must never end the watch
                 log.exception("database probe failed unexpectedly")
                 answered = False
+            if answered is not None:
+                metrics.DB_UP.set(1 if answered else 0)
             if answered is not None and answered != serving:
                 serving = answered
                 for name in self.spec.service_names:
@@ -585,4 +591,5 @@ def open_channel(
         options.append(("grpc.service_config", service_config))
     if own_subchannels:
         options.append(("grpc.use_local_subchannel_pool", 1))
-    return grpc.aio.insecure_channel(target, options=options)
+    interceptors = [*tracing.client_interceptors(), *metrics.client_interceptors()]
+    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)

@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     # Service spreads calls over every replica (round_robin).
     fixes_target: str = "localhost:50051"
     scriptbuilder_target: str = "localhost:50052"
+    # Each process's Prometheus endpoint (/metrics), apart from its API port;
+    # 0 turns it off.
+    fixes_metrics_port: int = Field(default=9051, ge=0, le=65535)
+    scriptbuilder_metrics_port: int = Field(default=9052, ge=0, le=65535)
+    gateway_metrics_port: int = Field(default=9080, ge=0, le=65535)
     # Servers close connections older than this so that clients re-resolve
     # and pick up new replicas.
     grpc_max_connection_age_seconds: float = 300.0

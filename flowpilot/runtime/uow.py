@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from flowpilot.runtime.db import DEFAULT_STATEMENT_CACHE_SIZE, StatementBounds, create_engine
 from flowpilot.runtime.errors import Aborted, DomainError, Unavailable
+from flowpilot.runtime.metrics import DB_FAULTS
 
 if TYPE_CHECKING:
     from flowpilot.runtime.settings import Settings
@@ -78,7 +79,16 @@ def database_unavailable() -> Unavailable:
 
 def database_fault(error: BaseException, *, checking_out: bool = False) -> DomainError | None:
     """The domain error a database fault means for the caller, or None when
-    `error` is not one (a bug, a constraint: those stay INTERNAL).
+    `error` is not one (a bug, a constraint: those stay INTERNAL). Counted
+    (`flowpilot_db_faults_total`) by the reason the caller gets."""
+    fault = _classify(error, checking_out=checking_out)
+    if fault is not None:
+        DB_FAULTS.labels(fault.reason).inc()
+    return fault
+
+
+def _classify(error: BaseException, *, checking_out: bool) -> DomainError | None:
+    """What `database_fault` says, uncounted.
 
     Both shapes arrive here: SQLAlchemy's (`DBAPIError` around its asyncpg
     adapter's error around asyncpg's) and asyncpg's own (the fixes hot path

@@ -14,6 +14,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -67,6 +68,8 @@ class Proposal:
     language: ScriptLanguage | None
     script: str
     parameters: Mapping[str, Any]
+    # When the decision was made (the relay's lag is measured from it).
+    created_at: datetime | None = None
 
 
 class FixesClient:
@@ -150,6 +153,7 @@ class FixesClient:
                 language=LANGUAGE.get(p.language),
                 script=p.script,
                 parameters=json_format.MessageToDict(p.parameters),
+                created_at=p.created_at.ToDatetime(UTC) if p.HasField("created_at") else None,
             )
             for p in reply.proposals
         ]

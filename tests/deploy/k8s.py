@@ -27,7 +27,9 @@ COMPOSED: dict[str, tuple[str, ...]] = {
     "composed/prod-pgbouncer": ("pgbouncer",),
     "composed/prod-dns-nodelocal": ("dns-nodelocal",),
     "composed/prod-dns-openshift": ("dns-openshift",),
+    "composed/prod-monitoring": ("monitoring",),
     "composed/prod-all": (
+        "monitoring",
         "pgbouncer",
         "dns-nodelocal",
         "dns-openshift",
@@ -282,6 +284,7 @@ KUBE_DNS = "kube-dns"
 NODELOCAL_DNS = "nodelocal-dns"
 OPENSHIFT_DNS = "openshift-dns"
 INGRESS_CONTROLLER = "ingress-controller"
+MONITORING = "monitoring"
 # How cluster DNS pods and their namespace are labelled on most distributions.
 DNS_NAMESPACE_LABELS = {"kubernetes.io/metadata.name": "kube-system"}
 DNS_POD_LABELS = {"k8s-app": "kube-dns"}
@@ -291,6 +294,8 @@ OPENSHIFT_DNS_POD_LABELS = {"dns.operator.openshift.io/daemonset-dns": "default"
 NODELOCAL_DNS_CIDR = "169.254.20.10/32"
 # The label an operator puts on the ingress controller's namespace.
 INGRESS_NAMESPACE_LABELS = {"flowpilot.dev/ingress-controller": "true"}
+# The label an operator puts on Prometheus' namespace (component monitoring).
+MONITORING_NAMESPACE_LABELS = {"flowpilot.dev/monitoring": "true"}
 
 Edge = tuple[str, str, int | str, str]  # (source, destination, port, protocol)
 
@@ -336,6 +341,8 @@ def _peers(peers: list[Obj] | None, pods: list[_Pod]) -> Iterator[str]:
                 yield OPENSHIFT_DNS
             elif namespaces == {"matchLabels": INGRESS_NAMESPACE_LABELS} and selector is None:
                 yield INGRESS_CONTROLLER
+            elif namespaces == {"matchLabels": MONITORING_NAMESPACE_LABELS} and selector is None:
+                yield MONITORING
             else:
                 yield f"namespaces:{namespaces}"
         else:

@@ -10,6 +10,7 @@ from tests.deploy.k8s import (
     ANY,
     INGRESS_CONTROLLER,
     KUBE_DNS,
+    MONITORING,
     NODELOCAL_DNS,
     OPENSHIFT_DNS,
     Edge,
@@ -56,6 +57,10 @@ EXPECTED: dict[str, set[Edge]] = {
     | _dns(PROD_PODS, NODELOCAL_DNS)
     | _dns(PROD_PODS, "ipBlock:10.96.0.10/32"),
     "composed/prod-dns-openshift": PROD | _dns(PROD_PODS, OPENSHIFT_DNS, 5353),
+    # Prometheus' namespace reaches each server's metrics port, nothing else.
+    "composed/prod-monitoring": PROD
+    | {(MONITORING, FIXES, 9051, "TCP"), (MONITORING, SCRIPTBUILDER, 9052, "TCP")}
+    | {(MONITORING, GATEWAY, 9080, "TCP")},
 }
 
 

@@ -1,5 +1,6 @@
 """Every kustomization renders, and every object it renders is valid against
-the Kubernetes schemas of the pinned version."""
+the Kubernetes schemas of the pinned version (custom resources: against the
+CRD schemas vendored in tests/deploy/schemas)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import kubernetes_validate
 import pytest
 from kubernetes_validate import utils as kv_utils
 
+from tests.deploy.crds import custom_resource_schema, validate_custom_resource
 from tests.deploy.k8s import DEPLOY, KUBERNETES_VERSION, RENDERABLE, kubectl, render
 
 
@@ -37,6 +39,9 @@ def test_renders_and_validates(path: str) -> None:
     errors: list[str] = []
     for obj in objs:
         name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        if custom_resource_schema(obj) is not None:
+            errors.extend(f"{name}: {error}" for error in validate_custom_resource(obj))
+            continue
         try:
             # strict: unknown fields (typos) are errors, not silently dropped.
             kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)

@@ -289,8 +289,10 @@ def test_ports_are_the_settings_ports(overlay: str, monkeypatch: pytest.MonkeyPa
         field, port_name = PORT_SETTING[process]
         settings = settings_for(main_container(deployment), objs, monkeypatch, deployment)
         ports = container_ports(deployment)
-        assert set(ports) == {port_name}, f"{process}: ports {ports}"
+        assert set(ports) == {port_name, "metrics"}, f"{process}: ports {ports}"
         assert ports[port_name][0] == getattr(settings, field), process
+        # /metrics, scraped from the pod by the monitoring component's PodMonitor.
+        assert ports["metrics"][0] == getattr(settings, f"{process}_metrics_port"), process
         service = get(objs, "Service", deployment["metadata"]["name"])
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert selector_matches({"matchLabels": service["spec"]["selector"]}, labels)

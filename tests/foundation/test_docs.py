@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from flowpilot.runtime import tracing
 from flowpilot.runtime.codegen import PROJECT_ROOT
 from flowpilot.runtime.settings import Settings
 
@@ -13,6 +14,12 @@ def test_readme_lists_every_setting() -> None:
     documented = set(re.findall(r"^\| `(FLOWPILOT_[A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
     expected = {f"FLOWPILOT_{name.upper()}" for name in Settings.model_fields}
     assert expected - documented == set(), "undocumented settings"
+
+
+def test_readme_lists_the_opentelemetry_variables_read() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    documented = set(re.findall(r"^\| `(OTEL_[A-Z0-9_]+)` \|", readme, flags=re.MULTILINE))
+    assert {tracing.ENDPOINT_VARIABLE, tracing.SERVICE_NAME_VARIABLE} <= documented
 
 
 def test_readme_opens_with_the_two_commands() -> None:
