@@ -16,13 +16,20 @@ import grpc
 from google.protobuf import json_format, struct_pb2
 
 from fixes_service.domain import model
-from fixes_service.service import EscalationRequest, FixesService, NewFix, ScriptUpdate
+from fixes_service.service import (
+    BasisRequest,
+    EscalationRequest,
+    FixesService,
+    NewFix,
+    ScriptUpdate,
+)
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.context import current_principal
+from flowpilot.runtime.kernel_proto import provenance_out
 from flowpilot.runtime.proto_enums import ProtoEnum
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FixesService"].full_name
@@ -75,6 +82,18 @@ def parameter_in(p: types_pb2.ScriptParameter, index: int, field: str) -> Parame
 
 def parameters_in(repeated: Any, field: str = "script_parameters") -> list[Parameter]:
     return [parameter_in(p, i, field) for i, p in enumerate(repeated)]
+
+
+def _basis_in(basis: pb.DraftBasis) -> BasisRequest:
+    def text(field: str) -> str | None:
+        return getattr(basis, field) if basis.HasField(field) else None
+
+    return BasisRequest(
+        ai_script=text("ai_script"),
+        recipe_id=text("recipe_id"),
+        script_builder_session_id=text("script_builder_session_id"),
+        ai_message_id=text("ai_message_id"),
+    )
 
 
 # --- domain -> proto ---------------------------------------------------------------
@@ -132,6 +151,10 @@ def run_out(run: model.FixRun, message: pb.FixRun) -> None:
         message.script = planned.script
     if planned.parameters is not None:
         message.parameters.update(planned.parameters)
+    if planned.script_template_version is not None:
+        message.script_template_version = planned.script_template_version
+    if planned.provenance is not None:
+        message.provenance.CopyFrom(provenance_out(planned.provenance))
 
 
 def fix_out(view: model.FixView) -> pb.SuggestedFix:
@@ -173,6 +196,11 @@ def fix_out(view: model.FixView) -> pb.SuggestedFix:
         message.script_parameters.extend(parameter_out(p) for p in fix.script_parameters)
     if fix.last_run is not None:
         run_out(fix.last_run, message.last_run)
+    if fix.script_template_version is not None:
+        message.script_template_version = fix.script_template_version
+    provenance = fix.provenance
+    if provenance is not None:
+        message.provenance.CopyFrom(provenance_out(provenance))
     for note in fix.notes_history:
         entry = message.notes_history.add(
             outcome=OUTCOME.to_proto(note.outcome),
@@ -317,6 +345,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
                 request.script_template_id if request.HasField("script_template_id") else None
             ),
             script_parameters=parameters_in(request.script_parameters),
+            script_template_version=request.script_template_version,
         )
         fix = await self._service.create_fix(
             current_principal(), request.session_id, new, etag=request.etag
@@ -359,6 +388,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             parameters=_optional_json(request, "ai_drafted_parameters"),
             script_parameters=parameters_in(request.script_parameters),
             mask=list(request.update_mask.paths) if request.HasField("update_mask") else None,
+            basis=_basis_in(request.basis) if request.HasField("basis") else None,
         )
         fix = await self._service.update_script(
             current_principal(), request.session_id, request.fix_id, update, etag=request.etag

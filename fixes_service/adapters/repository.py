@@ -50,6 +50,7 @@ from fixes_service.adapters.rows import (
     fix_from_row,
     parameters_json,
     proposal_from_row,
+    provenance_json,
     run_json,
     session_from_row,
 )
@@ -226,6 +227,8 @@ class FixesRepository:
                 "event_details": {
                     "has_script": fix.ai_drafted_script is not None,
                     "has_template": fix.script_template_id is not None,
+                    "script_template_version": fix.script_template_version,
+                    "origin": str(fix.provenance.origin) if fix.provenance else None,
                     "script_parameters": [p.name for p in fix.script_parameters],
                 },
                 "event_state_version": session.state_version + 1,
@@ -237,6 +240,11 @@ class FixesRepository:
                 "new_parameters": fix.ai_drafted_parameters,
                 "new_script_parameters": parameters_json(fix.script_parameters),
                 "new_template_id": fix.script_template_id,
+                "new_template_version": fix.script_template_version,
+                "new_template_recipe_id": fix.script_template_recipe_id,
+                "new_script_provenance": provenance_json(fix.script_provenance),
+                "new_ai_script_basis": fix.ai_script_basis,
+                "new_title_cluster": fix.title_cluster,
             },
         )
         return replace(fix, state_version=session.state_version + 1)
@@ -409,6 +417,7 @@ def _write_variant(fix: Fix, change: FixChange) -> tuple[bool, bool, bool]:
         after.ai_drafted_script is not fix.ai_drafted_script
         or after.ai_drafted_parameters is not fix.ai_drafted_parameters
         or after.script_parameters is not fix.script_parameters
+        or after.script_provenance is not fix.script_provenance
     )
     return script_changed, change.leaves_template_proposal, change.run is not None
 
@@ -443,6 +452,8 @@ def _write_params(
             run_script=run.script,
             run_parameters=run.parameters,
             run_rendered=run.rendered,
+            run_template_version=run.script_template_version,
+            run_provenance=provenance_json(run.provenance),
             set_last_run=run_json(written.last_run),
         )
     if leaves_proposal:

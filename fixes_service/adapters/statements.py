@@ -50,7 +50,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.sql.dml import Insert
 
-from fixes_service.adapters.rows import notes_json, parameters_json
+from fixes_service.adapters.rows import notes_json, parameters_json, provenance_json
 from fixes_service.adapters.tables import (
     ai_sessions,
     fix_events,
@@ -251,6 +251,8 @@ _RUN_VALUES = {
     "rendered": bindparam("run_rendered"),
     "declared_by_user_id": bindparam("event_actor"),
     "declared_at": bindparam(NOW),
+    "script_template_version": bindparam("run_template_version"),
+    "provenance": bindparam("run_provenance", type_=_JSON),
 }
 
 
@@ -266,6 +268,8 @@ def _write_fix(*, script: bool, proposal: bool, run: bool) -> Insert:
         values["ai_drafted_script"] = bindparam("set_script")
         values["ai_drafted_parameters"] = bindparam("set_parameters", type_=_JSON)
         values["script_parameters"] = bindparam("set_script_parameters", type_=_JSON)
+        values["script_provenance"] = bindparam("set_script_provenance", type_=_JSON)
+        values["ai_script_basis"] = bindparam("set_ai_script_basis")
     if run:
         values["last_run"] = bindparam("set_last_run", type_=_JSON)
     write_fix = (
@@ -341,6 +345,11 @@ CREATE_FIX = (
             ai_drafted_parameters=bindparam("new_parameters", type_=_JSON),
             script_parameters=bindparam("new_script_parameters", type_=_JSON),
             script_template_id=bindparam("new_template_id"),
+            script_template_version=bindparam("new_template_version"),
+            script_template_recipe_id=bindparam("new_template_recipe_id"),
+            script_provenance=bindparam("new_script_provenance", type_=_JSON),
+            ai_script_basis=bindparam("new_ai_script_basis"),
+            title_cluster=bindparam("new_title_cluster"),
             state_version=bindparam("event_state_version", type_=BigInteger),
             status=bindparam("event_to_status"),
             created_at=bindparam(NOW),
@@ -438,4 +447,6 @@ def script_params(fix: Fix) -> dict[str, Any]:
         "set_script": fix.ai_drafted_script,
         "set_parameters": fix.ai_drafted_parameters,
         "set_script_parameters": parameters_json(fix.script_parameters),
+        "set_script_provenance": provenance_json(fix.script_provenance),
+        "set_ai_script_basis": fix.ai_script_basis,
     }
