@@ -10,12 +10,13 @@ here: `DomainError`s travel to the runtime interceptor, which turns them into
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
 
-from fixes_service.domain import model
+from fixes_service.domain import analytics, model
 from fixes_service.service import (
     BasisRequest,
     EscalationRequest,
@@ -55,6 +56,51 @@ SESSION_ACTION = ProtoEnum(model.AiSessionAction, pb.AiSessionAction)
 RUN_KIND = ProtoEnum(model.RunKind, pb.FixRunKind)
 RUN_SOURCE = ProtoEnum(model.RunSource, pb.FixRunSource)
 CHANGE_KIND = ProtoEnum(model.ChangeKind, pb.AiSessionChangeKind)
+DIMENSION = ProtoEnum(analytics.Dimension, pb.OutcomeDimension)
+
+
+def _time_in(request: Any, field: str) -> datetime | None:
+    if not request.HasField(field):
+        return None
+    return getattr(request, field).ToDatetime(tzinfo=UTC)
+
+
+def counts_out(counts: analytics.Counts) -> pb.OutcomeCounts:
+    message = pb.OutcomeCounts(
+        runs=counts.runs,
+        success=counts.success,
+        failed=counts.failed,
+        partial=counts.partial,
+        never_applied=counts.never_applied,
+        pending=counts.pending,
+        decided=counts.decided,
+    )
+    if counts.success_rate is not None:
+        message.success_rate = counts.success_rate
+    return message
+
+
+def durations_out(d: analytics.Durations) -> pb.DurationStats:
+    message = pb.DurationStats(samples=d.samples)
+    if d.p50_seconds is not None:
+        message.p50_seconds = d.p50_seconds
+    if d.p90_seconds is not None:
+        message.p90_seconds = d.p90_seconds
+    return message
+
+
+def group_out(group: analytics.Group) -> pb.OutcomeGroup:
+    message = pb.OutcomeGroup(
+        key=group.key,
+        counts=counts_out(group.counts),
+        proposal_to_run=durations_out(group.proposal_to_run),
+        run_to_outcome=durations_out(group.run_to_outcome),
+    )
+    if group.template_id is not None:
+        message.template_id = group.template_id
+    if group.template_version is not None:
+        message.template_version = group.template_version
+    return message
 
 
 def _json(message: struct_pb2.Struct) -> Any:
@@ -394,6 +440,50 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             current_principal(), request.session_id, request.fix_id, update, etag=request.etag
         )
         return fix_out(fix)
+
+    async def GetOutcomeAnalytics(
+        self, request: pb.GetOutcomeAnalyticsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OutcomeAnalytics:
+        report = await self._service.outcome_analytics(
+            current_principal(),
+            start=_time_in(request, "start_time"),
+            end=_time_in(request, "end_time"),
+            group_by=DIMENSION.optional(request.group_by, "group_by"),
+            page_size=request.page_size,
+        )
+        message = pb.OutcomeAnalytics(
+            totals=counts_out(report.totals.counts),
+            proposal_to_run=durations_out(report.totals.proposal_to_run),
+            run_to_outcome=durations_out(report.totals.run_to_outcome),
+            groups=[group_out(g) for g in report.groups],
+            groups_truncated=report.truncated,
+        )
+        if report.group_by is not None:
+            message.group_by = DIMENSION.to_proto(report.group_by)
+        message.start_time.FromDatetime(report.window.start)
+        message.end_time.FromDatetime(report.window.end)
+        return message
+
+    async def GetSuccessRate(
+        self, request: pb.GetSuccessRateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SuccessRate:
+        window, total, versions = await self._service.success_rate(
+            current_principal(),
+            template_id=request.template_id if request.HasField("template_id") else None,
+            recipe_id=request.recipe_id if request.HasField("recipe_id") else None,
+            start=_time_in(request, "start_time"),
+            end=_time_in(request, "end_time"),
+        )
+        message = pb.SuccessRate(
+            counts=counts_out(total.counts), versions=[group_out(v) for v in versions]
+        )
+        if request.HasField("template_id"):
+            message.template_id = request.template_id
+        if request.HasField("recipe_id"):
+            message.recipe_id = request.recipe_id
+        message.start_time.FromDatetime(window.start)
+        message.end_time.FromDatetime(window.end)
+        return message
 
     async def ApplyFix(
         self, request: pb.ApplyFixRequest, context: grpc.aio.ServicerContext

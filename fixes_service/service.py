@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from fixes_service.domain import model
+from fixes_service.domain import analytics, model
 from fixes_service.domain import validation as valid
 from fixes_service.domain.access import Scope
 from fixes_service.domain.analytics import title_cluster
@@ -647,6 +647,69 @@ class FixesService:
             fix_view = model.view_fix(fix, session.status, can_write=can_write) if fix else None
             changes.append(WatchedChange(model.change_kind(event), event.id, view, fix_view, event))
         return changes
+
+    # --- outcome analytics -------------------------------------------------------------
+
+    async def outcome_analytics(
+        self,
+        principal: Principal,
+        *,
+        start: datetime | None,
+        end: datetime | None,
+        group_by: analytics.Dimension | None,
+        page_size: int,
+    ) -> analytics.Report:
+        """The account's runs declared in a window: totals and the largest
+        groups. Aggregates of the caller's own account only; every role of
+        the account may read them (they name no session)."""
+        window = analytics.window(start, end, now=self._clock(), default=analytics.DEFAULT_WINDOW)
+        size = paging.page_size(page_size, default=50, maximum=500)
+        async with self._uow.autocommit() as repo:
+            totals, groups = await repo.outcome_analytics(
+                principal.account_id, window, group_by, size
+            )
+        return analytics.Report(
+            window=window,
+            group_by=group_by,
+            totals=totals,
+            groups=tuple(groups[:size]),
+            truncated=len(groups) > size,
+        )
+
+    async def success_rate(
+        self,
+        principal: Principal,
+        *,
+        template_id: str | None,
+        recipe_id: str | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> tuple[analytics.Window, analytics.Group, list[analytics.Group]]:
+        """One template's (with its versions) or one recipe's success rate in
+        the caller's account: what the TemplateMatchPanel shows."""
+        if (template_id is None) == (recipe_id is None):
+            raise InvalidArgument(
+                "give exactly one of template_id and recipe_id",
+                field="template_id",
+                reason="MISSING_FIELD" if template_id is None else "INVALID_ARGUMENT",
+            )
+        parsed = parse_uuid(template_id, "template_id") if template_id is not None else None
+        recipe = (
+            check_text(recipe_id, "recipe_id", max_len=valid.MAX_RECIPE_ID, min_len=1)
+            if recipe_id is not None
+            else None
+        )
+        window = analytics.window(
+            start, end, now=self._clock(), default=analytics.DEFAULT_RATE_WINDOW
+        )
+        async with self._uow.autocommit() as repo:
+            if parsed is not None:
+                total, versions = await repo.template_success_rate(
+                    principal.account_id, parsed, window
+                )
+                return window, total, versions
+            assert recipe is not None
+            return window, await repo.recipe_success_rate(principal.account_id, recipe, window), []
 
     # --- template-proposal outbox (internal, role `service`) -------------------
 
