@@ -664,7 +664,8 @@ class FixesService:
         the account may read them (they name no session)."""
         window = analytics.window(start, end, now=self._clock(), default=analytics.DEFAULT_WINDOW)
         size = paging.page_size(page_size, default=50, maximum=500)
-        async with self._uow.autocommit() as repo:
+        # A transaction only for its local settings (memory for the sorts).
+        async with self._uow.transaction() as repo:
             totals, groups = await repo.outcome_analytics(
                 principal.account_id, window, group_by, size
             )
@@ -702,7 +703,7 @@ class FixesService:
         window = analytics.window(
             start, end, now=self._clock(), default=analytics.DEFAULT_RATE_WINDOW
         )
-        async with self._uow.autocommit() as repo:
+        async with self._uow.transaction() as repo:
             if parsed is not None:
                 total, versions = await repo.template_success_rate(
                     principal.account_id, parsed, window

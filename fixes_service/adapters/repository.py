@@ -374,6 +374,10 @@ class FixesRepository:
 
     # --- outcome analytics ------------------------------------------------------------
 
+    async def _analytics_settings(self) -> None:
+        for statement in sql.ANALYTICS_SETTINGS:
+            await self._conn.execute(text(statement))
+
     async def outcome_analytics(
         self,
         account_id: str,
@@ -382,7 +386,9 @@ class FixesRepository:
         limit: int,
     ) -> tuple[analytics.Group, list[analytics.Group]]:
         """The totals of the account's runs declared in `window`, and its
-        largest groups by `dimension` (at most `limit` + 1)."""
+        largest groups by `dimension` (at most `limit` + 1). Call it in a
+        transaction (its settings are local to it)."""
+        await self._analytics_settings()
         rows = (
             await self._conn.execute(
                 text(sql.outcome_analytics_sql(dimension.value if dimension else None)),
@@ -401,6 +407,7 @@ class FixesRepository:
         self, account_id: str, template_id: UUID, window: analytics.Window
     ) -> tuple[analytics.Group, list[analytics.Group]]:
         """A template's runs in `window`: in total, and by version (newest first)."""
+        await self._analytics_settings()
         rows = (
             await self._conn.execute(
                 text(sql.TEMPLATE_SUCCESS_RATE),
@@ -420,6 +427,7 @@ class FixesRepository:
     async def recipe_success_rate(
         self, account_id: str, recipe_id: str, window: analytics.Window
     ) -> analytics.Group:
+        await self._analytics_settings()
         rows = (
             await self._conn.execute(
                 text(sql.RECIPE_SUCCESS_RATE),
