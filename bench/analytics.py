@@ -8,8 +8,9 @@ in a handful of statements, never row by row: AI sessions, one fix per run
 languages), outcomes on the fixes, and the `run_facts` rows as the triggers
 would have written them (the triggers are set aside while loading and the
 facts derived in one INSERT ... SELECT, like migration 0003's backfill).
-Half the runs belong to one large account (`acct-big`), the rest to 50
-smaller ones; runs are spread over the last 365 days. Then VACUUM ANALYZE,
+Half the runs belong to one large account (`acct-big`), the rest to 25
+smaller ones (`acct-1`, `acct-3`, ... 20,000 runs each); runs are spread
+over the last 365 days. Then VACUUM ANALYZE,
 as autovacuum would.
 
 It then calls the analytics use cases (`FixesService.outcome_analytics`,
@@ -58,7 +59,8 @@ RECIPES = [
 # One statement per table: ids, accounts and every attribute derive from the
 # series number `n`, so the load is deterministic.
 LOAD = [
-    # One session per 20 runs; session s belongs to acct-big when s is even.
+    # One session per 20 runs; session s belongs to acct-big when s is even,
+    # else to one of 25 smaller accounts (the odd numbers below 50).
     """
     INSERT INTO ai_sessions (id, owner_user_id, account_id, title, status, state_version,
         created_at, updated_at)
