@@ -32,7 +32,9 @@
 FROM node:20-bookworm-slim@sha256:2cf067cfed83d5ea958367df9f966191a942351a2df77d6f0193e162b5febfc0 AS web
 WORKDIR /web
 COPY gateway/web/package.json gateway/web/package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No install scripts: none is needed, and @scarf/scarf (a dependency of
+# swagger-ui-dist, Swagger UI for /docs) would phone home from the build.
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY gateway/web/ ./
 RUN npm run build
 

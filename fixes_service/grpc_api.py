@@ -368,8 +368,13 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def WatchAiSession(
         self, request: pb.WatchAiSessionRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.AiSessionChange]:
+        async def accepted() -> None:
+            # Headers now, not with the first change: the gateway answers
+            # 200 text/event-stream as soon as the watch is accepted.
+            await context.send_initial_metadata(())
+
         changes = self._service.watch(
-            current_principal(), request.session_id, request.last_event_id
+            current_principal(), request.session_id, request.last_event_id, accepted=accepted
         )
         async for change in changes:
             yield change_out(change)
@@ -571,13 +576,18 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
     async def CheckAiSessionAccess(
         self, request: pb.CheckAiSessionAccessRequest, context: grpc.aio.ServicerContext
     ) -> pb.CheckAiSessionAccessResponse:
-        session = await self._service.check_access(current_principal(), request.ai_session_id)
-        return pb.CheckAiSessionAccessResponse(
+        session, fix = await self._service.check_access(
+            current_principal(), request.ai_session_id, request.fix_id
+        )
+        response = pb.CheckAiSessionAccessResponse(
             ai_session_id=str(session.id),
             account_id=session.account_id,
             owner_user_id=session.owner_user_id,
             status=SESSION_STATUS.to_proto(session.status),
         )
+        if fix is not None:
+            response.fix.CopyFrom(fix_out(fix))
+        return response
 
     async def ListPendingTemplateProposals(
         self, request: pb.ListPendingTemplateProposalsRequest, context: grpc.aio.ServicerContext

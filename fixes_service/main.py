@@ -14,6 +14,7 @@ from fixes_service.service import FixesService
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.runtime.db import connector
 from flowpilot.runtime.logging import configure_logging
+from flowpilot.runtime.paging import PageTokens
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.uow import UnitOfWork
@@ -44,7 +45,9 @@ async def create_server(
         ),
         max_per_user=settings.watch_max_per_user,
     )
-    servicer = FixesServicer(FixesService(uow, templates=templates, feed=feed))
+    servicer = FixesServicer(
+        FixesService(uow, templates=templates, feed=feed, pages=PageTokens.from_settings(settings))
+    )
 
     def register(server: grpc.aio.Server) -> None:
         fixes_pb2_grpc.add_FixesServiceServicer_to_server(servicer, server)
@@ -62,6 +65,7 @@ async def create_server(
         # Health `dependency:flowpilot.scriptbuilder.v1.ScriptBuilderService`:
         # only fixes naming a template need it (docs/fixes-service.md).
         dependencies={SCRIPTBUILDER_SERVICE: templates.channel},
+        database=uow.probe,
     )
     return GrpcServer(spec, settings, host=host, port=port)
 

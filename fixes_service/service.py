@@ -24,7 +24,7 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -63,8 +63,10 @@ from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime import paging
 from flowpilot.runtime.auth import LEEWAY_SECONDS, Principal
 from flowpilot.runtime.errors import InvalidArgument, Unauthenticated
-from flowpilot.runtime.paging import Keyset, Page
+from flowpilot.runtime.etags import EntityTag
+from flowpilot.runtime.paging import Keyset, Page, PageTokens
 from flowpilot.runtime.uow import UnitOfWork
+from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import check_text, parse_uuid
 
 if TYPE_CHECKING:
@@ -82,10 +84,10 @@ OPTIMISTIC_ATTEMPTS = 2
 WATCH_PAGE = 100
 
 # The fields of UpdateFixScript's update mask.
-SCRIPT_FIELDS = frozenset({"ai_drafted_script", "ai_drafted_parameters", "script_parameters"})
+SCRIPT_FIELDS = ("ai_drafted_script", "ai_drafted_parameters", "script_parameters")
 # Request fields a REST body may carry that are no fields of the fix: a mask
 # filled from the body's keys names them, and they change nothing by themselves.
-REQUEST_ONLY_PATHS = frozenset({"basis", "etag"})
+REQUEST_ONLY_PATHS = frozenset({"basis"})
 
 
 def utcnow() -> datetime:
@@ -177,12 +179,14 @@ class FixesService:
         *,
         templates: TemplateCatalog,
         feed: ChangeFeed,
+        pages: PageTokens,
         clock: Clock = utcnow,
     ) -> None:
         self._uow = uow
         self._templates = templates
         self._feed = feed
         self._clock = clock
+        self._pages = pages
 
     # --- AI sessions --------------------------------------------------------------
 
@@ -215,9 +219,22 @@ class FixesService:
             raise session_not_found()
         return session
 
-    async def check_access(self, principal: Principal, ai_session_id: str) -> AiSession:
-        """For the script-builder service: the same visibility as every read."""
-        return await self._read_session(principal, parse_uuid(ai_session_id, "ai_session_id"))
+    async def check_access(
+        self, principal: Principal, ai_session_id: str, fix_id: str = ""
+    ) -> tuple[AiSession, FixView | None]:
+        """For the script-builder service: the same visibility as every read;
+        with `fix_id`, that fix must be one of the session's (FIX_NOT_FOUND),
+        and it comes back as every read shows it."""
+        parsed_session = parse_uuid(ai_session_id, "ai_session_id")
+        parsed_fix = parse_uuid(fix_id, "fix_id") if fix_id else None
+        session = await self._read_session(principal, parsed_session)
+        if parsed_fix is None:
+            return session, None
+        async with self._uow.autocommit() as repo:
+            seen = await repo.get_fix(Scope.of(principal), session.id, parsed_fix)
+        if seen is None:
+            raise fix_not_found()
+        return session, model.view_fix(seen.fix, seen.session_status, can_write=principal.can_write)
 
     async def list_sessions(
         self, principal: Principal, page_size: int, page_token: str
@@ -225,11 +242,11 @@ class FixesService:
         size = paging.page_size(page_size, default=50, maximum=100)
         # Bind the token to the caller, so it cannot be replayed by someone else.
         parent = f"{principal.account_id}/{principal.user_id}"
-        after = paging.decode_keyset(page_token, "ai_sessions", parent)
+        after = self._pages.decode_keyset(page_token, "ai_sessions", parent)
         async with self._uow.autocommit() as repo:
             rows = await repo.list_sessions(Scope.of(principal), size + 1, after)
         page = Page.cut(
-            rows, size, lambda last: paging.encode_keyset("ai_sessions", parent, _keyset(last))
+            rows, size, lambda last: self._pages.encode_keyset("ai_sessions", parent, _keyset(last))
         )
         views = [model.view_session(s, can_write=principal.can_write) for s in page.items]
         return Page(views, page.next_page_token)
@@ -285,7 +302,7 @@ class FixesService:
         self,
         principal: Principal,
         session_id: UUID,
-        expected: int | None,
+        expected: EntityTag | None,
         rule: Callable[[AiSession, list[Fix]], model.SessionChange],
         now: datetime,
     ) -> SessionView:
@@ -390,11 +407,13 @@ class FixesService:
         parsed = parse_uuid(session_id, "session_id")
         size = paging.page_size(page_size, default=50, maximum=100)
         parent = str(parsed)
-        after = paging.decode_keyset(page_token, "suggested_fixes", parent)
+        after = self._pages.decode_keyset(page_token, "suggested_fixes", parent)
         async with self._uow.autocommit() as repo:
             status, rows = await repo.list_fixes(Scope.of(principal), parsed, size + 1, after)
         page = Page.cut(
-            rows, size, lambda last: paging.encode_keyset("suggested_fixes", parent, _keyset(last))
+            rows,
+            size,
+            lambda last: self._pages.encode_keyset("suggested_fixes", parent, _keyset(last)),
         )
         views = [model.view_fix(f, status, can_write=principal.can_write) for f in page.items]
         return Page(views, page.next_page_token)
@@ -405,12 +424,14 @@ class FixesService:
         parsed_session, parsed_fix = _ids(session_id, fix_id)
         size = paging.page_size(page_size, default=100, maximum=500)
         parent = str(parsed_fix)
-        after = paging.decode_id(page_token, "fix_events", parent)
+        after = self._pages.decode_id(page_token, "fix_events", parent)
         async with self._uow.autocommit() as repo:
             rows = await repo.list_events(
                 Scope.of(principal), parsed_session, parsed_fix, size + 1, after
             )
-        return Page.cut(rows, size, lambda last: paging.encode_id("fix_events", parent, last.id))
+        return Page.cut(
+            rows, size, lambda last: self._pages.encode_id("fix_events", parent, last.id)
+        )
 
     async def render_fix(
         self, principal: Principal, session_id: str, fix_id: str, values: Any
@@ -545,7 +566,7 @@ class FixesService:
         self,
         principal: Principal,
         ids: tuple[UUID, UUID],
-        expected: int | None,
+        expected: EntityTag | None,
         action: FixAction,
         **arguments: Any,
     ) -> FixView:
@@ -585,11 +606,20 @@ class FixesService:
     # --- live updates ---------------------------------------------------------------
 
     async def watch(
-        self, principal: Principal, session_id: str, last_event_id: int
+        self,
+        principal: Principal,
+        session_id: str,
+        last_event_id: int,
+        *,
+        accepted: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncIterator[WatchedChange]:
         """The session's changes as they happen: a snapshot (or, resuming, the
         audit rows after `last_event_id`), then each change as it commits, on
-        whichever replica. Ends when the caller's token does."""
+        whichever replica. Ends when the caller's token does.
+
+        `accepted` is awaited once every check passed (input, visibility, the
+        per-user bound): the transport says so at once (gRPC initial
+        metadata), so a quiet resumed watch is not mistaken for a slow one."""
         parsed = parse_uuid(session_id, "session_id")
         if last_event_id < 0:
             raise InvalidArgument(
@@ -603,6 +633,8 @@ class FixesService:
         async with self._feed.subscribe(principal.account_id, principal.user_id, parsed) as feed:
             # Subscribed first: a change committed from here on is announced,
             # so nothing falls between the reads below and the first wait.
+            if accepted is not None:
+                await accepted()
             position = last_event_id
             if position == 0:
                 async with self._uow.autocommit() as repo:
@@ -739,29 +771,15 @@ def _token_expired() -> Unauthenticated:
 
 
 def _script_patch(update: ScriptUpdate) -> ScriptPatch:
-    """Checks UpdateFixScript's fields and mask (AIP-134): a field not in the
-    mask is left alone; no mask (a gRPC client without one) means every
-    field; `*` every field; an empty mask nothing."""
-    if update.mask is None:
-        fields = set(SCRIPT_FIELDS)
-    else:
-        fields = set()
-        for path in update.mask:
-            if path == "*":
-                fields |= SCRIPT_FIELDS
-            elif path in SCRIPT_FIELDS:
-                fields.add(path)
-            elif path in REQUEST_ONLY_PATHS:
-                continue  # not a field of the fix (a REST body names it)
-            else:
-                raise InvalidArgument(
-                    f"update_mask names {path!r}; it may name "
-                    + ", ".join(sorted(SCRIPT_FIELDS))
-                    + " or *",
-                    field="update_mask",
-                    reason="INVALID_UPDATE_MASK",
-                    metadata={"path": path[:100]},
-                )
+    """Checks UpdateFixScript's fields and mask with the shared AIP-134 rule
+    (`flowpilot.runtime.update_mask`): a field not in the mask is left
+    alone; no mask (a gRPC client without one) means every field; `*` every
+    field; an empty mask nothing. `basis` is no field of the fix: a mask the
+    gateway filled from a body that carries it names it, and it is skipped."""
+    paths = (
+        [p for p in update.mask if p not in REQUEST_ONLY_PATHS] if update.mask is not None else None
+    )
+    fields = masked_fields(paths, SCRIPT_FIELDS)
     script = valid.script(update.script) if "ai_drafted_script" in fields else None
     sets_parameters = "ai_drafted_parameters" in fields
     parameters = (

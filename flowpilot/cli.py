@@ -99,6 +99,12 @@ def _check_schema(name: str, settings: Settings) -> int | None:
 
 
 def _serve(name: str, settings: Settings | None = None) -> int:
+    if settings is not None and PROCESSES[name].package:
+        try:
+            settings.page_token_key()  # the services sign page tokens
+        except ValueError as exc:
+            print(f"flowpilot serve {name}: invalid configuration: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
     if settings is not None and (refused := _check_schema(name, settings)) is not None:
         return refused
     main: Callable[[], None]

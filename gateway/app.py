@@ -7,9 +7,12 @@ annotations, opens one long-lived channel per backend when the app starts
 proto and one line in `SERVICES`.
 
 A request goes: route match (precompiled regexes) → request id → body-size
-check → JWT at the edge → JSON/path/query decoded into the request message →
-the RPC with the caller's token, the request id and a deadline → the response
-encoded, or the gRPC status mapped to the CONTRACT §6 error body.
+check → JWT at the edge → JSON/path/query decoded into the request message
+(a PATCH's update mask filled from its body, `If-Match` into `etag`) → the RPC
+with the caller's token, the request id and a deadline → the response encoded
+(its `etag` as the `ETag` header), or the gRPC status mapped to the CONTRACT §6
+error body. A server-streaming RPC is answered as server-sent events
+(`gateway.sse`).
 
 Routes are plain Starlette routes, not FastAPI's pydantic-validated ones: the
 protos are the schema, and the codec validates against them.
@@ -29,14 +32,13 @@ from typing import Any
 import grpc
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.docs import get_swagger_ui_html
 from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from starlette.convertors import StringConvertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from flowpilot.fixes.v1 import fixes_pb2
@@ -48,6 +50,7 @@ from flowpilot.runtime.context import (
     request_id_var,
 )
 from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
+from flowpilot.runtime.etags import ENTITY_TAG, if_none_match, parse_if_match
 from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.server import (
     dependency_health_name,
@@ -55,10 +58,13 @@ from flowpilot.runtime.server import (
     retry_service_config,
 )
 from flowpilot.runtime.settings import Settings, get_settings
+from flowpilot.runtime.update_mask import paths_from_body
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2
+from gateway.codec.document import parse_body
 from gateway.codec.messages import CodecRegistry
 from gateway.codec.query import set_text_field
 from gateway.console import console_routes
+from gateway.docs import docs_routes
 from gateway.errors import (
     domain_error_response,
     rpc_error_response,
@@ -66,6 +72,17 @@ from gateway.errors import (
 )
 from gateway.openapi import build_openapi
 from gateway.routes import RpcRoute, build_routes
+from gateway.rules import (
+    conflicting_etag,
+    unsupported_if_match,
+)
+from gateway.sse import (
+    ERROR_EVENT,
+    HEARTBEAT,
+    EventStreamResponse,
+    StreamLimiter,
+    event_frame,
+)
 
 log = logging.getLogger("flowpilot.gateway")
 
@@ -78,6 +95,10 @@ API_VERSION = "1.0.0"
 JSON_MEDIA_TYPE = "application/json"
 # A client's request id is reused only when it is safe as gRPC metadata and in logs.
 _REQUEST_ID_OK = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
+# An SSE field value ends at a line break (or a NUL, which `id:` refuses).
+_LINE_BREAK = re.compile(r"[\r\n\x00]")
+# How long a streaming call's client waits before retrying a full gateway.
+STREAM_RETRY_AFTER_SECONDS = 5
 _JSON_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 HEALTH_CHECK_METHOD = "/grpc.health.v1.Health/Check"
 READY_TIMEOUT_SECONDS = 2.0
@@ -89,9 +110,13 @@ class BodyTooLarge(Exception):
     pass
 
 
-def _reject_constant(name: str) -> Any:
-    # json.loads accepts NaN/Infinity, which are not JSON.
-    raise ValueError(f"{name} is not valid JSON")
+class BackendNotReached(Exception):
+    """A stream's service did not answer within the deadline and its channel
+    is not connected: the time went waiting for the service."""
+
+
+# A request without a body (no bytes at all), as `_fill_body` reports it.
+_NO_BODY = object()
 
 
 def _request_id(header: str | None) -> str:
@@ -143,21 +168,31 @@ class Backend:
 class RpcHandler:
     """Serves one HTTP binding of one RPC; its stub is set when the app starts."""
 
-    __slots__ = ("call", "channel", "route")
+    __slots__ = ("call", "channel", "route", "stream")
 
     def __init__(self, route: RpcRoute) -> None:
         self.route = route
         self.call: grpc.aio.UnaryUnaryMultiCallable | None = None
+        self.stream: grpc.aio.UnaryStreamMultiCallable | None = None
         self.channel: grpc.aio.Channel | None = None
 
     def bind(self, channel: grpc.aio.Channel) -> None:
         route = self.route
         self.channel = channel
-        self.call = channel.unary_unary(
-            route.full_method,
-            request_serializer=route.request_codec.cls.SerializeToString,
-            response_deserializer=route.response_codec.cls.FromString,
-        )
+        serializer = route.request_codec.cls.SerializeToString
+        deserializer = route.response_codec.cls.FromString
+        if route.streaming:
+            self.stream = channel.unary_stream(
+                route.full_method,
+                request_serializer=serializer,
+                response_deserializer=deserializer,
+            )
+        else:
+            self.call = channel.unary_unary(
+                route.full_method,
+                request_serializer=serializer,
+                response_deserializer=deserializer,
+            )
 
     def build_request(self, request: Request, body: bytes) -> Message:
         route = self.route
@@ -166,22 +201,23 @@ class RpcHandler:
         path_params = request.path_params
         for group, field_path in route.path.variables:
             set_text_field(codec, message, field_path, [path_params[group]], allow_repeated=False)
-        if route.body:
-            self._fill_body(message, body)
+        parsed = self._fill_body(message, body) if route.body else _NO_BODY
         if request.scope.get("query_string"):
             self._fill_query(message, request)
+        if route.update_mask is not None:
+            self._fill_update_mask(message, parsed)
+        if route.etag_in is not None or request.headers.get("if-match") is not None:
+            self._apply_if_match(message, request)
+        if route.last_event_id is not None:
+            self._apply_last_event_id(message, request)
         return message
 
-    def _fill_body(self, message: Message, body: bytes) -> None:
+    def _fill_body(self, message: Message, body: bytes) -> Any:
+        """Sets the body's fields; returns the parsed JSON (`_NO_BODY` for none)."""
         route = self.route
         if not body.strip():
-            return  # no body: every field keeps its zero value
-        try:
-            value = json.loads(body, parse_constant=_reject_constant)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise InvalidArgument(
-                f"the request body is not valid JSON: {exc}", reason="INVALID_JSON"
-            ) from exc
+            return _NO_BODY  # no body: every field keeps its zero value
+        value = parse_body(body)
         if route.body == "*":
             if not isinstance(value, dict):
                 raise InvalidArgument(
@@ -193,13 +229,11 @@ class RpcHandler:
                     field=key,
                     reason="UNKNOWN_FIELD",
                 )
-            try:
-                route.request_codec.fill_fields(message, value.items(), "")
-            except RecursionError as exc:
-                raise InvalidArgument("the request body is nested too deeply") from exc
+            route.request_codec.fill_fields(message, value.items(), "")
         else:
             assert route.body_field is not None
             route.body_field.assign(message, value, route.body)
+        return value
 
     def _fill_query(self, message: Message, request: Request) -> None:
         route = self.route
@@ -213,6 +247,46 @@ class RpcHandler:
                 )
             set_text_field(route.request_codec, message, key, values, allow_repeated=True)
 
+    def _fill_update_mask(self, message: Message, parsed: Any) -> None:
+        """grpc-gateway's PATCH rule: without a mask from the client, the
+        body's top-level keys are the mask (JSON `null` included: cleared).
+        The mask is always set, so "no body" reaches the service as "no
+        field", never as "every field"."""
+        name = self.route.update_mask
+        assert name is not None
+        mask = getattr(message, name)
+        if mask.paths:
+            return  # the client's own mask
+        mask.SetInParent()
+        keys = parsed.keys() if isinstance(parsed, dict) else ()
+        mask.paths.extend(paths_from_body(keys, name))
+
+    def _apply_if_match(self, message: Message, request: Request) -> None:
+        """`If-Match` → the request's `etag` (AIP-154)."""
+        tag = parse_if_match(request.headers.getlist("if-match"))
+        if tag is None:
+            return
+        name = self.route.etag_in
+        if name is None:
+            raise unsupported_if_match()
+        sent = getattr(message, name)
+        if sent and sent != tag:
+            raise conflicting_etag()
+        setattr(message, name, tag)
+
+    def _apply_last_event_id(self, message: Message, request: Request) -> None:
+        """`Last-Event-ID` (an EventSource reconnecting) → `last_event_id`;
+        it wins over the query string, which still has the first request's."""
+        header = request.headers.get("last-event-id")
+        if header is None or not header.strip():
+            return
+        field = self.route.last_event_id
+        assert field is not None
+        message.ClearField(field.name)
+        set_text_field(
+            self.route.request_codec, message, field.name, [header.strip()], allow_repeated=False
+        )
+
     def encode(self, response: Message) -> bytes:
         route = self.route
         if route.response_body:
@@ -220,6 +294,24 @@ class RpcHandler:
         else:
             value = route.response_codec.encode(response)
         return _JSON_DUMPS(value).encode()
+
+    def event(self, message: Message) -> bytes:
+        """One streamed message as one server-sent event."""
+        fields = self.route.event_fields
+        assert fields is not None
+        event_id: str | None = None
+        if fields.event_id is not None:
+            value = getattr(message, fields.event_id.name)
+            if value and not _LINE_BREAK.search(str(value)):
+                event_id = str(value)
+        event: str | None = None
+        if fields.kind is not None:
+            kind = self.route.response_codec.by_name[fields.kind]
+            assert kind.enum is not None
+            event = kind.enum.encode(getattr(message, fields.kind))
+        elif fields.oneof is not None:
+            event = message.WhichOneof(fields.oneof)
+        return event_frame(self.encode(message), event_id=event_id, event=event)
 
 
 class Gateway:
@@ -231,6 +323,8 @@ class Gateway:
         self.timeout = settings.backend_timeout_seconds
         self.max_body = settings.max_body_bytes
         self.backends = list(backends)
+        self.heartbeat = settings.sse_heartbeat_seconds
+        self.streams = StreamLimiter(settings.sse_max_streams)
 
     async def _read_body(self, request: Request) -> bytes:
         chunks: list[bytes] = []
@@ -266,14 +360,17 @@ class Gateway:
                 )
             body = await self._read_body(request) if route.body else b""
             message = handler.build_request(request, body)
+            metadata = (
+                ("authorization", f"Bearer {principal.token}"),
+                (REQUEST_ID_HEADER, request_id),
+            )
+            if route.streaming:
+                return await self._open_stream(handler, message, metadata, request_id)
             assert handler.call is not None, "the app's lifespan did not run"
             call = handler.call(
                 message,
                 timeout=self.timeout,
-                metadata=(
-                    ("authorization", f"Bearer {principal.token}"),
-                    (REQUEST_ID_HEADER, request_id),
-                ),
+                metadata=metadata,
                 # A service restarting (or not reached yet) is waited for,
                 # within the deadline, rather than failed at once.
                 wait_for_ready=True,
@@ -283,6 +380,13 @@ class Gateway:
             if route.may_create and not await _created(call):
                 status = 200
             headers = {REQUEST_ID_HEADER: request_id}
+            etag = _entity_tag(route, response)
+            if etag is not None:
+                headers["ETag"] = etag
+                if request.method in ("GET", "HEAD") and if_none_match(
+                    request.headers.getlist("if-none-match"), etag
+                ):
+                    return Response(status_code=304, headers=headers)
             if status == 204:
                 return Response(status_code=204, headers=headers)
             return Response(
@@ -296,13 +400,10 @@ class Gateway:
         except grpc.aio.AioRpcError as error:
             if error.code() is grpc.StatusCode.DEADLINE_EXCEEDED and not _connected(handler):
                 # The deadline passed waiting for the service, not in it.
-                return simple_error(
-                    503,
-                    "BACKEND_UNAVAILABLE",
-                    "a backend service is unavailable",
-                    request_id=request_id,
-                )
+                return _backend_unavailable(request_id)
             return rpc_error_response(error, request_id=request_id)
+        except BackendNotReached:
+            return _backend_unavailable(request_id)
         except ClientDisconnect:
             # The client left (or was cut off as too slow) mid-body: nobody
             # reads this answer and nothing was called.
@@ -314,8 +415,122 @@ class Gateway:
                 f"the request body exceeds {self.max_body} bytes",
                 request_id=request_id,
             )
+        except Exception:
+            # Answered here, not by Starlette's last-resort handler, which
+            # re-raises after answering and so ends the client's keep-alive
+            # connection. Nothing of the exception reaches the client.
+            log.exception("unhandled error", extra={"route": route.full_method})
+            return simple_error(500, "INTERNAL", "internal error", request_id=request_id)
         finally:
             request_id_var.reset(context_token)
+
+    # Server-sent events.
+
+    async def _open_stream(
+        self,
+        handler: RpcHandler,
+        message: Message,
+        metadata: tuple[tuple[str, str], ...],
+        request_id: str,
+    ) -> Response:
+        """Starts the streaming call and answers 200 `text/event-stream` once
+        the service accepted it; a refusal before that is an ordinary error."""
+        if not self.streams.try_acquire():
+            return simple_error(
+                503,
+                "TOO_MANY_STREAMS",
+                f"this gateway serves at most {self.streams.capacity} event streams at once; "
+                "retry shortly",
+                request_id=request_id,
+                headers={"Retry-After": str(STREAM_RETRY_AFTER_SECONDS)},
+            )
+        assert handler.stream is not None, "the app's lifespan did not run"
+        # No deadline: a stream lasts as long as the client listens. Waiting
+        # for the service to accept it is bounded below instead.
+        call = handler.stream(message, metadata=metadata, wait_for_ready=True)
+        try:
+            ended = await self._accepted(handler, call)
+        except BaseException:
+            call.cancel()
+            self.streams.release()
+            raise
+
+        async def close() -> None:
+            call.cancel()
+            self.streams.release()
+
+        return EventStreamResponse(
+            self._events(handler, call, ended, request_id),
+            headers={REQUEST_ID_HEADER: request_id},
+            on_close=close,
+        )
+
+    async def _accepted(self, handler: RpcHandler, call: grpc.aio.UnaryStreamCall) -> _Ended | None:
+        """Waits for the service's initial metadata (sent with its first
+        message, or on its own once it accepted the call). Returns None while
+        the call goes on, else how it ended (its messages, then its error if
+        it failed after one). Raises the call's error when it failed before
+        any message: that is an ordinary error response."""
+        accepted = asyncio.ensure_future(call.initial_metadata())
+        done, _ = await asyncio.wait({accepted}, timeout=self.timeout)
+        if not done:
+            accepted.cancel()
+            if not _connected(handler):
+                raise BackendNotReached
+            return None  # connected, quiet: stream on, with heartbeats
+        if not call.done():
+            return None
+        # Ended already (trailers-only on a refusal): the error, or what it sent.
+        messages: list[Message] = []
+        try:
+            while (item := await call.read()) is not grpc.aio.EOF:
+                messages.append(item)
+        except grpc.aio.AioRpcError as error:
+            if not messages:
+                raise
+            return _Ended(messages, error)
+        return _Ended(messages, None)
+
+    async def _events(
+        self,
+        handler: RpcHandler,
+        call: grpc.aio.UnaryStreamCall,
+        ended: _Ended | None,
+        request_id: str,
+    ) -> AsyncIterator[bytes]:
+        if ended is not None:
+            for message in ended.messages:
+                yield handler.event(message)
+            if ended.error is not None:
+                yield _error_event(ended.error, request_id)
+            return
+        closing = asyncio.ensure_future(self.streams.closing.wait())
+        reader: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                if reader is None:
+                    reader = asyncio.ensure_future(call.read())
+                done, _ = await asyncio.wait(
+                    {reader, closing}, timeout=self.heartbeat, return_when=asyncio.FIRST_COMPLETED
+                )
+                if closing in done:
+                    return  # the process stops: end cleanly; clients resume elsewhere
+                if reader not in done:
+                    yield HEARTBEAT
+                    continue
+                try:
+                    item = reader.result()
+                except grpc.aio.AioRpcError as error:
+                    yield _error_event(error, request_id)
+                    return
+                reader = None
+                if item is grpc.aio.EOF:
+                    return
+                yield handler.event(item)
+        finally:
+            closing.cancel()
+            if reader is not None:
+                reader.cancel()
 
     async def readiness(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
         """Each service's health, and each service's view of its dependencies."""
@@ -354,6 +569,39 @@ class Gateway:
         return services, dependencies
 
 
+@dataclass(frozen=True, slots=True)
+class _Ended:
+    """A streaming call that had ended by the time the gateway looked."""
+
+    messages: list[Message]
+    error: grpc.aio.AioRpcError | None
+
+
+def _error_event(error: grpc.aio.AioRpcError, request_id: str) -> bytes:
+    """A failure after the first event: the usual error body, as `event: error`."""
+    failed = rpc_error_response(error, request_id=request_id)
+    return event_frame(bytes(failed.body), event=ERROR_EVENT)
+
+
+def _backend_unavailable(request_id: str) -> Response:
+    return simple_error(
+        503, "BACKEND_UNAVAILABLE", "a backend service is unavailable", request_id=request_id
+    )
+
+
+def _entity_tag(route: RpcRoute, response: Message) -> str | None:
+    """The response's `etag` as an `ETag` header value, when it has one."""
+    if not route.etag_out:
+        return None
+    etag = getattr(response, "etag", "")
+    if not etag:
+        return None
+    if not ENTITY_TAG.fullmatch(etag):
+        log.warning("a response etag is not an entity tag", extra={"method": route.retry_name})
+        return None
+    return etag
+
+
 def _connected(handler: RpcHandler) -> bool:
     channel = handler.channel
     return channel is not None and channel.get_state() is grpc.ChannelConnectivity.READY
@@ -375,6 +623,15 @@ def _endpoint(gateway: Gateway, handlers: dict[str, RpcHandler]) -> Callable[[Re
         handler = handlers.get(request.method)
         if handler is None:  # HEAD, which Starlette adds beside GET
             handler = get_handler
+            assert handler is not None
+            if handler.route.streaming:  # an event stream has no head of its own
+                return simple_error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    "HEAD is not supported by an event stream",
+                    request_id=_request_id(request.headers.get(REQUEST_ID_HEADER)),
+                    headers={"Allow": ", ".join(sorted(handlers))},
+                )
         assert handler is not None
         return await gateway.dispatch(handler, request)
 
@@ -412,7 +669,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return simple_error(
             400,
             "INVALID_ARGUMENT",
-            str(exc),
+            "the request is not valid",
             request_id=_request_id(request.headers.get(REQUEST_ID_HEADER)),
         )
 
@@ -497,27 +754,29 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
     async def openapi(request: Request) -> Response:
         return Response(openapi_bytes, media_type=JSON_MEDIA_TYPE)
 
-    async def docs(request: Request) -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{API_TITLE} — API")
-
     app.router.routes.extend(
         [
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route(LOCAL_READINESS_PATH, readyz_local, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
-            Route("/docs", docs, methods=["GET"]),
+            *docs_routes(f"{API_TITLE} — API"),
         ]
     )
     # One Starlette route per path template, dispatching on the HTTP method, so
-    # that a wrong method is a 405 naming every allowed one. Templates with
-    # more literal segments go first (`/x/search` before `/x/{id}`).
+    # that a wrong method is a 405 naming every allowed one. Custom methods go
+    # first (`/x/{id}:render` before `/x/{id}`, whose variable would match
+    # `7:render` too), then templates with more literal segments (`/x/search`
+    # before `/x/{id}`).
     by_pattern: dict[str, dict[str, RpcHandler]] = {}
     first_route: dict[str, RpcRoute] = {}
     for route in routes:
         by_pattern.setdefault(route.path.regex.pattern, {})[route.http_method] = handlers[id(route)]
         first_route.setdefault(route.path.regex.pattern, route)
-    ordered = sorted(first_route.items(), key=lambda item: (len(item[1].path.variables), item[0]))
+    ordered = sorted(
+        first_route.items(),
+        key=lambda item: (not item[1].path.verb, len(item[1].path.variables), item[0]),
+    )
     for pattern, route in ordered:
         app.router.routes.append(_starlette_route(gateway, by_pattern[pattern], route))
     # The web console last: its paths never overlap the API's (docs/gateway.md).
@@ -558,16 +817,29 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> Any:
     )
 
 
-def main() -> None:
-    """`flowpilot serve gateway`: serve until SIGTERM/SIGINT, then drain and close."""
+def gateway_server(app: FastAPI, settings: Settings) -> Any:
+    """The uvicorn server that runs `app`, ending the event streams first when
+    it shuts down: an open stream would otherwise hold the graceful stop for
+    its whole grace period. Clients resume with `Last-Event-ID`, elsewhere."""
     import uvicorn
 
+    gateway: Gateway = app.state.gateway
+
+    class GatewayServer(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            gateway.streams.closing.set()
+            await super().shutdown(sockets)
+
+    return GatewayServer(uvicorn_config(app, settings))
+
+
+def main() -> None:
+    """`flowpilot serve gateway`: serve until SIGTERM/SIGINT, then drain and close."""
     settings = get_settings()
     configure_logging("gateway", settings.log_level, settings.log_format)
     app = create_app(settings, backends_from_settings(settings))
-    config = uvicorn_config(app, settings)
     log.info("gateway listening", extra={"host": settings.bind_host, "port": settings.http_port})
-    uvicorn.Server(config).run()
+    gateway_server(app, settings).run()
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ def _media_type(path: Path) -> str:
     return media
 
 
-def _load(
+def load_file(
     path: Path, rewrite: Callable[[bytes], bytes] | None = None, variant: str = ""
 ) -> StaticFile:
     """The file's bytes (after `rewrite`), a gzip copy and an ETag; cached by mtime and size."""
@@ -141,7 +141,7 @@ def _accepts_gzip(request: Request) -> bool:
     return "gzip" in request.headers.get("accept-encoding", "").lower()
 
 
-def _file_response(request: Request, file: StaticFile, cache_control: str) -> Response:
+def file_response(request: Request, file: StaticFile, cache_control: str) -> Response:
     headers = {**SECURITY_HEADERS, "Cache-Control": cache_control, "ETag": file.etag}
     headers["Vary"] = "Accept-Encoding"
     if request.headers.get("if-none-match") == file.etag:
@@ -183,7 +183,7 @@ class Console:
             # The console shows development-only helpers ("Propose a fix") by this tag.
             return _ENV_META.sub(meta, body.decode("utf-8"), count=1).encode("utf-8")
 
-        return _load(self.bundle_dir / "index.html", with_environment, self.environment)
+        return load_file(self.bundle_dir / "index.html", with_environment, self.environment)
 
     async def page(self, request: Request) -> Response:
         if not self.built:
@@ -195,13 +195,13 @@ class Console:
                 status_code=503,
                 headers={**SECURITY_HEADERS, "Cache-Control": NO_CACHE},
             )
-        return _file_response(request, self.index(), NO_CACHE)
+        return file_response(request, self.index(), NO_CACHE)
 
     async def asset(self, request: Request) -> Response:
         path = self._resolve("assets/" + request.path_params["path"], within="assets")
         if path is None:
             raise HTTPException(404)  # the gateway's JSON 404 (ROUTE_NOT_FOUND)
-        return _file_response(request, _load(path), IMMUTABLE)
+        return file_response(request, load_file(path), IMMUTABLE)
 
     def root_files(self) -> list[str]:
         """The unhashed files beside index.html (favicon.svg)."""
@@ -215,7 +215,7 @@ class Console:
         path = self._resolve(request.url.path.lstrip("/"))
         if path is None:
             raise HTTPException(404)
-        return _file_response(request, _load(path), NO_CACHE)
+        return file_response(request, load_file(path), NO_CACHE)
 
 
 def console_routes(settings: Settings, bundle_dir: Path = BUNDLE_DIR) -> list[Route]:

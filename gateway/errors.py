@@ -24,6 +24,7 @@ from flowpilot.runtime.context import REQUEST_ID_HEADER
 from flowpilot.runtime.errors import DomainError
 from flowpilot.runtime.grpc_errors import (
     GRPC_CODE_BY_NUMBER,
+    error_info,
     status_code,
     status_from_metadata,
     to_status,
@@ -47,6 +48,10 @@ HTTP_BY_GRPC: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAVAILABLE: 503,
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+# The one reason-specific override of CONTRACT §6's table: a stale `If-Match`
+# (or body `etag`) is HTTP's own "precondition failed" (RFC 9110, AIP-154),
+# whatever gRPC code the service used (ABORTED).
+HTTP_BY_REASON: dict[str, int] = {"ETAG_MISMATCH": 412}
 # HTTP statuses the gateway itself produces, with the gRPC name in the body.
 GRPC_NAME_BY_HTTP: dict[int, str] = {
     400: "INVALID_ARGUMENT",
@@ -56,6 +61,7 @@ GRPC_NAME_BY_HTTP: dict[int, str] = {
     405: "UNIMPLEMENTED",
     408: "DEADLINE_EXCEEDED",
     409: "FAILED_PRECONDITION",
+    412: "ABORTED",
     413: "RESOURCE_EXHAUSTED",
     429: "RESOURCE_EXHAUSTED",
     431: "RESOURCE_EXHAUSTED",
@@ -64,8 +70,25 @@ GRPC_NAME_BY_HTTP: dict[int, str] = {
 }
 
 
-def http_status_for(code: grpc.StatusCode) -> int:
-    """CONTRACT §6: anything not listed is 500."""
+# What a client reads when a call failed without a status from our services.
+TRANSPORT_MESSAGES: dict[grpc.StatusCode, str] = {
+    grpc.StatusCode.UNAVAILABLE: "a backend service is unavailable",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "the backend service did not answer in time",
+    grpc.StatusCode.CANCELLED: "the call was cancelled",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "a backend limit was exceeded",
+    grpc.StatusCode.UNAUTHENTICATED: "the backend service refused the credentials",
+    grpc.StatusCode.PERMISSION_DENIED: "the backend service refused the call",
+    grpc.StatusCode.UNIMPLEMENTED: "the backend service does not offer this call",
+}
+
+
+def http_status_for(code: grpc.StatusCode, status: status_pb2.Status | None = None) -> int:
+    """CONTRACT §6: anything not listed is 500; a reason in `HTTP_BY_REASON`
+    has its own status."""
+    if status is not None:
+        info = error_info(status)
+        if info is not None and info.reason in HTTP_BY_REASON:
+            return HTTP_BY_REASON[info.reason]
     return HTTP_BY_GRPC.get(code, 500)
 
 
@@ -127,9 +150,9 @@ def domain_error_response(error: DomainError, *, request_id: str | None = None) 
     code = status_code(error)
     status = to_status(error, GATEWAY_ERROR_DOMAIN)
     return error_response(
-        http_status_for(code),
+        http_status_for(code, status),
         code.name,
-        error.message,
+        status.message,
         status_details(status),
         request_id=request_id,
     )
@@ -172,12 +195,16 @@ def rpc_error_response(error: grpc.aio.AioRpcError, *, request_id: str | None = 
         message = status.message or (error.details() or "")
     else:
         message = error.details() or code.name.lower()
-    if code is grpc.StatusCode.UNAVAILABLE and status is None:
-        # Transport failures carry grpc internals ("failed to connect to all
-        # addresses; last error: ..."); the client only needs to know.
-        message = "a backend service is unavailable"
-    elif code is grpc.StatusCode.DEADLINE_EXCEEDED and status is None:
-        message = "the backend service did not answer in time"
+    if status is None:
+        # Not a refusal our services made (those carry a google.rpc.Status):
+        # gRPC's own text ("failed to connect to all addresses; ...",
+        # "Unexpected <class ...>: ...") describes internals; the client gets
+        # the kind of failure only.
+        message = TRANSPORT_MESSAGES.get(code, "the backend service failed")
     return error_response(
-        http_status_for(code), code.name, message, status_details(status), request_id=request_id
+        http_status_for(code, status),
+        code.name,
+        message,
+        status_details(status),
+        request_id=request_id,
     )

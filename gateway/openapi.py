@@ -20,6 +20,7 @@ from gateway.codec.wellknown import (
     DURATION,
     EMPTY,
     FIELD_MASK,
+    FIELD_MASK_PATTERN,
     LIST_VALUE,
     STRUCT,
     TIMESTAMP,
@@ -41,6 +42,10 @@ ERROR_STATUSES: dict[int, str] = {
     503: "A backend service is unavailable",
     504: "A backend service did not answer in time",
 }
+PRECONDITION_FAILED = (
+    "The resource changed since the `If-Match` entity tag (reason ETAG_MISMATCH): "
+    "read it again, then retry"
+)
 _INT_FORMATS = {
     F.TYPE_INT32: "int32",
     F.TYPE_SINT32: "int32",
@@ -157,7 +162,7 @@ class SchemaBuilder:
         if name == DURATION:
             return {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$"}
         if name == FIELD_MASK:
-            return {"type": "string"}
+            return {"type": "string", "pattern": FIELD_MASK_PATTERN}
         if name == STRUCT:
             return {"type": "object", "additionalProperties": True}
         if name == VALUE:
@@ -219,6 +224,55 @@ def _query_parameters(builder: SchemaBuilder, route: RpcRoute) -> list[dict[str,
     return params
 
 
+def _header_parameters(route: RpcRoute) -> list[dict[str, Any]]:
+    params: list[dict[str, Any]] = []
+    if route.etag_in:
+        params.append(
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": (
+                    "Only if the resource is still at this entity tag (its `etag`, e.g. "
+                    '`"7"`), or `*`; else 412. Fills the request\'s `etag`.'
+                ),
+                "schema": {"type": "string"},
+            }
+        )
+    if route.etag_out and route.http_method == "GET":
+        params.append(
+            {
+                "name": "If-None-Match",
+                "in": "header",
+                "required": False,
+                "description": "304 without a body when the resource is still at this tag",
+                "schema": {"type": "string"},
+            }
+        )
+    if route.last_event_id is not None:
+        params.append(
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "description": (
+                    "The `id:` of the last event received: the stream resumes after it "
+                    "(an EventSource sends it when it reconnects; it wins over the query)."
+                ),
+                "schema": _header_value_schema(route.last_event_id),
+            }
+        )
+    return params
+
+
+def _header_value_schema(field: FieldDescriptor) -> dict[str, Any]:
+    """A header carrying a scalar field's value: its text form."""
+    if field.type == F.TYPE_STRING:
+        return {"type": "string"}
+    # Empty is the same as no header (EventSource sends none before an id).
+    return {"type": "string", "pattern": "^(-?[0-9]+)?$"}
+
+
 def _operation(builder: SchemaBuilder, route: RpcRoute) -> dict[str, Any]:
     parameters: list[dict[str, Any]] = []
     for _, field_path in route.path.variables:
@@ -234,6 +288,7 @@ def _operation(builder: SchemaBuilder, route: RpcRoute) -> dict[str, Any]:
             schema = {**schema, "minLength": 1}
         parameters.append({"name": field_path, "in": "path", "required": True, "schema": schema})
     parameters.extend(_query_parameters(builder, route))
+    parameters.extend(_header_parameters(route))
     operation: dict[str, Any] = {
         "operationId": route.operation_id,
         "summary": route.summary,
@@ -257,7 +312,26 @@ def _operation(builder: SchemaBuilder, route: RpcRoute) -> dict[str, Any]:
         }
     responses: dict[str, Any] = {}
     success = str(route.success_code)
-    if route.response_codec.full_name == EMPTY and route.success_code == 204:
+    if route.streaming:
+        event_schema = builder.message_ref(route.response_codec, output=True)
+        responses[success] = {
+            "description": (
+                "Server-sent events, one per streamed message: `data:` is the message as "
+                f"JSON (`{route.response_codec.descriptor.name}`), `id:` its `event_id`, "
+                "`event:` its `kind` (or the member of its oneof that is set); `: ping` "
+                "comments keep it alive; after a failure, `event: error` carries the error "
+                "body and the stream ends. Errors before the first event are ordinary "
+                "JSON errors."
+            ),
+            "content": {
+                "text/event-stream": {
+                    "schema": {"type": "string"},
+                    "x-flowpilot-event-data": event_schema,
+                }
+            },
+        }
+        operation["x-flowpilot-streaming"] = "server-sent-events"
+    elif route.response_codec.full_name == EMPTY and route.success_code == 204:
         responses[success] = {"description": "Done; no content"}
     else:
         if route.response_body:
@@ -273,9 +347,25 @@ def _operation(builder: SchemaBuilder, route: RpcRoute) -> dict[str, Any]:
                 "description": "The resource already existed and is returned as it is",
                 "content": content,
             }
+        if route.etag_out:
+            etag_header = {
+                "ETag": {
+                    "description": "The resource's `etag`: send it back in `If-Match`",
+                    "schema": {"type": "string"},
+                }
+            }
+            for code in {success, "200"} & set(responses):
+                responses[code]["headers"] = etag_header
+            if route.http_method == "GET":
+                responses["304"] = {
+                    "description": "Unchanged since the `If-None-Match` entity tag",
+                    "headers": etag_header,
+                }
     statuses = dict(ERROR_STATUSES)
     if route.body:
         statuses[413] = "The request body is larger than the gateway accepts"
+    if route.etag_in:
+        statuses[412] = PRECONDITION_FAILED
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/Error{status}"}
     operation["responses"] = responses
@@ -312,7 +402,11 @@ def _error_components() -> tuple[dict[str, Any], dict[str, Any]]:
             },
         },
     }
-    descriptions = {**ERROR_STATUSES, 413: "The request body is too large"}
+    descriptions = {
+        **ERROR_STATUSES,
+        412: PRECONDITION_FAILED,
+        413: "The request body is too large",
+    }
     responses = {
         f"Error{status}": {
             "description": f"{description} ({GRPC_NAME_BY_HTTP.get(status, 'INTERNAL')})",

@@ -7,7 +7,12 @@ trailing `:verb`), the body mapping (`*`, a field name, or none: then every
 field not bound by the path comes from the query string) and the success status
 (`flowpilot.api.v1.http_success_code`, default 200). Everything is computed once
 at startup and checked against the request message, so a bad annotation fails
-the gateway's start rather than a request.
+the gateway's start rather than a request. The descriptor-driven rules of
+`gateway.rules` (update mask, entity tags, event fields) are looked up here
+too, once per binding.
+
+Server-streaming RPCs are served as server-sent events; client-streaming and
+bidirectional RPCs cannot be transcoded and refuse the start.
 """
 
 from __future__ import annotations
@@ -18,12 +23,18 @@ from dataclasses import dataclass, field
 
 from google.api import annotations_pb2 as google_annotations
 from google.api import http_pb2
-from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import FieldDescriptor, MethodDescriptor, ServiceDescriptor
 
 from flowpilot.api.v1 import annotations_pb2 as flowpilot_annotations
 from gateway.codec.messages import CodecRegistry, FieldCodec, MessageCodec
 from gateway.codec.query import field_by_path
 from gateway.codec.wellknown import WKT_NAMES
+from gateway.rules import (
+    EventFields,
+    etag_field,
+    last_event_id_field,
+    update_mask_field,
+)
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 # RFC 9110 §9.2.2: the methods whose repetition has the same effect as one
@@ -48,6 +59,8 @@ class PathTemplate:
     variables: tuple[tuple[str, str], ...]
     # The template with each variable as `{field.path}` (OpenAPI form).
     openapi_path: str
+    # The trailing `:verb` (custom method), if any.
+    verb: str = ""
 
 
 def compile_template(template: str) -> PathTemplate:
@@ -92,7 +105,7 @@ def compile_template(template: str) -> PathTemplate:
     if verb:
         regex += ":" + re.escape(verb)
         openapi_path += ":" + verb
-    return PathTemplate(template, re.compile(regex + "$"), tuple(variables), openapi_path)
+    return PathTemplate(template, re.compile(regex + "$"), tuple(variables), openapi_path, verb)
 
 
 def _split_top_level(body: str) -> list[str]:
@@ -148,6 +161,16 @@ class RpcRoute:
     operation_id: str = ""
     # Fields (top-level) that the query string may set.
     query_fields: frozenset[str] = field(default_factory=frozenset)
+    # A server-streaming RPC, answered as server-sent events.
+    streaming: bool = False
+    # The request's FieldMask that a PATCH body fills when the client sent none.
+    update_mask: str | None = None
+    # The request field `If-Match` fills; whether the response has an `etag`.
+    etag_in: str | None = None
+    etag_out: bool = False
+    # Streams: the request field `Last-Event-ID` fills; each message's SSE fields.
+    last_event_id: FieldDescriptor | None = None
+    event_fields: EventFields | None = None
 
     @property
     def full_method(self) -> str:
@@ -193,8 +216,6 @@ def routes_for_service(service: ServiceDescriptor, registry: CodecRegistry) -> l
             continue  # gRPC only (internal)
         if method.client_streaming:
             raise TemplateError(f"{method.full_name}: client-streaming RPCs are not transcoded")
-        if method.server_streaming:
-            continue  # not transcoded yet (WatchAiSession: SSE comes with the api-edge work)
         rule = options.Extensions[google_annotations.http]
         request_codec = registry.message(method.input_type)
         response_codec = registry.message(method.output_type)
@@ -242,6 +263,7 @@ def routes_for_service(service: ServiceDescriptor, registry: CodecRegistry) -> l
                     f"{method.full_name}: response_body {response_body!r} does not exist"
                 )
             suffix = "" if index == 0 else str(index + 1)
+            streaming = method.server_streaming
             routes.append(
                 RpcRoute(
                     service=service.full_name,
@@ -257,6 +279,16 @@ def routes_for_service(service: ServiceDescriptor, registry: CodecRegistry) -> l
                     body_field=body_field,
                     operation_id=f"{service.name}_{method.name}{suffix}",
                     query_fields=query_fields,
+                    streaming=streaming,
+                    update_mask=(
+                        update_mask_field(method.input_type)
+                        if http_method == "PATCH" and body
+                        else None
+                    ),
+                    etag_in=etag_field(method.input_type),
+                    etag_out=not streaming and etag_field(method.output_type) is not None,
+                    last_event_id=last_event_id_field(method.input_type) if streaming else None,
+                    event_fields=EventFields.of(method.output_type) if streaming else None,
                 )
             )
     return routes

@@ -7,6 +7,7 @@ translated: one without a domain value cannot be passed on.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -30,9 +31,10 @@ from scriptbuilder_service.domain.model import (
     Role,
     Session,
     SessionStatus,
+    TextPiece,
 )
 from scriptbuilder_service.domain.submission import SubmitSource
-from scriptbuilder_service.service import ScriptBuilderService
+from scriptbuilder_service.service import ScriptBuilderService, TurnEvent
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
 
@@ -68,6 +70,8 @@ def session_out(s: Session) -> pb.Session:
     )
     if s.ai_session_id is not None:
         message.ai_session_id = str(s.ai_session_id)
+    if s.fix_id is not None:
+        message.fix_id = str(s.fix_id)
     return message
 
 
@@ -86,7 +90,17 @@ def message_out(m: Message) -> pb.Message:
         message.language = LANGUAGE.to_proto(m.language)
     if m.recipe_id is not None:
         message.recipe_id = m.recipe_id
+    if m.fix_id is not None:
+        message.fix_id = str(m.fix_id)
     return message
+
+
+def event_out(event: TurnEvent) -> pb.SendMessageEvent:
+    if isinstance(event, TextPiece):
+        return pb.SendMessageEvent(text_delta=pb.TextDelta(text=event.text))
+    if event.role is Role.ASSISTANT:
+        return pb.SendMessageEvent(assistant_message=message_out(event))
+    return pb.SendMessageEvent(user_message=message_out(event))
 
 
 def _value_in(value: struct_pb2.Value) -> Any:
@@ -177,6 +191,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             ai_session_id=request.ai_session_id if request.HasField("ai_session_id") else None,
             language=LANGUAGE.optional(request.language, "language"),
             title=request.title,
+            fix_id=request.fix_id,
         )
         if not created:
             # The gateway answers 200 instead of 201 for an existing inline row.
@@ -211,12 +226,21 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
         self, request: pb.SendMessageRequest, context: grpc.aio.ServicerContext
     ) -> pb.SendMessageResponse:
         user_message, assistant_message = await self._service.send_message(
-            current_principal(), request.session_id, request.content
+            current_principal(), request.session_id, request.content, request.fix_id
         )
         return pb.SendMessageResponse(
             user_message=message_out(user_message),
             assistant_message=message_out(assistant_message),
         )
+
+    async def StreamMessage(
+        self, request: pb.SendMessageRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.SendMessageEvent]:
+        events = self._service.stream_message(
+            current_principal(), request.session_id, request.content, request.fix_id
+        )
+        async for event in events:
+            yield event_out(event)
 
     async def ListMessages(
         self, request: pb.ListMessagesRequest, context: grpc.aio.ServicerContext
@@ -239,6 +263,9 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             request.session_id,
             editor_buffer=request.editor_buffer,
             mode=MODE.optional(request.mode, "mode"),
+            update_mask=list(request.update_mask.paths)
+            if request.HasField("update_mask")
+            else None,
         )
         return session_out(session)
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from flowpilot.runtime.logging import configure_logging
+from flowpilot.runtime.paging import PageTokens
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
 from flowpilot.runtime.uow import UnitOfWork
@@ -70,7 +71,7 @@ async def create_server(
     provider = drafter or provider_from_settings(settings)
     uow = UnitOfWork.from_settings(database_url, ScriptBuilderRepository, settings)
     fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
-    service = ScriptBuilderService(uow, fixes, provider)
+    service = ScriptBuilderService(uow, fixes, provider, pages=PageTokens.from_settings(settings))
     servicer = ScriptBuilderServicer(service)
     relay = ProposalRelay(uow, fixes, settings)
 
@@ -87,6 +88,7 @@ async def create_server(
         # need it, nothing else does, so it is reported beside this service's
         # own SERVING instead of in it (docs/scriptbuilder-service.md).
         dependencies={FIXES_SERVICE: fixes.channel},
+        database=uow.probe,
     )
     server = ScriptBuilderServer(
         spec,

@@ -10,36 +10,49 @@ repository works in. No gRPC types cross this line."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter, render
 from flowpilot.runtime import paging
 from flowpilot.runtime.auth import Principal
-from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument
-from flowpilot.runtime.paging import Page
+from flowpilot.runtime.errors import FailedPrecondition, Unavailable
+from flowpilot.runtime.paging import Page, PageTokens
 from flowpilot.runtime.uow import UnitOfWork
+from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import parse_uuid
 from scriptbuilder_service.adapters.drafting import DraftingProvider
 from scriptbuilder_service.adapters.fixes_client import FixesClient
 from scriptbuilder_service.domain import template_versions as versions
 from scriptbuilder_service.domain import templates as tpl
-from scriptbuilder_service.domain.drafting import DraftRequest, bounded, turn_of
+from scriptbuilder_service.domain.drafting import (
+    Draft,
+    DraftRequest,
+    FixContext,
+    bounded,
+    turn_of,
+)
 from scriptbuilder_service.domain.errors import session_not_found, template_not_found
 from scriptbuilder_service.domain.model import (
     CAP_REASON,
+    DRAFT_FIELDS,
     HISTORY_FOR_DRAFTER,
-    MAX_EDITOR_BUFFER,
     MAX_MESSAGE,
     STANDALONE_SESSION_CAP,
     EditorMode,
     Message,
+    NewMessage,
     Origin,
+    Owner,
     Role,
     Session,
+    TextPiece,
     check_text,
+    draft_change,
+    message_fix,
     new_session,
 )
 from scriptbuilder_service.domain.recipe_import import (
@@ -56,11 +69,49 @@ from scriptbuilder_service.domain.submission import (
     SubmitSource,
     Submitted,
     submission_of,
+    target_fix,
 )
 
 if TYPE_CHECKING:
     # Only a type here: the use cases reach the repository through the unit of work.
     from scriptbuilder_service.adapters.repository import ScriptBuilderRepository
+
+# The lists whose page tokens this service issues (a token names its list).
+SESSIONS_LIST = "script_builder_sessions"
+MESSAGES_LIST = "script_builder_messages"
+TEMPLATES_LIST = "script_templates"
+VERSIONS_LIST = "template_versions"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One exchange being drafted: what the engineer sent, for which fix,
+    and what the drafter is asked."""
+
+    session: Session
+    content: str
+    request: DraftRequest
+    fix_id: uuid.UUID | None
+    # The message named the fix: the session drafts for it from now on.
+    retarget: bool
+    user_message_id: uuid.UUID
+    at: datetime
+
+    def announced_user_message(self) -> Message:
+        """The engineer's message as it will be stored."""
+        return Message(
+            id=self.user_message_id,
+            session_id=self.session.id,
+            role=Role.USER,
+            content=self.content,
+            script=None,
+            created_at=self.at,
+            fix_id=self.fix_id,
+        )
+
+
+# What `stream_message` yields: the user message, text pieces, the assistant message.
+TurnEvent = Message | TextPiece
 
 
 class ScriptBuilderService:
@@ -69,10 +120,13 @@ class ScriptBuilderService:
         uow: UnitOfWork[ScriptBuilderRepository],
         fixes: FixesClient,
         drafter: DraftingProvider,
+        *,
+        pages: PageTokens,
     ) -> None:
         self._uow = uow
         self._fixes = fixes
         self._drafter = drafter
+        self._pages = pages
 
     # Sessions.
 
@@ -84,60 +138,97 @@ class ScriptBuilderService:
         ai_session_id: str | None,
         language: ScriptLanguage | None,
         title: str,
+        fix_id: str = "",
     ) -> tuple[Session, bool]:
-        """(session, created). Inline: get-or-create; standalone: capped create."""
+        """(session, created). Inline: get-or-create, drafting for `fix_id`
+        when it names one; standalone: capped create."""
         caller.require_writer()
         request = new_session(
-            origin=origin, ai_session_id=ai_session_id, language=language, title=title
+            origin=origin,
+            ai_session_id=ai_session_id,
+            language=language,
+            title=title,
+            fix_id=fix_id,
         )
+        fix: FixContext | None = None
         if request.ai_session_id is not None:
-            # Before any row is read or written (seed): may the caller use it?
-            await self._fixes.check_access(caller.token, request.ai_session_id)
+            # Before any row is read or written (seed): may the caller use it,
+            # and is the fix one of its fixes?
+            access = await self._fixes.check_access(
+                caller.token, request.ai_session_id, request.fix_id
+            )
+            fix = access.fix
+        owner = Owner.of(caller)
         if request.origin is Origin.PILOT_INLINE:
             assert request.ai_session_id is not None
-            # One atomic statement: no BEGIN/COMMIT round trips.
+            language_now = (fix.language if fix else None) or request.language
+            # One atomic statement in the common case: no BEGIN/COMMIT round trips.
             async with self._uow.autocommit() as repo:
-                return await repo.get_or_create_inline(
-                    user_id=caller.user_id,
-                    account_id=caller.account_id,
+                session, created = await repo.get_or_create_inline(
+                    owner,
                     ai_session_id=request.ai_session_id,
                     title=request.title,
-                    language=request.language,
+                    language=language_now,
+                    fix_id=request.fix_id,
                 )
+                if not created and request.fix_id is not None:
+                    session = (
+                        await repo.target_fix(
+                            owner, session.id, fix_id=request.fix_id, language=language_now
+                        )
+                        or session
+                    )
+            return session, created
         async with self._uow.transaction() as repo:
-            await repo.lock_user_sessions(caller.user_id)
-            session = await repo.create_standalone_capped(
-                user_id=caller.user_id,
-                account_id=caller.account_id,
+            await repo.lock_owner_sessions(owner)
+            standalone = await repo.create_standalone_capped(
+                owner,
                 ai_session_id=request.ai_session_id,
                 title=request.title,
                 language=request.language,
                 cap=STANDALONE_SESSION_CAP,
             )
-        if session is None:
+        if standalone is None:
             raise FailedPrecondition(
                 CAP_REASON,
                 f"at most {STANDALONE_SESSION_CAP} standalone script-builder sessions per user; "
                 "delete one to start another",
                 metadata={"cap": str(STANDALONE_SESSION_CAP)},
             )
-        return session, True
+        return standalone, True
 
     async def list_sessions(
         self, caller: Principal, *, include_inline: bool, page_size: int, page_token: str
     ) -> Page[Session]:
-        limit, offset = paging.offset_window(page_size, page_token, default=50, maximum=100)
+        owner = Owner.of(caller)
+        # A token continues the list of the same owner with the same filter.
+        filters = paging.filters_key(include_inline=include_inline)
+        limit, offset = self._pages.offset_window(
+            SESSIONS_LIST,
+            owner.key,
+            page_size,
+            page_token,
+            default=50,
+            maximum=100,
+            filters=filters,
+        )
         async with self._uow.autocommit() as repo:
             rows = await repo.list_sessions(
-                caller.user_id, include_inline=include_inline, limit=limit + 1, offset=offset
+                owner, include_inline=include_inline, limit=limit + 1, offset=offset
             )
-        return Page.cut(rows, limit, lambda _: paging.next_offset_token(offset, limit))
+        return Page.cut(
+            rows,
+            limit,
+            lambda _: self._pages.next_offset_token(
+                SESSIONS_LIST, owner.key, offset, limit, filters=filters
+            ),
+        )
 
     @staticmethod
     async def _own_session(
         repo: ScriptBuilderRepository, caller: Principal, session_id: uuid.UUID
     ) -> Session:
-        session = await repo.get_session(caller.user_id, session_id)
+        session = await repo.get_session(Owner.of(caller), session_id)
         if session is None:
             raise session_not_found(session_id)
         return session
@@ -151,22 +242,30 @@ class ScriptBuilderService:
         caller.require_writer()
         parsed = parse_uuid(session_id, "session_id")
         async with self._uow.autocommit() as repo:
-            deleted = await repo.delete_session(caller.user_id, parsed)
+            deleted = await repo.delete_session(Owner.of(caller), parsed)
         if not deleted:
             raise session_not_found(parsed)
 
     async def update_draft(
-        self, caller: Principal, session_id: str, *, editor_buffer: str, mode: EditorMode | None
+        self,
+        caller: Principal,
+        session_id: str,
+        *,
+        editor_buffer: str,
+        mode: EditorMode | None,
+        update_mask: Sequence[str] | None = None,
     ) -> Session:
+        """Writes the fields the mask names (AIP-134; None: both, as before
+        masks) and leaves the others alone: switching modes never discards
+        the editor buffer. A mask naming nothing writes nothing."""
         caller.require_writer()
         parsed = parse_uuid(session_id, "session_id")
-        check_text(editor_buffer, "editor_buffer", max_len=MAX_EDITOR_BUFFER)
-        if mode is None:
-            raise InvalidArgument("mode must be ai or editor", field="mode")
+        fields = masked_fields(update_mask, DRAFT_FIELDS)
+        change = draft_change(fields, editor_buffer=editor_buffer, mode=mode)
         async with self._uow.autocommit() as repo:
-            session = await repo.update_draft(
-                caller.user_id, parsed, editor_buffer=editor_buffer, mode=mode
-            )
+            if change.empty:
+                return await self._own_session(repo, caller, parsed)
+            session = await repo.update_draft(Owner.of(caller), parsed, change)
         if session is None:
             raise session_not_found(parsed)
         return session
@@ -174,46 +273,138 @@ class ScriptBuilderService:
     # Messages.
 
     async def send_message(
-        self, caller: Principal, session_id: str, content: str
+        self, caller: Principal, session_id: str, content: str, fix_id: str = ""
     ) -> tuple[Message, Message]:
+        """The engineer's message and the drafter's answer, stored together."""
+        turn = await self._prepare_turn(caller, session_id, content, fix_id)
+        # The model is asked outside any transaction; when it fails nothing is
+        # stored, so the engineer can simply send again.
+        draft = bounded(await self._drafter.draft(turn.request))
+        return await self._store_turn(caller, turn, draft)
+
+    async def stream_message(
+        self, caller: Principal, session_id: str, content: str, fix_id: str = ""
+    ) -> AsyncIterator[TurnEvent]:
+        """`send_message`, as it happens: the engineer's message (with the id
+        and time it will be stored with), the answer's text in pieces, then
+        the stored assistant message. Nothing is stored before the answer is
+        complete, so a stream abandoned half-way (the client left, the call
+        was cancelled) leaves no trace."""
+        turn = await self._prepare_turn(caller, session_id, content, fix_id)
+        yield turn.announced_user_message()
+        draft: Draft | None = None
+        async for chunk in self._drafter.stream(turn.request):
+            if chunk.text:
+                yield TextPiece(chunk.text)
+            if chunk.draft is not None:
+                draft = chunk.draft
+        if draft is None:
+            raise Unavailable("DRAFTER_BAD_RESPONSE", "the drafter ended without an answer")
+        _, assistant = await self._store_turn(caller, turn, bounded(draft))
+        yield assistant
+
+    async def _prepare_turn(
+        self, caller: Principal, session_id: str, content: str, fix_id: str
+    ) -> Turn:
+        """Validates a message, resolves the fix it drafts for and the
+        conversation the drafter sees; writes nothing."""
         caller.require_writer()
         check_text(content, "content", max_len=MAX_MESSAGE, not_blank=True)
         parsed = parse_uuid(session_id, "session_id")
         async with self._uow.autocommit() as repo:
             session = await self._own_session(repo, caller, parsed)
-            recent = await repo.list_messages(session.id, limit=HISTORY_FOR_DRAFTER, newest=True)
-        fix = None
-        if session.origin is Origin.PILOT_INLINE and session.ai_session_id is not None:
-            fix = await self._fixes.fix_context(caller.token, session.ai_session_id)
+        named = message_fix(session, fix_id)
+        target, fix = await self._fix_for(caller, session, named)
+        async with self._uow.autocommit() as repo:
+            recent = await repo.recent_for_fix(session.id, target, limit=HISTORY_FOR_DRAFTER)
+        language = (fix.language if fix else None) or session.language
         request = DraftRequest(
-            language=session.language,
+            language=language,
             origin=session.origin,
             session_title=session.title,
             history=tuple(turn_of(m) for m in reversed(recent)),
             message=content,
             fix=fix,
         )
-        # The model is asked outside any transaction; when it fails nothing is
-        # stored, so the engineer can simply send again.
-        draft = bounded(await self._drafter.draft(request))
+        return Turn(
+            session=session,
+            content=content,
+            request=request,
+            fix_id=target,
+            retarget=named is not None,
+            user_message_id=uuid.uuid4(),
+            at=datetime.now(UTC),
+        )
+
+    async def _fix_for(
+        self, caller: Principal, session: Session, named: uuid.UUID | None
+    ) -> tuple[uuid.UUID | None, FixContext | None]:
+        """The fix an inline message drafts for, and what the drafter is told
+        about it: the fix the message names (checked: 404 when it is not one
+        of the AI session's), else the session's (the session's language
+        already follows it, so a fixes service that is down only costs the
+        title and description), else the only fix of the AI session that
+        needs a script."""
+        if session.origin is not Origin.PILOT_INLINE or session.ai_session_id is None:
+            return None, None
+        if named is not None:
+            access = await self._fixes.check_access(caller.token, session.ai_session_id, named)
+            return named, access.fix
+        if session.fix_id is not None:
+            try:
+                access = await self._fixes.check_access(
+                    caller.token, session.ai_session_id, session.fix_id
+                )
+            except Unavailable:
+                return session.fix_id, None
+            return session.fix_id, access.fix
+        only = await self._fixes.only_fix_needing_script(caller.token, session.ai_session_id)
+        return (uuid.UUID(only.fix_id), only) if only is not None else (None, None)
+
+    async def _store_turn(
+        self, caller: Principal, turn: Turn, draft: Draft
+    ) -> tuple[Message, Message]:
+        """Both messages in one transaction, and the session's new fix when
+        the message named one."""
+        session = turn.session
+        owner = Owner.of(caller)
         async with self._uow.transaction() as repo:
-            if await repo.get_session(caller.user_id, session.id) is None:
+            if await repo.get_session(owner, session.id) is None:
                 raise session_not_found(session.id)  # deleted meanwhile
+            if turn.retarget and turn.fix_id is not None:
+                await repo.target_fix(
+                    owner, session.id, fix_id=turn.fix_id, language=turn.request.language
+                )
             user_msg, assistant_msg = await repo.add_messages(
                 session.id,
-                [(Role.USER, content, None), (Role.ASSISTANT, draft.content, draft)],
+                [
+                    NewMessage(
+                        Role.USER,
+                        turn.content,
+                        fix_id=turn.fix_id,
+                        id=turn.user_message_id,
+                        created_at=turn.at,
+                    ),
+                    NewMessage(Role.ASSISTANT, draft.content, draft, fix_id=turn.fix_id),
+                ],
             )
         return user_msg, assistant_msg
 
     async def list_messages(
         self, caller: Principal, session_id: str, *, page_size: int, page_token: str
     ) -> Page[Message]:
-        limit, offset = paging.offset_window(page_size, page_token, default=200, maximum=500)
         parsed = parse_uuid(session_id, "session_id")
+        limit, offset = self._pages.offset_window(
+            MESSAGES_LIST, str(parsed), page_size, page_token, default=200, maximum=500
+        )
         async with self._uow.autocommit() as repo:
             session = await self._own_session(repo, caller, parsed)
             rows = await repo.list_messages(session.id, limit=limit + 1, offset=offset)
-        return Page.cut(rows, limit, lambda _: paging.next_offset_token(offset, limit))
+        return Page.cut(
+            rows,
+            limit,
+            lambda _: self._pages.next_offset_token(MESSAGES_LIST, str(parsed), offset, limit),
+        )
 
     # Templates.
 
@@ -285,8 +476,14 @@ class ScriptBuilderService:
         fix_id = parse_uuid(source_fix_id, "source_fix_id") if source_fix_id is not None else None
         # A token only continues the list it came from (same filters).
         filters = paging.filters_key(source_fix_id=fix_id, status=status)
-        limit, offset = paging.offset_window(
-            page_size, page_token, default=50, maximum=100, filters=filters
+        limit, offset = self._pages.offset_window(
+            TEMPLATES_LIST,
+            caller.account_id,
+            page_size,
+            page_token,
+            default=50,
+            maximum=100,
+            filters=filters,
         )
         async with self._uow.autocommit() as repo:
             rows = await repo.list_templates(
@@ -297,7 +494,11 @@ class ScriptBuilderService:
                 status=status,
             )
         return Page.cut(
-            rows, limit, lambda _: paging.next_offset_token(offset, limit, filters=filters)
+            rows,
+            limit,
+            lambda _: self._pages.next_offset_token(
+                TEMPLATES_LIST, caller.account_id, offset, limit, filters=filters
+            ),
         )
 
     async def get_template(self, caller: Principal, template_id: str) -> tpl.Template:
@@ -386,7 +587,7 @@ class ScriptBuilderService:
     ) -> Page[versions.TemplateVersion]:
         parsed = parse_uuid(template_id, "template_id")
         size = paging.page_size(page_size, default=50, maximum=100)
-        before = paging.decode_id(page_token, "template_versions", str(parsed))
+        before = self._pages.decode_id(page_token, VERSIONS_LIST, str(parsed))
         async with self._uow.autocommit() as repo:
             if await repo.get_template(caller.account_id, parsed) is None:
                 raise template_not_found(parsed)
@@ -396,7 +597,7 @@ class ScriptBuilderService:
         return Page.cut(
             rows,
             size,
-            lambda last: paging.encode_id("template_versions", str(parsed), last.version),
+            lambda last: self._pages.encode_id(VERSIONS_LIST, str(parsed), last.version),
         )
 
     async def get_template_version(
@@ -474,13 +675,14 @@ class ScriptBuilderService:
         source: SubmitSource | None,
         etag: str,
     ) -> Submitted:
-        """Sends the session's script to the fix it drafts for, with where it
-        came from: the AI's script as is, the editor buffer measured against
-        the AI script it is closest to, or a buffer with no AI script to
-        start from (hand-written). The fixes service measures the edit."""
+        """Sends the session's script to a fix (the one named, else the one
+        the session drafts for), with where it came from: the AI's script for
+        that fix as is, the editor buffer measured against the AI script for
+        it that it is closest to, or a buffer with no AI script to start from
+        (hand-written). The fixes service measures the edit."""
         caller.require_writer()
         parsed = parse_uuid(session_id, "session_id")
-        parsed_fix = parse_uuid(fix_id, "fix_id")
+        named_fix = parse_uuid(fix_id, "fix_id") if fix_id else None
         async with self._uow.autocommit() as repo:
             session = await self._own_session(repo, caller, parsed)
             drafts = await repo.list_messages(session.id, limit=SUBMIT_CANDIDATES, newest=True)
@@ -490,15 +692,15 @@ class ScriptBuilderService:
                 "the session drafts for no AI session, so it has no fix to submit to",
                 metadata={"session_id": str(session.id)},
             )
-        submission = submission_of(session, drafts, source)
-        submitted = await self._fixes.submit_script(
+        target = target_fix(session, named_fix)
+        submission = submission_of(session, drafts, source, target)
+        return await self._fixes.submit_script(
             caller.token,
             ai_session_id=session.ai_session_id,
-            fix_id=parsed_fix,
+            fix_id=target,
             submission=submission,
             etag=etag,
         )
-        return submitted
 
 
 class TemplateImportService:

@@ -46,7 +46,14 @@ TIERS = ("unit", "integration", "e2e")
 # Fixtures that bring up real parts; a test using one (directly or through
 # another fixture) is in at least that tier.
 INTEGRATION_FIXTURES = frozenset(
-    {"pg", "database_factory", "fixes_server", "scriptbuilder_server", "fake_stack"}
+    {
+        "pg",
+        "database_factory",
+        "fixes_server",
+        "scriptbuilder_server",
+        "fake_stack",
+        "widget_stack",
+    }
 )
 E2E_FIXTURES = frozenset({"gateway_url"})
 # Suites that render or lint files with external tools.

@@ -25,8 +25,18 @@ TEST_ONLY = {
     # Every test clones its own databases: let idle pools go quickly.
     "server_idle_timeout": "10",
     "admin_users": "postgres",
+    # Hand out server connections in turn instead of the most recently used
+    # one first. A lightly loaded PgBouncer would otherwise give a client the
+    # same server connection again and again, and a prepared statement that
+    # outlives its transaction would go unnoticed; in turn, the very next
+    # transaction of a client lands on another server connection, as it does
+    # in production under load.
+    "server_round_robin": "1",
 }
-DROPPED = ("server_tls_ca_file",)
+# The test machine's PgBouncer (Debian's 1.18) predates track_extra_parameters
+# (1.20): without it the services fall back to their client-side bound, which
+# tests/gateway/test_e2e_pgbouncer.py checks.
+DROPPED = ("server_tls_ca_file", "track_extra_parameters")
 
 
 def find_pgbouncer() -> str:

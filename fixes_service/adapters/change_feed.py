@@ -38,7 +38,8 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from fixes_service.adapters.tables import AI_SESSION_CHANGES_CHANNEL
-from flowpilot.runtime.errors import ResourceExhausted, Unavailable
+from flowpilot.runtime.errors import DomainError, ResourceExhausted, Unavailable
+from flowpilot.runtime.uow import database_fault
 
 log = logging.getLogger("flowpilot.fixes.change_feed")
 
@@ -239,7 +240,13 @@ class PostgresChangeFeed:
             await connection.add_listener(AI_SESSION_CHANGES_CHANNEL, self._on_notification)
             await self._probe(connection)
             await connection.execute(_SWEEP_WATCHERS)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            TimeoutError,
+            DeafListener,
+        ) as exc:
             connection.terminate()
             raise _unavailable(exc) from exc
         connection.add_termination_listener(self._on_termination)
@@ -268,7 +275,7 @@ class PostgresChangeFeed:
                     "connections; FLOWPILOT_FIXES_LISTEN_DATABASE_URL must reach PostgreSQL "
                     "directly or through session pooling, not transaction pooling"
                 )
-                raise
+                raise DeafListener from None
         finally:
             del self._probes[token]
 
@@ -333,10 +340,23 @@ class PostgresChangeFeed:
             await asyncio.gather(*self._background, return_exceptions=True)
 
 
-def _unavailable(exc: BaseException) -> Unavailable:
+class DeafListener(Exception):
+    """The listening connection hears no notification from another one."""
+
+
+def _unavailable(exc: BaseException) -> DomainError:
+    """Why watching is refused: a database fault is the unit of work's answer
+    (503 `DATABASE_UNAVAILABLE`, ...), as for every other call; a listener
+    that cannot hear other connections is `WATCH_UNAVAILABLE`."""
     log.warning("change feed unavailable: %s", type(exc).__name__)
+    if not isinstance(exc, DeafListener):
+        fault = database_fault(exc, checking_out=True)
+        if fault is not None:
+            return fault
     return Unavailable(
         "WATCH_UNAVAILABLE",
-        "live updates are not available right now (the database cannot be reached)",
+        "live updates are not available right now (the listening connection hears nothing)"
+        if isinstance(exc, DeafListener)
+        else "live updates are not available right now (the database cannot be reached)",
         metadata={"cause": type(exc).__name__},
     )

@@ -35,6 +35,7 @@ from flowpilot.kernel.scripts import (
     substitute,
 )
 from flowpilot.runtime.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
+from flowpilot.runtime.etags import EntityTag, version_tag
 
 
 class SessionStatus(StrEnum):
@@ -500,18 +501,20 @@ def ensure_session_active(status: SessionStatus) -> None:
 
 def etag(state_version: int) -> str:
     """The entity tag of a session or fix version (AIP-154: a quoted strong tag)."""
-    return f'"{state_version}"'
+    return version_tag(state_version)
 
 
-def check_etag(expected: int | None, current: int) -> None:
-    """A write's precondition: None (no etag, or `*`) matches anything; a
-    stale version refuses the write before anything is decided or written."""
-    if expected is not None and expected != current:
+def check_etag(expected: EntityTag | None, current: int) -> None:
+    """A write's precondition: None (no etag, or `*`) matches anything; any
+    other tag must be the current version's, compared strongly (a weak tag
+    never matches, RFC 9110 §13.1.1), else the write is refused before
+    anything is decided or written."""
+    if expected is not None and not expected.strongly_matches(etag(current)):
         raise Aborted(
             "ETAG_MISMATCH",
-            f"the etag {etag(expected)} is stale: it changed since (now {etag(current)}); "
+            f"the etag {expected} is stale or not this version's (now {etag(current)}); "
             "read it again and retry",
-            metadata={"etag": etag(current), "sent": etag(expected)},
+            metadata={"etag": etag(current), "sent": str(expected)[:100]},
         )
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Sequence
 from typing import Any
 
 from flowpilot.kernel.scripts import Parameter, check_parameters
 from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.etags import EntityTag, parse_precondition
 from flowpilot.runtime.validation import check_text
 
 MAX_SCRIPT_CHARS = 50_000
@@ -99,24 +99,12 @@ def _check_depth(value: Any, field: str, depth: int) -> None:
         _check_depth(item, field, depth + 1)
 
 
-# An entity tag as this service issues it (AIP-154): a quoted version number.
-_ETAG = re.compile(r'^"(0|[1-9][0-9]{0,17})"\Z')
-
-
-def etag(value: str, field: str = "etag") -> int | None:
-    """A write's precondition: the version its etag names, or None for no
-    precondition (empty) or any version (`*`)."""
-    if value in ("", "*"):
-        return None
-    match = _ETAG.match(value)
-    if match is None:
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        raise InvalidArgument(
-            f'{field} must be an etag this service issued (such as "7"), or *; got {shown!r}',
-            field=field,
-            reason="INVALID_ETAG",
-        )
-    return int(match.group(1))
+def etag(value: str, field: str = "etag") -> EntityTag | None:
+    """A write's precondition (`flowpilot.runtime.etags`): None for none
+    (empty) or any version (`*`), else the entity tag sent; 400
+    `INVALID_ETAG` for what is not an entity tag. A weak or foreign tag is
+    well-formed: the comparison refuses it as a mismatch."""
+    return parse_precondition(value, field=field)
 
 
 def script_parameters(

@@ -11,6 +11,7 @@ message that names the parameter and never the password.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,9 +19,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger("flowpilot.db")
 
 SCHEMES = ("postgresql", "postgres", "postgresql+asyncpg")
 # libpq's sslmode values, weakest first.
@@ -53,7 +58,8 @@ LIBPQ_PARAMETERS = frozenset(
 # Parameters naming a file the process must be able to read.
 FILE_PARAMETERS = ("sslrootcert", "sslcert", "sslkey", "sslcrl", "passfile")
 APPLICATION_NAME = "flowpilot"
-# asyncpg's own default; 0 disables it (PgBouncer in transaction pooling).
+# asyncpg's own default (and SQLAlchemy's); 0 disables both (PgBouncer in
+# transaction pooling).
 DEFAULT_STATEMENT_CACHE_SIZE = 100
 
 
@@ -156,8 +162,38 @@ def asyncpg_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+@dataclass(frozen=True, slots=True)
+class StatementBounds:
+    """How long one statement, and one wait for a lock, may take (server side)."""
+
+    statement_seconds: float
+    lock_seconds: float
+
+    def server_settings(self) -> dict[str, str]:
+        return {
+            "statement_timeout": str(max(1, round(self.statement_seconds * 1000))),
+            "lock_timeout": str(max(1, round(self.lock_seconds * 1000))),
+        }
+
+    @property
+    def client_seconds(self) -> float:
+        """The client's own bound on a statement: the server's, plus a second
+        for the server's error to arrive. It alone holds where the server never
+        answers (a host gone) or never got the server-side bounds (a pooler)."""
+        return self.statement_seconds + 1.0
+
+
+# PgBouncer (before 1.20's track_extra_parameters) refuses startup parameters
+# it does not track, statement_timeout and lock_timeout among them.
+_UNSUPPORTED_STARTUP_PARAMETER = "unsupported startup parameter"
+
+
 def connector(
-    url: str | DatabaseUrl, *, statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE
+    url: str | DatabaseUrl,
+    *,
+    statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
+    connect_timeout: float | None = None,
+    bounds: StatementBounds | None = None,
 ) -> Callable[[], Awaitable[asyncpg.Connection]]:
     """Opens asyncpg connections for `url`, with libpq's TLS and URL rules.
 
@@ -165,6 +201,12 @@ def connector(
     asyncpg then uses unnamed statements, parsed again in the same round trip
     as each execution, so no statement outlives the server connection it
     was prepared on.
+
+    `connect_timeout` bounds opening a connection (the URL's own
+    `connect_timeout` wins). `bounds` become the session's `statement_timeout`
+    and `lock_timeout` and the client's `command_timeout`; an endpoint that
+    refuses them as startup parameters (PgBouncer) is connected to without
+    them once, with a warning, and the client-side bound still holds.
     """
     checked = url if isinstance(url, DatabaseUrl) else parse_database_url(url)
     params = dict(parse_qsl(urlsplit(checked.dsn).query))
@@ -173,13 +215,72 @@ def connector(
         "statement_cache_size": statement_cache_size,
         "server_settings": server_settings,
     }
-    if checked.connect_timeout is not None:
-        options["timeout"] = checked.connect_timeout
+    timeout = checked.connect_timeout or connect_timeout
+    if timeout is not None:
+        options["timeout"] = timeout
+    bounded = dict(options)
+    if bounds is not None:
+        bounded["server_settings"] = {**server_settings, **bounds.server_settings()}
+        bounded["command_timeout"] = bounds.client_seconds
+        options["command_timeout"] = bounds.client_seconds
+    refused = [False]
 
     async def connect() -> asyncpg.Connection:
+        if bounds is None or refused[0]:
+            return await asyncpg.connect(checked.dsn, **options)
+        try:
+            return await asyncpg.connect(checked.dsn, **bounded)
+        except asyncpg.ProtocolViolationError as exc:
+            if _UNSUPPORTED_STARTUP_PARAMETER not in str(exc):
+                raise
+        refused[0] = True
+        log.warning(
+            "the database endpoint refuses statement_timeout and lock_timeout as startup "
+            "parameters (a pooler such as PgBouncer); set them on the database role "
+            "(deploy/README.md, PgBouncer). Each statement is still bounded by the client "
+            "after %g s",
+            bounds.client_seconds,
+            extra={"database": checked.display},
+        )
         return await asyncpg.connect(checked.dsn, **options)
 
     return connect
+
+
+def _adapted_creator(
+    engine: list[AsyncEngine],
+    connect: Callable[[], Awaitable[asyncpg.Connection]],
+    statement_cache_size: int,
+) -> Callable[[], Any]:
+    """SQLAlchemy's `creator` for asyncpg connections, with SQLAlchemy's own
+    prepared-statement cache sized like asyncpg's.
+
+    `async_creator` would leave SQLAlchemy's cache at its default (100)
+    whatever asyncpg's is. With both at 0 every statement is unnamed: asyncpg
+    marks it unprepared, so it is parsed again in the round trip that runs
+    it, and nothing depends on which server connection a pooler picked. (Unique
+    statement names would not help there: a named statement is not parsed
+    again, and its execution may reach a server connection that never saw it.)
+    """
+
+    def creator() -> Any:
+        dbapi = engine[0].sync_engine.dialect.dbapi
+        assert dbapi is not None
+        return dbapi.connect(
+            async_creator_fn=connect, prepared_statement_cache_size=statement_cache_size
+        )
+
+    return creator
+
+
+def _closed_on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """A pooled connection the server closed meanwhile (a restart, a failover,
+    an idle timeout) is replaced before it is handed out, at no round trip:
+    asyncpg already saw the socket close. Without this the first statement
+    after a database restart fails on every pooled connection."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 def create_engine(
@@ -189,33 +290,52 @@ def create_engine(
     max_overflow: int | None = None,
     statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
     autocommit: bool = False,
+    connect_timeout: float | None = None,
+    pool_timeout: float = 30.0,
+    bounds: StatementBounds | None = None,
 ) -> AsyncEngine:
     """A pooled engine: at most `pool_size + max_overflow` connections
-    (`max_overflow` defaults to `pool_size`).
+    (`max_overflow` defaults to `pool_size`); a checkout waits at most
+    `pool_timeout` for one to be free.
 
     `autocommit`: the pool's connections run each statement on its own unless
     a transaction is asked for by name (how `UnitOfWork` uses its engine)."""
     options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    return create_async_engine(
+    connect = connector(
+        url,
+        statement_cache_size=statement_cache_size,
+        connect_timeout=connect_timeout,
+        bounds=bounds,
+    )
+    holder: list[AsyncEngine] = []
+    engine = create_async_engine(
         "postgresql+asyncpg://",
-        async_creator=connector(url, statement_cache_size=statement_cache_size),
+        creator=_adapted_creator(holder, connect, statement_cache_size),
         **options,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout,
         # No ping on checkout: it would double the round trips of every hot
-        # path. A connection the server dropped fails its statement once, and
-        # SQLAlchemy then invalidates it and the rest of the pool.
+        # path. A connection the server closed is recognised without one
+        # (`_closed_on_checkout`).
         pool_pre_ping=False,
         pool_recycle=1800,
     )
+    holder.append(engine)
+    event.listen(engine.sync_engine, "checkout", _closed_on_checkout)
+    return engine
 
 
 def create_unpooled_engine(
     url: str, *, statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE
 ) -> AsyncEngine:
     """One connection per use (migrations, start-up checks)."""
-    return create_async_engine(
+    holder: list[AsyncEngine] = []
+    connect = connector(url, statement_cache_size=statement_cache_size)
+    engine = create_async_engine(
         "postgresql+asyncpg://",
-        async_creator=connector(url, statement_cache_size=statement_cache_size),
+        creator=_adapted_creator(holder, connect, statement_cache_size),
         poolclass=NullPool,
     )
+    holder.append(engine)
+    return engine

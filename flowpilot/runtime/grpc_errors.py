@@ -58,18 +58,31 @@ def status_code(error: DomainError) -> grpc.StatusCode:
     return grpc.StatusCode.UNKNOWN
 
 
+def printable(text: str) -> str:
+    """`text`, encodable as UTF-8 whatever input it quotes: a lone surrogate
+    (from a JSON escape such as \\ud800) is written as its escape. Protobuf
+    strings and gRPC metadata refuse it, and a refusal must never fail."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def to_status(error: DomainError, domain: str) -> status_pb2.Status:
     """`error` as a `google.rpc.Status` with its `ErrorInfo` (and `BadRequest`)."""
     details: list[any_pb2.Any] = []
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=domain)
-    info.metadata.update(error.metadata)
+    info = error_details_pb2.ErrorInfo(reason=printable(error.reason), domain=domain)
+    info.metadata.update({printable(k): printable(v) for k, v in error.metadata.items()})
     packed = any_pb2.Any()
     packed.Pack(info)
     details.append(packed)
     if error.field_violations:
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                error_details_pb2.BadRequest.FieldViolation(
+                    field=printable(f), description=printable(d)
+                )
                 for f, d in error.field_violations
             ]
         )
@@ -77,7 +90,7 @@ def to_status(error: DomainError, domain: str) -> status_pb2.Status:
         packed.Pack(bad_request)
         details.append(packed)
     code = status_code(error)
-    return status_pb2.Status(code=code.value[0], message=error.message, details=details)
+    return status_pb2.Status(code=code.value[0], message=printable(error.message), details=details)
 
 
 async def abort_with_error(
@@ -87,7 +100,7 @@ async def abort_with_error(
     status = to_status(error, domain)
     await context.abort(
         status_code(error),
-        error.message,
+        status.message,
         trailing_metadata=((STATUS_DETAILS_KEY, status.SerializeToString()),),
     )
 

@@ -14,12 +14,24 @@ dependencies`); its health then has one more entry, `dependency:<service>`,
 SERVING while its channel to that service is connected. The service's own
 entries do not depend on it: whether a process can serve without a
 dependency is the service's decision (the script-builder can: CONTRACT §5).
+A service with a database names its probe (`ServiceSpec.database`): every
+`FLOWPILOT_DB_HEALTH_INTERVAL_SECONDS` the server asks it, and the service's
+own entries are NOT_SERVING while the database does not answer. The overall
+entry ("") stays SERVING: the process is alive, and restarting it would not
+bring the database back (it is what liveness probes ask).
+
+No exception text leaves the process: a request that cannot be parsed is
+INVALID_ARGUMENT `INVALID_MESSAGE`, anything unexpected (in the handler, or
+in serialising its answer) is INTERNAL "internal error" and logged here.
+Parsing and serialising run inside the interceptor for that reason; left to
+gRPC, a failure there reaches the client as "Unexpected <class ...>: <text>".
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import signal
 import time
@@ -38,7 +50,7 @@ from flowpilot.runtime.context import (
     principal_var,
     request_id_var,
 )
-from flowpilot.runtime.errors import DomainError, PermissionDenied
+from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.grpc_errors import abort_with_error, status_code
 from flowpilot.runtime.settings import Settings
 
@@ -61,8 +73,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     is checked before the handler runs, the caller is bound for the whole
     call (every message of a stream), and a `DomainError` raised before the
     first message or between two ends the call with its status and
-    `ErrorInfo`. `internal_methods` (full method names) accept only the
-    `service` role; every other method refuses it.
+    `ErrorInfo`; the request is parsed and every answer serialised inside
+    that handling (`INVALID_MESSAGE`, never exception text). A streaming
+    handler is an async generator. `internal_methods` (full method names)
+    accept only the `service` role; every other method refuses it.
     """
 
     def __init__(
@@ -88,119 +102,194 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(handler_call_details)
         method = handler_call_details.method
-        if handler is None or method.startswith(PUBLIC_METHOD_PREFIXES):
+        if handler is None:
             return handler
         if handler.unary_unary is not None:
-            return grpc.unary_unary_rpc_method_handler(
-                self._unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
+            return self._unary(handler, method)
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return handler  # health's Watch, reflection's stream: gRPC's own, no token
         if handler.unary_stream is not None:
-            return grpc.unary_stream_rpc_method_handler(
-                self._server_streaming(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        # No client-streaming RPC exists; one added later must be wrapped here
-        # before it can be served (it would otherwise skip authentication).
-        raise RuntimeError(f"{method}: client-streaming calls are not intercepted")
+            return self._server_streaming(handler, method)
+        # Client streaming is not part of either API; refuse it rather than
+        # serve it unauthenticated.
+        raise RuntimeError(f"{method}: client-streaming RPCs are not supported")
 
-    def _unary(
-        self, method: str, inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]
-    ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            call = _Call(self, method, context)
+    def _unary(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        inner = handler.unary_unary
+        parse = handler.request_deserializer or _unchanged
+        serialize = handler.response_serializer or _unchanged
+        if method.startswith(PUBLIC_METHOD_PREFIXES):
+            return _parsed_inside(self._public(inner, parse, serialize))
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            call = _CallScope(self, method, context)
             try:
                 with call.bound():
-                    return await inner(request, context)
-            except BaseException as error:
+                    request = _parsed(parse, raw)
+                    return serialize(await inner(request, context))
+            except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
             finally:
-                call.done()
+                call.finish()
 
-        return behavior
+        return _parsed_inside(behavior)
 
     def _server_streaming(
-        self, method: str, inner: Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]
-    ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
-        async def behavior(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            call = _Call(self, method, context)
+        self, handler: grpc.RpcMethodHandler, method: str
+    ) -> grpc.RpcMethodHandler:
+        """The same checks and mapping for a server-streaming call: the token is
+        verified before the request is parsed and the handler runs, and a
+        `DomainError` raised before or between messages ends the call with its
+        status (trailers-only when nothing was sent yet). The request is parsed
+        and each message serialised here, as for unary calls; the handler is
+        an async generator (it yields its messages) and is closed as soon as
+        the call ends."""
+        inner = handler.unary_stream
+        parse = handler.request_deserializer or _unchanged
+        serialize = handler.response_serializer or _unchanged
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            call = _CallScope(self, method, context)
             try:
                 with call.bound():
-                    async for message in inner(request, context):
-                        yield message
-            except BaseException as error:
+                    produced = inner(_parsed(parse, raw), context)
+                    if inspect.isasyncgen(produced):
+                        async with contextlib.aclosing(produced):
+                            async for response in produced:
+                                yield serialize(response)
+                    elif inspect.isawaitable(produced):  # a handler with no message
+                        await produced
+            except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
             finally:
-                call.done()
+                call.finish()
+
+        return grpc.unary_stream_rpc_method_handler(
+            behavior, request_deserializer=None, response_serializer=None
+        )
+
+    def _public(
+        self,
+        inner: Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]],
+        parse: Callable[[bytes], Any],
+        serialize: Callable[[Any], bytes],
+    ) -> Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]]:
+        """Health checks and reflection: no token, the same parsing rules."""
+
+        async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
+            try:
+                return serialize(await inner(_parsed(parse, raw), context))
+            except DomainError as error:
+                await abort_with_error(context, error, self._domain)
+            except (asyncio.CancelledError, grpc.aio.AbortError):
+                raise
+            except Exception:
+                log.exception("unhandled error in a health or reflection call")
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
         return behavior
 
 
-class _Call:
-    """One intercepted call: its request id, caller and outcome (for the log line)."""
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+def _parsed(parse: Callable[[bytes], Any], raw: bytes) -> Any:
+    """The request message, or INVALID_ARGUMENT when the bytes are not one
+    (malformed, or nested deeper than protobuf's recursion limit)."""
+    try:
+        return parse(raw)
+    except Exception:
+        raise InvalidArgument(
+            "the request is not a valid message of this method (malformed or nested too deeply)",
+            reason="INVALID_MESSAGE",
+        ) from None
+
+
+def _parsed_inside(
+    behavior: Callable[[bytes, grpc.aio.ServicerContext], Awaitable[Any]],
+) -> grpc.RpcMethodHandler:
+    """A unary handler that gets the request's bytes and answers bytes:
+    `behavior` parses and serialises, inside its own error handling."""
+    return grpc.unary_unary_rpc_method_handler(
+        behavior, request_deserializer=None, response_serializer=None
+    )
+
+
+class _CallScope:
+    """One call's context (request id, caller), its error mapping and its log line."""
+
+    __slots__ = (
+        "_authorization",
+        "_context",
+        "_interceptor",
+        "_method",
+        "_request_token",
+        "_started",
+        "code",
+    )
 
     def __init__(
         self, interceptor: CallInterceptor, method: str, context: grpc.aio.ServicerContext
     ) -> None:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         self._interceptor = interceptor
         self._method = method
         self._context = context
-        self._metadata = {
-            k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)
-        }
         self._request_token = request_id_var.set(
-            self._metadata.get(REQUEST_ID_HEADER) or new_request_id()
+            metadata.get(REQUEST_ID_HEADER) or new_request_id()
         )
         self._started = time.perf_counter()
-        self._code = grpc.StatusCode.OK
+        self.code = grpc.StatusCode.OK
+        self._authorization = metadata.get("authorization")
 
     @contextlib.contextmanager
     def bound(self) -> Iterator[None]:
-        """Authenticates and authorizes the caller, bound for the call's duration."""
+        """Verifies the caller and binds it for the handler's duration."""
         interceptor = self._interceptor
-        principal = interceptor._verifier.verify(bearer_token(self._metadata.get("authorization")))
+        principal = interceptor._verifier.verify(bearer_token(self._authorization))
         interceptor._authorize(self._method, principal)
         principal_token = principal_var.set(principal)
         try:
             yield
         finally:
-            principal_var.reset(principal_token)
+            with contextlib.suppress(ValueError):  # finalised in another context
+                principal_var.reset(principal_token)
 
     async def failed(self, error: BaseException) -> None:
-        """Ends the call with the status `error` stands for (re-raises
-        cancellations and aborts, which already carry theirs)."""
+        """Maps a domain error to its status, records how the call ended, and
+        re-raises what is not ours to map (cancellation, an abort)."""
         context = self._context
         if isinstance(error, DomainError):
-            self._code = status_code(error)
+            self.code = status_code(error)
             await abort_with_error(context, error, self._interceptor._domain)
         elif isinstance(error, asyncio.CancelledError | grpc.aio.AbortError | GeneratorExit):
-            self._code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
+            self.code = context.code() or grpc.StatusCode.CANCELLED  # type: ignore[assignment]
             raise error
         elif isinstance(error, Exception):
-            self._code = grpc.StatusCode.INTERNAL
+            self.code = grpc.StatusCode.INTERNAL
             log.error("unhandled error in %s", self._method, exc_info=error)
             await context.abort(grpc.StatusCode.INTERNAL, "internal error")
         else:
             raise error
 
-    def done(self) -> None:
+    def finish(self) -> None:
         elapsed_ms = round((time.perf_counter() - self._started) * 1000, 2)
-        level = logging.DEBUG if self._code is grpc.StatusCode.OK else logging.INFO
+        level = logging.DEBUG if self.code is grpc.StatusCode.OK else logging.INFO
         if log.isEnabledFor(level):
             log.log(
                 level,
                 "rpc",
                 extra={
                     "method": self._method,
-                    "code": self._code.name,
+                    "code": self.code.name,
                     "ms": elapsed_ms,
                     # On the record itself, so every handler sees it.
                     "request_id": request_id_var.get(),
                 },
             )
-        request_id_var.reset(self._request_token)
+        with contextlib.suppress(ValueError):
+            request_id_var.reset(self._request_token)
 
 
 @dataclass
@@ -221,6 +310,9 @@ class ServiceSpec:
     # Services this one calls (full name → its channel), reported in health
     # as `dependency:<full name>`.
     dependencies: Mapping[str, grpc.aio.Channel] = field(default_factory=dict)
+    # Does the service's database answer (`UnitOfWork.probe`)? True, False,
+    # or None for "cannot tell now" (every connection busy).
+    database: Callable[[float], Awaitable[bool | None]] | None = None
 
 
 class GrpcServer:
@@ -283,6 +375,8 @@ class GrpcServer:
                 dependency_health_name(name), health_pb2.HealthCheckResponse.NOT_SERVING
             )
             self._watchers.append(asyncio.create_task(self._watch_dependency(name, channel)))
+        if self.spec.database is not None:
+            self._watchers.append(asyncio.create_task(self._watch_database(self.spec.database)))
         log.info(
             "serving",
             extra={"grpc_service": self.spec.name, "address": self._address, "port": self.port},
@@ -293,6 +387,33 @@ class GrpcServer:
         await self._health.set("", status)
         for name in self.spec.service_names:
             await self._health.set(name, status)
+
+    async def _watch_database(self, probe: Callable[[float], Awaitable[bool | None]]) -> None:
+        """The service's own health entries follow its database: NOT_SERVING
+        from the first probe it does not answer, SERVING again from the first
+        it does. One cheap probe per interval, never one per call."""
+        interval = self._settings.db_health_interval_seconds
+        # A probe waits at most this long for `SELECT 1` (the connect timeout
+        # bounds reaching the database first).
+        timeout = max(0.5, min(interval, 2.0))
+        serving = True
+        status = health_pb2.HealthCheckResponse
+        while True:
+            try:
+                answered = await probe(timeout)
+            except Exception:  # a probe must never end the watch
+                log.exception("database probe failed unexpectedly")
+                answered = False
+            if answered is not None and answered != serving:
+                serving = answered
+                for name in self.spec.service_names:
+                    await self._health.set(name, status.SERVING if serving else status.NOT_SERVING)
+                log.log(
+                    logging.INFO if serving else logging.WARNING,
+                    "database answers" if serving else "database does not answer",
+                    extra={"grpc_service": self.spec.name},
+                )
+            await asyncio.sleep(interval)
 
     async def _watch_dependency(self, name: str, channel: grpc.aio.Channel) -> None:
         """Reports the channel to `name` as the health of `dependency:<name>`:

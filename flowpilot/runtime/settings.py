@@ -11,6 +11,8 @@ files instead of exposing them in the environment.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from enum import StrEnum
@@ -40,6 +42,7 @@ SECRET_FIELDS = (
     "fixes_listen_database_url",
     "scriptbuilder_database_url",
     "openai_api_key",
+    "page_token_secret",
 )
 
 
@@ -173,8 +176,23 @@ class Settings(BaseSettings):
     # Connections per service process: at most pool + overflow.
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
-    # asyncpg's prepared-statement cache; 0 behind PgBouncer transaction pooling.
+    # Prepared-statement caches (asyncpg's and SQLAlchemy's); 0 behind
+    # PgBouncer transaction pooling: every statement is then unnamed.
     db_statement_cache_size: int = Field(default=100, ge=0)
+    # Bounds on every database call of a service, all below the gateway's
+    # backend deadline so that a client hears why (503 or 409) instead of a
+    # bare 504 (README, "Database faults"):
+    # opening a connection,
+    db_connect_timeout_seconds: float = Field(default=3.0, gt=0)
+    # waiting for a pooled connection when all are in use,
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    # one statement (server side; the client gives up one second later),
+    db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    # waiting for a row or table lock another transaction holds.
+    db_lock_timeout_seconds: float = Field(default=2.0, gt=0)
+    # How often a service asks its database whether it answers (its
+    # grpc.health.v1 status, hence the gateway's /readyz).
+    db_health_interval_seconds: float = Field(default=1.0, gt=0)
     # Migrations: DDL gives up after this long waiting for a table lock (it
     # would otherwise queue every query behind it), and a migrator waits at
     # most this long for another one to finish.
@@ -192,6 +210,16 @@ class Settings(BaseSettings):
     watch_max_per_user: int = Field(default=10, ge=1, le=1000)
     backend_timeout_seconds: float = 10.0
     max_body_bytes: int = 1_048_576
+    # Server-sent events (gateway): a comment line after this much silence,
+    # and at most this many open streams per gateway process (0: no bound).
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    sse_max_streams: int = Field(default=1000, ge=0)
+
+    # Page tokens are signed with this key (HMAC-SHA256), so a client can
+    # neither forge nor alter one. Required in production for the services
+    # (every replica must share it); in development it is derived from the
+    # JWT secret. Changing it invalidates the page tokens in flight.
+    page_token_secret: str | None = Field(default=None, repr=False)
 
     # Script drafting (script-builder service).
     drafter: Drafter = Drafter.RECIPES
@@ -249,13 +277,44 @@ class Settings(BaseSettings):
             )
         return self
 
-    def resolved_jwt_secret(self) -> str | None:
-        """The HS256 secret; in development one is generated once per data dir."""
-        if self.jwt_secret or self.jwt_public_key:
-            return self.jwt_secret
-        if self.env is Environment.PRODUCTION:
-            return None
-        path = self.data_dir / "jwt-secret"
+    @model_validator(mode="after")
+    def _database_bounds_below_the_backend_deadline(self) -> Settings:
+        deadline = self.backend_timeout_seconds
+        for name in (
+            "db_connect_timeout_seconds",
+            "db_pool_timeout_seconds",
+            "db_statement_timeout_seconds",
+            "db_lock_timeout_seconds",
+        ):
+            if getattr(self, name) >= deadline:
+                raise ValueError(
+                    f"{ENV_PREFIX}{name.upper()} must be below "
+                    f"{ENV_PREFIX}BACKEND_TIMEOUT_SECONDS ({deadline:g}): past it the "
+                    "gateway gives up first and the client never hears why"
+                )
+        return self
+
+    def page_token_key(self) -> bytes:
+        """The key page tokens are signed with (`flowpilot.runtime.paging`).
+
+        `FLOWPILOT_PAGE_TOKEN_SECRET` when set; in development, else, one
+        derived from the JWT secret (or a secret generated per data dir when
+        tokens are verified with a public key). Production requires the
+        setting: raises ValueError without it."""
+        if self.page_token_secret:
+            secret = self.page_token_secret
+        elif self.env is Environment.PRODUCTION:
+            raise ValueError(
+                f"{ENV_PREFIX}PAGE_TOKEN_SECRET is required in production "
+                "(the services sign page tokens with it; every replica needs the same one)"
+            )
+        else:
+            secret = self.resolved_jwt_secret() or self._generated_secret("page-token-secret")
+        # A key of its own, never the JWT secret itself.
+        return hmac.new(secret.encode(), b"flowpilot page tokens v1", hashlib.sha256).digest()
+
+    def _generated_secret(self, name: str) -> str:
+        path = self.data_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp")
@@ -263,6 +322,14 @@ class Settings(BaseSettings):
             tmp.chmod(0o600)
             tmp.replace(path)
         return path.read_text().strip()
+
+    def resolved_jwt_secret(self) -> str | None:
+        """The HS256 secret; in development one is generated once per data dir."""
+        if self.jwt_secret or self.jwt_public_key:
+            return self.jwt_secret
+        if self.env is Environment.PRODUCTION:
+            return None
+        return self._generated_secret("jwt-secret")
 
 
 class MigrationSettings(Settings):

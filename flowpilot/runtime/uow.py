@@ -26,29 +26,113 @@ overflow, the asyncpg statement cache, 0 behind PgBouncer);
 autocommit by default, so an autocommit unit costs exactly a pool checkout
 (the benchmarked hot path pays nothing for the convention); a transaction
 unit sets READ COMMITTED on its connection for the time it holds it.
+
+Database faults are turned into domain errors here, once for every use case
+and repository (`database_fault`): a database that cannot be reached or
+answers that it is shutting down is UNAVAILABLE `DATABASE_UNAVAILABLE`, a
+statement past `statement_timeout` UNAVAILABLE `DATABASE_TIMEOUT`, every
+pooled connection busy past the pool timeout UNAVAILABLE `DATABASE_BUSY`,
+and a lock not granted within `lock_timeout` ABORTED `RESOURCE_BUSY` (another
+request holds the row; retrying is right). Each unit's work is bounded by
+those settings, all below the gateway's backend deadline. A pooled
+connection the server closed meanwhile (a restart) is replaced when it is
+checked out, so the first call after a restart succeeds (`flowpilot.runtime.
+db`); `probe()` says whether the database answers (the service's health).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+import asyncpg
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from flowpilot.runtime.db import DEFAULT_STATEMENT_CACHE_SIZE, create_engine
+from flowpilot.runtime.db import DEFAULT_STATEMENT_CACHE_SIZE, StatementBounds, create_engine
+from flowpilot.runtime.errors import Aborted, DomainError, Unavailable
 
 if TYPE_CHECKING:
     from flowpilot.runtime.settings import Settings
 
 R = TypeVar("R")
 
+log = logging.getLogger("flowpilot.db")
+
+# SQLSTATEs (PostgreSQL, Appendix A).
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+# Classes and codes meaning "the database cannot be used right now":
+# connection exceptions, a server shutting down or starting, too many
+# connections, authentication (a rotated password) and a missing database.
+UNAVAILABLE_CLASSES = ("08", "28")
+UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03", "53300", "3D000"})
+
+
+def database_unavailable() -> Unavailable:
+    return Unavailable("DATABASE_UNAVAILABLE", "the database is not answering; try again shortly")
+
+
+def database_fault(error: BaseException, *, checking_out: bool = False) -> DomainError | None:
+    """The domain error a database fault means for the caller, or None when
+    `error` is not one (a bug, a constraint: those stay INTERNAL).
+
+    Both shapes arrive here: SQLAlchemy's (`DBAPIError` around its asyncpg
+    adapter's error around asyncpg's) and asyncpg's own (the fixes hot path
+    runs on the driver connection)."""
+    if isinstance(error, DomainError):
+        return None
+    if isinstance(error, sa_exc.TimeoutError):  # the pool had no free connection
+        return Unavailable(
+            "DATABASE_BUSY", "every database connection of this service is in use; try again"
+        )
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return database_unavailable()
+    for cause in _causes(error):
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if sqlstate == LOCK_NOT_AVAILABLE:
+            return Aborted(
+                "RESOURCE_BUSY",
+                "another request is changing this resource; try again",
+            )
+        if sqlstate == QUERY_CANCELED:
+            return _timed_out()
+        if isinstance(sqlstate, str) and (
+            sqlstate in UNAVAILABLE_CODES or sqlstate.startswith(UNAVAILABLE_CLASSES)
+        ):
+            return database_unavailable()
+        if isinstance(cause, TimeoutError):
+            # asyncpg's own bounds: opening a connection, or a statement.
+            return database_unavailable() if checking_out else _timed_out()
+        if isinstance(cause, OSError | asyncpg.PostgresConnectionError):
+            return database_unavailable()
+        if isinstance(cause, asyncpg.InterfaceError) and "closed" in str(cause):
+            return database_unavailable()
+    return None
+
+
+def _timed_out() -> Unavailable:
+    return Unavailable("DATABASE_TIMEOUT", "the database did not answer in time; try again")
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """`error` and what it wraps (SQLAlchemy's `orig`, `__cause__`), outermost first."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen and len(seen) < 8:
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return seen
+
 
 class UnitOfWork(Generic[R]):
     """Opens units of work on one database, each yielding `repository(connection)`."""
 
-    __slots__ = ("_repository", "_transactional", "engine")
+    __slots__ = ("_capacity", "_repository", "_transactional", "engine")
 
     def __init__(
         self,
@@ -58,6 +142,9 @@ class UnitOfWork(Generic[R]):
         pool_size: int,
         max_overflow: int | None = None,
         statement_cache_size: int = DEFAULT_STATEMENT_CACHE_SIZE,
+        connect_timeout: float | None = None,
+        pool_timeout: float = 30.0,
+        bounds: StatementBounds | None = None,
     ) -> None:
         self.engine: AsyncEngine = create_engine(
             database_url,
@@ -65,22 +152,33 @@ class UnitOfWork(Generic[R]):
             max_overflow=max_overflow,
             statement_cache_size=statement_cache_size,
             autocommit=True,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            bounds=bounds,
         )
         self._transactional = self.engine.execution_options(isolation_level="READ COMMITTED")
         self._repository = repository
+        self._capacity = pool_size + (pool_size if max_overflow is None else max_overflow)
 
     @classmethod
     def from_settings(
         cls, database_url: str, repository: Callable[[AsyncConnection], R], settings: Settings
     ) -> UnitOfWork[R]:
         """A service's unit of work, sized by `FLOWPILOT_DB_POOL_SIZE`,
-        `FLOWPILOT_DB_MAX_OVERFLOW` and `FLOWPILOT_DB_STATEMENT_CACHE_SIZE`."""
+        `FLOWPILOT_DB_MAX_OVERFLOW` and `FLOWPILOT_DB_STATEMENT_CACHE_SIZE`,
+        bounded by the `FLOWPILOT_DB_*_TIMEOUT_SECONDS` settings."""
         return cls(
             database_url,
             repository,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             statement_cache_size=settings.db_statement_cache_size,
+            connect_timeout=settings.db_connect_timeout_seconds,
+            pool_timeout=settings.db_pool_timeout_seconds,
+            bounds=StatementBounds(
+                statement_seconds=settings.db_statement_timeout_seconds,
+                lock_seconds=settings.db_lock_timeout_seconds,
+            ),
         )
 
     def transaction(self) -> _Unit[R]:
@@ -101,6 +199,30 @@ class UnitOfWork(Generic[R]):
                 yield connection
             finally:
                 await transaction.rollback()
+
+    async def probe(self, timeout: float) -> bool | None:  # noqa: ASYNC109 - the query's own bound
+        """Does the database answer? True when `SELECT 1` did within `timeout`
+        (after a checkout bounded by the connect timeout), False when it could
+        not be reached or did not answer; None when every pooled connection is
+        in use: they are busy with the database, so this says nothing about it."""
+        if self.engine.pool.checkedout() >= self._capacity:  # type: ignore[attr-defined]
+            return None
+        try:
+            async with self.engine.connect() as connection:
+                raw = (await connection.get_raw_connection()).driver_connection
+                assert raw is not None
+                try:
+                    await raw.fetchval("SELECT 1", timeout=timeout)
+                except BaseException:
+                    # Whatever state it is in, it is not handed out again.
+                    await connection.invalidate()
+                    raise
+        except sa_exc.TimeoutError:
+            return None
+        except Exception as exc:
+            log.debug("database probe failed: %s", type(exc).__name__)
+            return False
+        return True
 
     async def dispose(self) -> None:
         """Closes the pool (on server stop)."""
@@ -124,7 +246,11 @@ class _Unit(Generic[R]):
     async def __aenter__(self) -> R:
         # SQLAlchemy's own context managers: commit or roll back, then release.
         self._context = self._open()
-        return self._repository(await self._context.__aenter__())
+        try:
+            connection = await self._context.__aenter__()
+        except Exception as error:
+            raise _translated(error, checking_out=True) from error
+        return self._repository(connection)
 
     async def __aexit__(
         self,
@@ -133,4 +259,21 @@ class _Unit(Generic[R]):
         traceback: TracebackType | None,
     ) -> None:
         assert self._context is not None
-        await self._context.__aexit__(exc_type, exc, traceback)
+        try:
+            await self._context.__aexit__(exc_type, exc, traceback)
+        except Exception as error:
+            # The commit, or the rollback after the work failed, failed too.
+            if isinstance(exc, DomainError):
+                raise exc from None  # decided before; nothing was committed
+            fault = database_fault(error) or (
+                database_fault(exc) if isinstance(exc, Exception) else None
+            )
+            if fault is None:
+                raise
+            raise fault from error
+        if isinstance(exc, Exception) and (fault := database_fault(exc)) is not None:
+            raise fault from exc
+
+
+def _translated(error: Exception, *, checking_out: bool = False) -> Exception:
+    return database_fault(error, checking_out=checking_out) or error

@@ -1,13 +1,15 @@
 """JSON ⇄ protobuf for the well-known types: their JSON forms, not their fields.
 
 Timestamps are RFC 3339 in UTC with `Z`, Durations `"1.5s"`, FieldMasks
-`"a,b.c"`; `Struct`/`Value`/`ListValue` are plain JSON; a wrapper is its
-value. Struct numbers are doubles: integral ones are written as integers.
+`"a,b.c"` of proto field names (snake_case, like every field name here);
+`Struct`/`Value`/`ListValue` are plain JSON; a wrapper is its value. Struct
+numbers are doubles: integral ones are written as integers.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
@@ -73,9 +75,9 @@ def struct_to_json(struct: Message) -> dict[str, Any]:
     return {key: value_to_json(v) for key, v in struct.fields.items()}
 
 
-def fill_value(target: Message, value: Any, path: str, depth: int = 0) -> None:
-    if depth > 64:
-        raise bad_value(path, "nested too deeply")
+def fill_value(target: Message, value: Any, path: str) -> None:
+    # How deep a value may nest is decided once for the whole body, before
+    # decoding (`gateway.codec.document.MAX_DEPTH`).
     if value is None:
         target.null_value = 0
     elif isinstance(value, bool):
@@ -92,21 +94,45 @@ def fill_value(target: Message, value: Any, path: str, depth: int = 0) -> None:
         target.string_value = decode_string(value, path)
     elif isinstance(value, dict):
         target.struct_value.SetInParent()
-        fill_struct(target.struct_value, value, path, depth + 1)
+        fill_struct(target.struct_value, value, path)
     elif isinstance(value, list):
         target.list_value.SetInParent()
         for index, item in enumerate(value):
-            fill_value(target.list_value.values.add(), item, f"{path}[{index}]", depth + 1)
+            fill_value(target.list_value.values.add(), item, f"{path}[{index}]")
     else:  # pragma: no cover - json.loads yields nothing else
         raise bad_value(path, f"unsupported JSON value {json_type_name(value)}")
 
 
-def fill_struct(target: Message, value: Any, path: str, depth: int = 0) -> None:
+def fill_struct(target: Message, value: Any, path: str) -> None:
     if not isinstance(value, dict):
         raise bad_value(path, f"expected an object, got {json_type_name(value)}")
     for key, item in value.items():
         decode_string(key, f"{path}.{key}" if path else key)
-        fill_value(target.fields[key], item, f"{path}.{key}" if path else key, depth + 1)
+        fill_value(target.fields[key], item, f"{path}.{key}" if path else key)
+
+
+# A FieldMask on the REST surface: paths of proto field names joined by
+# dots (or `*`), separated by commas, nothing else (no spaces); "" is no path.
+FIELD_MASK_PATH = r"(?:\*|[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)"
+FIELD_MASK_PATTERN = rf"^(?:{FIELD_MASK_PATH}(?:,{FIELD_MASK_PATH})*)?$"
+_FIELD_MASK = re.compile(rf"(?:{FIELD_MASK_PATH}(?:,{FIELD_MASK_PATH})*)?")
+
+
+def encode_field_mask(message: Message) -> str:
+    return ",".join(message.paths)  # type: ignore[attr-defined]
+
+
+def fill_field_mask(message: Message, value: Any, path: str) -> None:
+    """`"editor_buffer,mode"`: the REST surface's field names, not proto3
+    JSON's camelCase; `""` is a mask with no paths."""
+    if not isinstance(value, str):
+        raise bad_value(path, f"expected a string, got {json_type_name(value)}")
+    if not _FIELD_MASK.fullmatch(value):
+        raise bad_value(
+            path, "expected field paths (snake_case names joined by '.') separated by ','"
+        )
+    if value:
+        message.paths.extend(value.split(","))  # type: ignore[attr-defined]
 
 
 def install_well_known(codec: MessageCodec, registry: CodecRegistry) -> None:
@@ -128,7 +154,9 @@ def install_well_known(codec: MessageCodec, registry: CodecRegistry) -> None:
                 raise bad_value(path, f"invalid RFC 3339 timestamp: {exc}") from exc
 
         codec.encode, codec.fill = encode_ts, fill_ts
-    elif name in (DURATION, FIELD_MASK):
+    elif name == FIELD_MASK:
+        codec.encode, codec.fill = encode_field_mask, fill_field_mask
+    elif name == DURATION:
 
         def encode_str(message: Message) -> str:
             return message.ToJsonString()  # type: ignore[attr-defined, no-any-return]

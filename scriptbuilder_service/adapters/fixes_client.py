@@ -24,7 +24,7 @@ from flowpilot.fixes.v1 import fixes_pb2, fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.context import outgoing_metadata
 from flowpilot.runtime.errors import NotFound, Unauthenticated, Unavailable
-from flowpilot.runtime.grpc_errors import relayed_error
+from flowpilot.runtime.grpc_errors import error_info, relayed_error, status_from_metadata
 from flowpilot.runtime.kernel_proto import parameter_out, provenance_in
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.runtime.server import open_channel, retry_service_config
@@ -45,6 +45,8 @@ RETRIED_METHODS = (
 )
 
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
+# The fixes service's reason for a fix that is not one of the AI session's.
+FIX_NOT_FOUND = "FIX_NOT_FOUND"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,8 @@ class AiSessionAccess:
     ai_session_id: str
     account_id: str
     owner_user_id: str
+    # The fix the check named, confirmed to belong to the AI session.
+    fix: FixContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,27 +89,37 @@ class FixesClient:
     async def close(self) -> None:
         await self._channel.close()
 
-    async def check_access(self, token: str, ai_session_id: uuid.UUID) -> AiSessionAccess:
-        """OK, or NotFound (absent, not the caller's, another account's), or
+    async def check_access(
+        self, token: str, ai_session_id: uuid.UUID, fix_id: uuid.UUID | None = None
+    ) -> AiSessionAccess:
+        """OK, or NotFound (absent, not the caller's, another account's; with
+        `fix_id`, also a fix that is not one of that AI session's), or
         Unavailable (down, or no answer within the deadline)."""
+        request = fixes_pb2.CheckAiSessionAccessRequest(ai_session_id=str(ai_session_id))
+        if fix_id is not None:
+            request.fix_id = str(fix_id)
         try:
             reply = await self._stub.CheckAiSessionAccess(
-                fixes_pb2.CheckAiSessionAccessRequest(ai_session_id=str(ai_session_id)),
+                request,
                 metadata=outgoing_metadata(token),
                 timeout=self._timeout,
                 wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as exc:
-            raise _translate(exc, ai_session_id) from exc
+            raise _translate(exc, ai_session_id, fix_id) from exc
         return AiSessionAccess(
             ai_session_id=reply.ai_session_id,
             account_id=reply.account_id,
             owner_user_id=reply.owner_user_id,
+            fix=_fix_context(reply.fix) if reply.HasField("fix") else None,
         )
 
-    async def fix_context(self, token: str, ai_session_id: uuid.UUID) -> FixContext | None:
-        """The fix an inline session most likely drafts for: the newest that
-        needs a script. Best effort: drafting works without it."""
+    async def only_fix_needing_script(
+        self, token: str, ai_session_id: uuid.UUID
+    ) -> FixContext | None:
+        """For a client that names no fix: the one fix of the AI session that
+        needs a script, when there is exactly one (with two, guessing drafted
+        for the wrong one). Best effort: drafting works without it."""
         try:
             reply = await self._stub.ListSuggestedFixes(
                 fixes_pb2.ListSuggestedFixesRequest(session_id=str(ai_session_id), page_size=100),
@@ -116,18 +130,8 @@ class FixesClient:
         except grpc.aio.AioRpcError as exc:
             log.info("no fix context for %s: %s", ai_session_id, exc.code().name)
             return None
-        fixes = [f for f in reply.suggested_fixes if f.needs_script] or [
-            f for f in reply.suggested_fixes if f.apply_route != fixes_pb2.APPLY_ROUTE_NONE
-        ]
-        if not fixes:
-            return None
-        fix = fixes[-1]
-        return FixContext(
-            fix_id=fix.id,
-            title=fix.title,
-            description=fix.description,
-            language=LANGUAGE.get(fix.script_language),
-        )
+        needing = [f for f in reply.suggested_fixes if f.needs_script]
+        return _fix_context(needing[0]) if len(needing) == 1 else None
 
     async def submit_script(
         self,
@@ -223,9 +227,27 @@ class FixesClient:
             raise _translate(exc, None) from exc
 
 
-def _translate(exc: grpc.aio.AioRpcError, ai_session_id: uuid.UUID | None) -> Exception:
+def _fix_context(fix: fixes_pb2.SuggestedFix) -> FixContext:
+    return FixContext(
+        fix_id=fix.id,
+        title=fix.title,
+        description=fix.description,
+        language=LANGUAGE.get(fix.script_language),
+    )
+
+
+def _translate(
+    exc: grpc.aio.AioRpcError, ai_session_id: uuid.UUID | None, fix_id: uuid.UUID | None = None
+) -> Exception:
     code = exc.code()
     if code is grpc.StatusCode.NOT_FOUND:
+        info = error_info(status_from_metadata(exc.trailing_metadata()))
+        if fix_id is not None and info is not None and info.reason == FIX_NOT_FOUND:
+            return NotFound(
+                FIX_NOT_FOUND,
+                "no such suggested fix in this AI session",
+                metadata={"ai_session_id": str(ai_session_id), "fix_id": str(fix_id)},
+            )
         return NotFound(
             "AI_SESSION_NOT_FOUND",
             "AI session not found",

@@ -2,16 +2,19 @@
 
 Every method runs on the connection of the unit of work the service opened
 (`flowpilot.runtime.uow`) and never begins or commits: the service decides
-the transaction boundaries.
+the transaction boundaries. A session belongs to an `Owner`, an account and a
+user together: every session query filters by both (a `sub` alone names
+nobody), templates by their account.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,8 +33,15 @@ from scriptbuilder_service.adapters.tables import (
     template_versions,
     templates,
 )
-from scriptbuilder_service.domain.drafting import Draft
-from scriptbuilder_service.domain.model import EditorMode, Message, Origin, Role, Session
+from scriptbuilder_service.domain.model import (
+    DraftChange,
+    Message,
+    NewMessage,
+    Origin,
+    Owner,
+    Role,
+    Session,
+)
 from scriptbuilder_service.domain.template_versions import NewVersion, TemplateVersion
 from scriptbuilder_service.domain.templates import NewTemplate, Template, TemplateStatus
 
@@ -54,34 +64,60 @@ class ScriptBuilderRepository:
 
     async def get_or_create_inline(
         self,
+        owner: Owner,
         *,
-        user_id: str,
-        account_id: str,
         ai_session_id: uuid.UUID,
         title: str,
         language: ScriptLanguage,
+        fix_id: uuid.UUID | None = None,
     ) -> tuple[Session, bool]:
+        """(session, created). A new row drafts for `fix_id` in `language`;
+        an existing one is returned as it is (see `target_fix`)."""
         params = {
-            "user_id": user_id,
-            "account_id": account_id,
+            "user_id": owner.user_id,
+            "account_id": owner.account_id,
             "ai_session_id": ai_session_id,
             "title": title,
             "language": language.value,
+            "fix_id": fix_id,
         }
         row = (await self._conn.execute(sql.GET_OR_CREATE_INLINE, params)).first()
         if row is not None:
             return session_from_row(row), bool(row._mapping["created"])
         # Lost a race to a concurrent insert that committed meanwhile.
-        existing = await self.find_inline(user_id=user_id, ai_session_id=ai_session_id)
+        existing = await self.find_inline(owner, ai_session_id=ai_session_id)
         if existing is None:  # pragma: no cover - the index guarantees a row
             raise RuntimeError("inline session vanished during get-or-create")
         return existing, False
 
-    async def find_inline(self, *, user_id: str, ai_session_id: uuid.UUID) -> Session | None:
+    async def target_fix(
+        self, owner: Owner, session_id: uuid.UUID, *, fix_id: uuid.UUID, language: ScriptLanguage
+    ) -> Session | None:
+        """The owner's inline session now drafts for `fix_id`, in its language;
+        one statement, which writes nothing when it already does."""
+        row = (
+            await self._conn.execute(
+                update(sessions)
+                .where(
+                    sessions.c.id == session_id,
+                    *_owned_by(owner),
+                    sessions.c.origin == Origin.PILOT_INLINE.value,
+                    (sessions.c.fix_id.is_distinct_from(fix_id))
+                    | (sessions.c.language != language.value),
+                )
+                .values(fix_id=fix_id, language=language.value, updated_at=func.now())
+                .returning(*sessions.c)
+            )
+        ).first()
+        if row is not None:
+            return session_from_row(row)
+        return await self.get_session(owner, session_id)
+
+    async def find_inline(self, owner: Owner, *, ai_session_id: uuid.UUID) -> Session | None:
         row = (
             await self._conn.execute(
                 select(sessions).where(
-                    sessions.c.user_id == user_id,
+                    *_owned_by(owner),
                     sessions.c.ai_session_id == ai_session_id,
                     sessions.c.origin == Origin.PILOT_INLINE.value,
                 )
@@ -89,31 +125,35 @@ class ScriptBuilderRepository:
         ).first()
         return session_from_row(row) if row else None
 
-    async def lock_user_sessions(self, user_id: str) -> None:
-        """Serialises standalone creates of one user until the transaction ends,
-        across every process on this database."""
+    async def lock_owner_sessions(self, owner: Owner) -> None:
+        """Serialises standalone creates of one owner until the transaction
+        ends, across every process on this database."""
         await self._conn.execute(
-            sql.LOCK_USER_SESSIONS, {"ns": sql.CAP_LOCK_NAMESPACE, "user_id": user_id}
+            sql.LOCK_OWNER_SESSIONS,
+            {
+                "ns": sql.CAP_LOCK_NAMESPACE,
+                "account_id": owner.account_id,
+                "user_id": owner.user_id,
+            },
         )
 
     async def create_standalone_capped(
         self,
+        owner: Owner,
         *,
-        user_id: str,
-        account_id: str,
         ai_session_id: uuid.UUID | None,
         title: str,
         language: ScriptLanguage,
         cap: int,
     ) -> Session | None:
-        """The new session, or None when the user already has `cap`. Call
-        `lock_user_sessions` first in the same transaction."""
+        """The new session, or None when the owner already has `cap`. Call
+        `lock_owner_sessions` first in the same transaction."""
         row = (
             await self._conn.execute(
                 sql.CREATE_STANDALONE_CAPPED,
                 {
-                    "user_id": user_id,
-                    "account_id": account_id,
+                    "user_id": owner.user_id,
+                    "account_id": owner.account_id,
                     "ai_session_id": ai_session_id,
                     "title": title,
                     "language": language.value,
@@ -124,9 +164,9 @@ class ScriptBuilderRepository:
         return session_from_row(row) if row else None
 
     async def list_sessions(
-        self, user_id: str, *, include_inline: bool, limit: int, offset: int
+        self, owner: Owner, *, include_inline: bool, limit: int, offset: int
     ) -> list[Session]:
-        query = select(sessions).where(sessions.c.user_id == user_id)
+        query = select(sessions).where(*_owned_by(owner))
         if not include_inline:
             query = query.where(sessions.c.origin == Origin.STANDALONE.value)
         query = (
@@ -136,30 +176,36 @@ class ScriptBuilderRepository:
         )
         return [session_from_row(r) for r in await self._conn.execute(query)]
 
-    async def get_session(self, user_id: str, session_id: uuid.UUID) -> Session | None:
+    async def get_session(self, owner: Owner, session_id: uuid.UUID) -> Session | None:
         row = (
             await self._conn.execute(
-                select(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+                select(sessions).where(sessions.c.id == session_id, *_owned_by(owner))
             )
         ).first()
         return session_from_row(row) if row else None
 
-    async def delete_session(self, user_id: str, session_id: uuid.UUID) -> bool:
+    async def delete_session(self, owner: Owner, session_id: uuid.UUID) -> bool:
         result = await self._conn.execute(
             delete(sessions)
-            .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+            .where(sessions.c.id == session_id, *_owned_by(owner))
             .returning(sessions.c.id)
         )
         return result.first() is not None
 
     async def update_draft(
-        self, user_id: str, session_id: uuid.UUID, *, editor_buffer: str, mode: EditorMode
+        self, owner: Owner, session_id: uuid.UUID, change: DraftChange
     ) -> Session | None:
+        """Writes the fields `change` sets and nothing else."""
+        values: dict[str, Any] = {"updated_at": func.now()}
+        if change.editor_buffer is not None:
+            values["editor_buffer"] = change.editor_buffer
+        if change.mode is not None:
+            values["mode"] = change.mode.value
         row = (
             await self._conn.execute(
                 update(sessions)
-                .where(sessions.c.id == session_id, sessions.c.user_id == user_id)
-                .values(editor_buffer=editor_buffer, mode=mode.value, updated_at=func.now())
+                .where(sessions.c.id == session_id, *_owned_by(owner))
+                .values(**values)
                 .returning(*sessions.c)
             )
         ).first()
@@ -168,14 +214,24 @@ class ScriptBuilderRepository:
     # Messages.
 
     async def add_messages(
-        self, session_id: uuid.UUID, items: Sequence[tuple[Role, str, Draft | None]]
+        self, session_id: uuid.UUID, items: Sequence[NewMessage]
     ) -> list[Message]:
+        now = datetime.now(UTC)
         rows = await self._conn.execute(
             insert(messages).returning(*messages.c, sort_by_parameter_order=True),
             [
-                {"session_id": session_id, "role": role.value, "content": content}
-                | draft_columns(draft)
-                for role, content, draft in items
+                {
+                    "id": item.id or uuid.uuid4(),
+                    "session_id": session_id,
+                    "role": item.role.value,
+                    "content": item.content,
+                    "fix_id": item.fix_id,
+                    # One clock for both messages of an exchange: the one that
+                    # announced the engineer's message.
+                    "created_at": item.created_at or now,
+                }
+                | draft_columns(item.draft)
+                for item in items
             ],
         )
         added = [message_from_row(r) for r in rows]
@@ -183,6 +239,22 @@ class ScriptBuilderRepository:
             update(sessions).where(sessions.c.id == session_id).values(updated_at=func.now())
         )
         return added
+
+    async def recent_for_fix(
+        self, session_id: uuid.UUID, fix_id: uuid.UUID | None, *, limit: int
+    ) -> list[Message]:
+        """The drafter's history: the newest messages about the same fix (or,
+        without one, about no fix), newest first."""
+        rows = await self._conn.execute(
+            select(messages)
+            .where(
+                messages.c.session_id == session_id,
+                messages.c.fix_id.is_not_distinct_from(fix_id),
+            )
+            .order_by(messages.c.seq.desc())
+            .limit(limit)
+        )
+        return [message_from_row(r) for r in rows]
 
     async def list_messages(
         self, session_id: uuid.UUID, *, limit: int, offset: int = 0, newest: bool = False
@@ -456,3 +528,8 @@ class ScriptBuilderRepository:
             )
         ).first()
         return row is not None
+
+
+def _owned_by(owner: Owner) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """The rows of `owner`: its account and its user, never the user alone."""
+    return sessions.c.account_id == owner.account_id, sessions.c.user_id == owner.user_id

@@ -34,6 +34,7 @@ def session_from_row(row: Any) -> Session:
         mode=EditorMode(m["mode"]),
         created_at=m["created_at"],
         updated_at=m["updated_at"],
+        fix_id=m["fix_id"],
     )
 
 
@@ -50,6 +51,7 @@ def message_from_row(row: Any) -> Message:
         parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
         explanation=m["explanation"],
         recipe_id=m["recipe_id"],
+        fix_id=m["fix_id"],
     )
 
 

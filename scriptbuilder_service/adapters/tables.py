@@ -38,6 +38,8 @@ sessions = Table(
     Column("origin", String(20), nullable=False, server_default="standalone"),
     Column("editor_buffer", Text, nullable=False, server_default=""),
     Column("mode", String(20), nullable=False, server_default="ai"),
+    # Inline sessions: the suggested fix (fixes service) being drafted now.
+    Column("fix_id", UUID(as_uuid=True), nullable=True),
     CheckConstraint(
         "language IN ('powershell', 'bash', 'python')", name="ck_script_builder_sessions_language"
     ),
@@ -50,6 +52,21 @@ sessions = Table(
         name="ck_script_builder_sessions_origin_ai_session",
     ),
     CheckConstraint("mode IN ('ai', 'editor')", name="ck_script_builder_sessions_mode"),
+    CheckConstraint(
+        "fix_id IS NULL OR origin = 'pilot_inline'", name="ck_script_builder_sessions_fix_inline"
+    ),
+    # A user is an account and a `sub`: the indexes the code uses name both.
+    Index("ix_script_builder_sessions_owner_created", "account_id", "user_id", "created_at"),
+    Index(
+        "ux_script_builder_sessions_owner_inline",
+        "account_id",
+        "user_id",
+        "ai_session_id",
+        unique=True,
+        postgresql_where=text("origin = 'pilot_inline'"),
+    ),
+    # Kept for code at 0005 during the rollout of 0006; the next release's
+    # contraction drops both.
     Index("ix_script_builder_sessions_user_created", "user_id", "created_at"),
     Index(
         "ux_script_builder_sessions_pilot_inline",
@@ -83,6 +100,8 @@ messages = Table(
     Column("parameters", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("explanation", Text, nullable=False, server_default=""),
     Column("recipe_id", String(100), nullable=True),
+    # Inline sessions: the suggested fix this exchange drafted for.
+    Column("fix_id", UUID(as_uuid=True), nullable=True),
     CheckConstraint("role IN ('user', 'assistant')", name="ck_script_builder_messages_role"),
     CheckConstraint(
         "language IS NULL OR language IN ('powershell', 'bash', 'python')",

@@ -124,6 +124,14 @@ class DraftChunk:
     draft: Draft | None = None
 
 
+def answer_pieces(text: str) -> list[str]:
+    """An answer as a streamed provider would send it, in a few pieces: the
+    prose, then the fenced script; joined, they are `text`."""
+    fence = text.find("```")
+    pieces = [text[:fence], text[fence:]] if fence > 0 else [text]
+    return [piece for piece in pieces if piece]
+
+
 # What a provider may hand back, bounded so that storing it cannot fail.
 MAX_ANSWER = MAX_MESSAGE * 4
 MAX_EXPLANATION = MAX_MESSAGE

@@ -11,6 +11,7 @@ this decides.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -18,7 +19,7 @@ from typing import Any
 
 from flowpilot.kernel.provenance import DraftBasis, Provenance, edit_size
 from flowpilot.kernel.scripts import Parameter, inferred_parameters
-from flowpilot.runtime.errors import FailedPrecondition
+from flowpilot.runtime.errors import FailedPrecondition, InvalidArgument
 from scriptbuilder_service.domain.model import EditorMode, Message, Role, Session
 
 # The AI drafts an editor buffer is compared with (the latest ones).
@@ -61,8 +62,27 @@ def _no_script(source: SubmitSource, session: Session) -> FailedPrecondition:
     )
 
 
-def _drafts(newest_first: Sequence[Message]) -> list[Message]:
-    return [m for m in newest_first if m.role is Role.ASSISTANT and m.script]
+def _drafts(newest_first: Sequence[Message], fix_id: uuid.UUID) -> list[Message]:
+    """The AI's scripts for the fix (fix-targeted drafting: an inline session
+    drafts for one fix at a time, and each exchange names it); exchanges that
+    named no fix count for any."""
+    return [
+        m
+        for m in newest_first
+        if m.role is Role.ASSISTANT and m.script and m.fix_id in (fix_id, None)
+    ]
+
+
+def target_fix(session: Session, fix_id: uuid.UUID | None) -> uuid.UUID:
+    """The fix a submit is for: the one named, else the one the session drafts for."""
+    target = fix_id or session.fix_id
+    if target is None:
+        raise InvalidArgument(
+            "fix_id is required: the session drafts for no fix",
+            field="fix_id",
+            reason="MISSING_FIELD",
+        )
+    return target
 
 
 def _values(parameters: Sequence[Parameter]) -> dict[str, Any] | None:
@@ -94,13 +114,17 @@ def closest_draft(buffer: str, drafts: Sequence[Message]) -> Message | None:
 
 
 def submission_of(
-    session: Session, newest_first: Sequence[Message], source: SubmitSource | None
+    session: Session,
+    newest_first: Sequence[Message],
+    source: SubmitSource | None,
+    fix_id: uuid.UUID,
 ) -> Submission:
-    """The script a submit sends: the AI's latest script (source `ai`), or
-    the editor buffer (`editor`); unset: the session's mode decides."""
+    """The script a submit sends to `fix_id`: the AI's latest script for it
+    (source `ai`), or the editor buffer (`editor`), measured against the
+    AI's scripts for it; unset: the session's mode decides."""
     if source is None:
         source = SubmitSource.EDITOR if session.mode is EditorMode.EDITOR else SubmitSource.AI
-    drafts = _drafts(newest_first)
+    drafts = _drafts(newest_first, fix_id)
     if source is SubmitSource.AI:
         if not drafts:
             raise _no_script(source, session)

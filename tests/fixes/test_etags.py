@@ -72,12 +72,31 @@ async def test_session_writes_check_the_session_etag(client: Client) -> None:
     assert resolved.status == pb.AI_SESSION_STATUS_RESOLVED
 
 
-@pytest.mark.parametrize("etag", ["7", 'W/"1"', '"-1"', '"01"', '"abc"', '"1", "2"', " "])
+@pytest.mark.parametrize("etag", ["7", 'w/"1"', '"1', '"1", "2"', " ", '"1" ', 'W/ "1"'])
 async def test_malformed_etags_are_bad_input(client: Client, etag: str) -> None:
     session = await client.new_session()
     fix = await client.new_fix(session.id)
     refusal = await refused(client.DismissFix(session_id=session.id, fix_id=fix.id, etag=etag))
     assert (refusal.code, refusal.reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_ETAG")
+
+
+@pytest.mark.parametrize(
+    "weaken", [lambda tag: "W/" + tag, lambda tag: '"abc"', lambda tag: '"0' + tag[1:]]
+)
+async def test_weak_and_foreign_etags_are_a_mismatch(client: Client, db, weaken) -> None:
+    """If-Match compares strongly (RFC 9110 §13.1.1): the current tag made
+    weak, or a well-formed tag no version has, matches nothing: a mismatch
+    (412 over REST), not bad input, and nothing is written."""
+    session = await client.new_session()
+    fix = await client.new_fix(session.id)
+    version = await client.version(session.id)
+    refusal = await refused(
+        client.DismissFix(session_id=session.id, fix_id=fix.id, etag=weaken(fix.etag))
+    )
+    assert (refusal.code, refusal.reason) == (grpc.StatusCode.ABORTED, "ETAG_MISMATCH")
+    assert refusal.metadata["etag"] == fix.etag
+    assert await client.version(session.id) == version
+    assert len(await audit_rows(db, fix.id)) == 1
 
 
 @pytest.mark.parametrize("round_", range(3))
@@ -209,6 +228,8 @@ async def test_fields_outside_the_mask_are_left_alone(client: Client, db) -> Non
     ("paths", "reason", "field"),
     [
         (["title"], "INVALID_UPDATE_MASK", "update_mask"),
+        # The shared rule (flowpilot/runtime/update_mask.py): `*` stands alone.
+        (["*", "ai_drafted_script"], "INVALID_UPDATE_MASK", "update_mask"),
         (["ai_drafted_script"], "SCRIPT_EMPTY", "ai_drafted_script"),
     ],
 )

@@ -110,6 +110,30 @@ async def test_check_access_answers_for_the_token(client: Client, fixes_channel,
     assert resolved.status == pb.AI_SESSION_STATUS_RESOLVED
 
 
+async def test_check_access_with_a_fix_confirms_it_is_the_sessions(
+    client: Client, fixes_channel, make_token
+):
+    session = await client.new_session()
+    fix = await client.new_fix(session.id, title="Restart the print spooler")
+    answer = await client.CheckAiSessionAccess(ai_session_id=session.id, fix_id=fix.id)
+    assert answer.ai_session_id == session.id
+    assert answer.fix == await client.GetSuggestedFix(session_id=session.id, fix_id=fix.id)
+    assert not (await client.CheckAiSessionAccess(ai_session_id=session.id)).HasField("fix")
+    other = await client.new_session("Another ticket")
+    foreign = await client.new_fix(other.id)
+    for fix_id in (foreign.id, str(uuid.uuid4())):
+        refusal = await refused(
+            client.CheckAiSessionAccess(ai_session_id=session.id, fix_id=fix_id)
+        )
+        assert (refusal.code, refusal.reason) == (grpc.StatusCode.NOT_FOUND, "FIX_NOT_FOUND")
+    bad = await refused(client.CheckAiSessionAccess(ai_session_id=session.id, fix_id="nope"))
+    assert bad.code is grpc.StatusCode.INVALID_ARGUMENT and bad.metadata["field"] == "fix_id"
+    # Someone else's session: the session's refusal, whatever the fix.
+    stranger = Client(fixes_channel, make_token(user_id="engineer-2", account_id="acct-7"))
+    hidden = await refused(stranger.CheckAiSessionAccess(ai_session_id=session.id, fix_id=fix.id))
+    assert hidden.reason == "AI_SESSION_NOT_FOUND"
+
+
 async def test_create_session_shape(client: Client) -> None:
     session = await client.new_session("  Outlook crashes  ")
     assert session.title == "Outlook crashes"

@@ -237,6 +237,13 @@ async def test_bad_submits_are_refused_and_write_nothing(
         "NO_SCRIPT_TO_SUBMIT",
     )
     await _drafted(builder, token, ai.id)
+    await builder.UpdateDraft(
+        sb.UpdateDraftRequest(
+            session_id=session.id, editor_buffer="Get-Date", mode=sb.EDITOR_MODE_EDITOR
+        ),
+        metadata=auth_metadata(token),
+    )
+    # Something to submit, but to a fix of another AI session: the fixes service says 404.
     elsewhere = await refused(_submit(builder, token, session.id, foreign_fix.id))
     assert (elsewhere.code, elsewhere.reason) == (grpc.StatusCode.NOT_FOUND, "FIX_NOT_FOUND")
     stale = await refused(_submit(builder, token, session.id, fix.id, etag='"999"'))
@@ -269,3 +276,32 @@ async def test_a_bad_basis_is_400_and_writes_nothing(client: Client) -> None:
         )
         assert (refusal.code, refusal.reason) == (grpc.StatusCode.INVALID_ARGUMENT, reason)
     assert await client.version(ai.id) == 1  # the fix's creation only
+
+
+async def test_fix_targeted_drafting_submits_each_fix_its_own_draft(
+    client: Client, builder, token
+) -> None:
+    """Two fixes drafted in one inline session (issue 10's fix-targeted
+    drafting): each submit sends the script the AI drafted for that fix; a
+    submit naming no fix goes to the fix the session drafts for now."""
+    ai = await client.new_session()
+    spooler = await client.new_fix(ai.id, script=None, title="Restart the print spooler")
+    dns = await client.new_fix(ai.id, script=None, title="Flush the DNS cache")
+    session, _ = await create_session(builder, token, ai_session_id=ai.id)
+    answers = {}
+    for fix, content in (
+        (spooler, "restart the print spooler service on PRN-SRV03"),
+        (dns, "flush the dns cache"),
+    ):
+        answer = await builder.SendMessage(
+            sb.SendMessageRequest(session_id=session.id, content=content, fix_id=fix.id),
+            metadata=auth_metadata(token),
+        )
+        answers[fix.id] = answer.assistant_message
+    first = await _submit(builder, token, session.id, spooler.id, source=sb.SUBMIT_SOURCE_AI)
+    assert first.script == answers[spooler.id].script
+    assert first.provenance.ai_message_id == answers[spooler.id].id
+    # No fix named: the one the session drafts for now (the last message's).
+    second = await _submit(builder, token, session.id, "", source=sb.SUBMIT_SOURCE_AI)
+    assert (second.fix_id, second.script) == (dns.id, answers[dns.id].script)
+    assert second.provenance.origin == ORIGIN.Value("SCRIPT_ORIGIN_AI_DRAFT")

@@ -11,13 +11,16 @@ import pytest
 from fixes_service.domain import validation
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
-from flowpilot.runtime import paging
+from flowpilot.runtime.paging import PageTokens
+from flowpilot.runtime.settings import Settings
 from tests.fixes.helpers import Client
 from tests.support.grpc_client import refused
 
 pytestmark = pytest.mark.integration
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
+NOW = "2026-01-01T00:00:00+00:00"
+NOW_ID = str(uuid.uuid4())
 
 
 def nested(depth: int) -> dict[str, Any]:
@@ -156,21 +159,32 @@ async def test_bad_uuids(client: Client, db, bad: str) -> None:
     assert await _snapshot(db) == before
 
 
+FORGED = PageTokens(b"not the service's key" * 2)
+
+
+def _signed(kind: str, parent: str, values: list[object], settings: Settings) -> str:
+    return PageTokens.from_settings(settings).sign(kind, parent, values)
+
+
 @pytest.mark.parametrize(
     "token",
     [
         "garbage",
         "%%%",
-        paging.encode_token("suggested_fixes", "x", ["2026-01-01T00:00:00+00:00", "x"]),
-        paging.encode_token("fix_events", "x", [1]),
-        paging.encode_token("ai_sessions", "acct-1/engineer-1", ["not a time", str(uuid.uuid4())]),
-        paging.encode_token(
-            "ai_sessions", "acct-1/someone-else", ["2026-01-01T00:00:00+00:00", str(uuid.uuid4())]
-        ),
+        # Signed by this service, for another list or another caller, or out of range.
+        lambda s: _signed("suggested_fixes", "x", ["2026-01-01T00:00:00+00:00", "x"], s),
+        lambda s: _signed("fix_events", "x", [1], s),
+        lambda s: _signed("ai_sessions", "acct-1/engineer-1", ["not a time", NOW_ID], s),
+        lambda s: _signed("ai_sessions", "acct-1/someone-else", [NOW, NOW_ID], s),
+        # A well-formed position signed with another key.
+        FORGED.sign("ai_sessions", "acct-1/engineer-1", [NOW, NOW_ID]),
         "A" * 600,
     ],
 )
-async def test_bad_page_tokens(client: Client, token: str) -> None:
+async def test_bad_page_tokens(client: Client, token: object, settings: Settings) -> None:
+    if callable(token):
+        token = token(settings)
+    assert isinstance(token, str)
     session = await client.new_session()
     fix = await client.new_fix(session.id)
     for call in (

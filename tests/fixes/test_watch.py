@@ -174,6 +174,23 @@ async def test_a_watch_resumes_after_an_event_from_the_audit_trail(client: Clien
         assert [m.event_id for m in rest] == [replayed[2].event_id, replayed[3].event_id]
 
 
+async def test_a_quiet_resumed_watch_says_at_once_that_it_was_accepted(client: Client) -> None:
+    """Resuming from the latest event, nothing is sent until the next change;
+    the initial metadata still comes once the checks passed, so the gateway
+    answers 200 text/event-stream at once instead of after its backend
+    timeout. A refusal still has none (trailers only)."""
+    session = await client.new_session()
+    await client.new_fix(session.id)  # an audit row to resume after (0 means "from the start")
+    async with watching(client, session.id) as watch:
+        snapshot = await watch.next()
+    assert snapshot.event_id > 0
+    async with watching(client, session.id, last_event_id=snapshot.event_id) as watch:
+        await asyncio.wait_for(watch.call.initial_metadata(), PATIENCE)
+        assert watch.messages.empty() and not watch.ended.is_set()
+        await client.new_fix(session.id)
+        assert (await watch.next()).kind == pb.AI_SESSION_CHANGE_KIND_FIX_CREATED
+
+
 @pytest.mark.parametrize(
     ("caller", "session_id", "last", "code", "reason"),
     [

@@ -121,6 +121,22 @@ def test_every_revision_declares_its_compatibility() -> None:
         declared_compatibility(script, script.get_current_head() or "")
 
 
+def test_each_service_has_one_chain_numbered_in_order() -> None:
+    """Branches that each added "the next" revision must be put in one line
+    when merged: one head, and the N-th revision from the base is `000N_...`
+    (file and id), so two revisions never share a number."""
+    for package in ("fixes_service", "scriptbuilder_service"):
+        script = ScriptDirectory.from_config(alembic_config(package, "postgresql://h/db"))
+        assert len(script.get_heads()) == 1, f"{package}: {script.get_heads()}"
+        chain = list(reversed(list(script.walk_revisions())))  # the base first
+        for position, revision in enumerate(chain, start=1):
+            prefix = f"{position:04d}_"
+            assert revision.revision.startswith(prefix), f"{package} {revision.revision}"
+            assert Path(revision.path).name.startswith(prefix), f"{package} {revision.path}"
+            if position > 1:
+                assert revision.down_revision == chain[position - 2].revision
+
+
 def test_compatibility_is_the_latest_declaration_up_to_a_revision(next_release: Path) -> None:
     script = ScriptDirectory.from_config(
         alembic_config(FIXES, "postgresql://h/db", extra_version_locations=[next_release])

@@ -31,9 +31,18 @@ async def test_from_settings_sizes_the_pool_and_the_statement_cache(
         pool = uow.engine.pool
         assert (pool.size(), pool._max_overflow) == (2, 1)  # type: ignore[attr-defined]
         async with uow.autocommit() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            # 0: unnamed statements only, what PgBouncer's transaction pooling needs.
+            adapted = await conn.get_raw_connection()
+            raw = adapted.driver_connection
+            # 0: unnamed statements only, what PgBouncer's transaction pooling
+            # needs; asyncpg's cache and SQLAlchemy's own are both off.
             assert raw._stmt_cache.get_max_size() == 0  # type: ignore[union-attr]
+            assert adapted.dbapi_connection._prepared_statement_cache is None  # type: ignore[union-attr]
+            for _ in range(3):
+                await conn.execute(
+                    text("SELECT count(*) FROM pg_class WHERE relpages >= :n"), {"n": 0}
+                )
+            # No statement outlives its round trip: none is named on the server.
+            assert await conn.scalar(text("SELECT count(*) FROM pg_prepared_statements")) == 0
             # The URL reached asyncpg as a libpq URL, parameters and all.
             name = await conn.scalar(text("SELECT current_setting('application_name')"))
             assert name == "uow-test"
@@ -42,8 +51,15 @@ async def test_from_settings_sizes_the_pool_and_the_statement_cache(
     default = UnitOfWork.from_settings(fixes_db_url, connection, settings)
     try:
         async with default.autocommit() as conn:
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw._stmt_cache.get_max_size() == settings.db_statement_cache_size  # type: ignore[union-attr]
+            adapted = await conn.get_raw_connection()
+            raw = adapted.driver_connection
+            size = settings.db_statement_cache_size
+            assert raw._stmt_cache.get_max_size() == size  # type: ignore[union-attr]
+            cache = adapted.dbapi_connection._prepared_statement_cache  # type: ignore[union-attr]
+            assert cache is not None and cache.capacity == size
+            # The database's bounds reached the session.
+            assert await conn.scalar(text("SHOW statement_timeout")) == "5s"
+            assert await conn.scalar(text("SHOW lock_timeout")) == "2s"
             name = await conn.scalar(text("SELECT current_setting('application_name')"))
             assert name == "flowpilot"
     finally:

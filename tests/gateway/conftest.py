@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -54,6 +54,52 @@ async def fake_stack(settings: Settings) -> AsyncIterator[FakeStack]:
         await fixes_server.stop(0)
         await sb_server.stop(0)
         await to_fixes.close()
+
+
+@dataclass
+class WidgetStack:
+    """The gateway in front of the test-only Widget API (tests/gateway/widgets.py)."""
+
+    url: str
+    service: FakeService
+    app: Any
+
+    def client(self, token: str | None = None, **headers: str) -> httpx.AsyncClient:
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30)
+
+    @property
+    def streams(self) -> Any:
+        return self.app.state.gateway.streams
+
+
+# Short enough for tests to see heartbeats and bounds quickly.
+WIDGET_SETTINGS = {
+    "sse_heartbeat_seconds": 0.2,
+    "sse_max_streams": 2,
+    "backend_timeout_seconds": 1.0,
+}
+
+
+@pytest.fixture
+async def widget_stack(settings: Settings) -> AsyncIterator[WidgetStack]:
+    from gateway.app import BackendService, create_app
+    from tests.gateway.fakes import FakeService
+    from tests.gateway.widgets import widget_service
+
+    service = FakeService(widget_service())
+    server = service.server(settings)
+    await server.start()
+    try:
+        app = create_app(
+            settings.model_copy(update=WIDGET_SETTINGS),
+            [BackendService(widget_service(), server.target)],
+        )
+        async with serve_http(app) as url:
+            yield WidgetStack(url, service, app)
+    finally:
+        await server.stop(0)
 
 
 @pytest.fixture

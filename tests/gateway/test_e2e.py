@@ -110,7 +110,8 @@ async def test_patch_script_409_on_terminal(user) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"ai_drafted_script": ""}, {"ai_drafted_script": "x" * 50_001}]
+    "body",
+    [{"ai_drafted_script": ""}, {"ai_drafted_script": None}, {"ai_drafted_script": "x" * 50_001}],
 )
 async def test_patch_script_400_on_empty_or_oversize(user, body) -> None:
     session = await user.session()
@@ -118,6 +119,17 @@ async def test_patch_script_400_on_empty_or_oversize(user, body) -> None:
     before = await user.state_version(session["id"])
     error = await user.call("PATCH", fix_path(fix, "script"), 400, json=body)
     assert error["error"]["status"] == "INVALID_ARGUMENT"
+    assert await user.state_version(session["id"]) == before
+
+
+async def test_patch_script_with_an_empty_body_changes_nothing(user) -> None:
+    """`{}` names no field: the gateway's mask is set and empty, so the
+    service writes nothing (docs/gateway.md, "Update masks")."""
+    session = await user.session()
+    fix = await user.fix(session["id"])
+    before = await user.state_version(session["id"])
+    same = await user.call("PATCH", fix_path(fix, "script"), 200, json={})
+    assert same["etag"] == fix["etag"] and same["ai_drafted_script"] is None
     assert await user.state_version(session["id"]) == before
 
 
@@ -383,3 +395,69 @@ async def test_health_and_readiness(gateway_url) -> None:
         assert (await client.get("/healthz")).status_code == 200
         ready = await client.get("/readyz")
     assert ready.status_code == 200, ready.text
+
+
+# ------------------------------------------ issue 10: fixes drafted, drafts kept
+
+
+async def test_patch_draft_leaves_absent_fields_alone(user) -> None:
+    """Issue 10, point 3, as the issue tried it: switching modes keeps the buffer."""
+    session = await user.call("POST", "/script-builder/sessions", 201, json={"title": "t"})
+    path = f"/script-builder/sessions/{session['id']}/draft"
+    saved = await user.call("PATCH", path, 200, json={"editor_buffer": "Get-Service Spooler"})
+    assert saved["editor_buffer"] == "Get-Service Spooler" and saved["mode"] == "ai"
+    switched = await user.call("PATCH", path, 200, json={"mode": "editor"})
+    assert switched["editor_buffer"] == "Get-Service Spooler" and switched["mode"] == "editor"
+    back = await user.call("PATCH", path, 200, json={"mode": "ai"})
+    assert back["editor_buffer"] == "Get-Service Spooler" and back["mode"] == "ai"
+    unchanged = await user.call("PATCH", path, 200, json={})
+    assert unchanged == back  # nothing named, nothing written (updated_at too)
+    only_mask = await user.call(
+        "PATCH",
+        path,
+        200,
+        json={"editor_buffer": "ignored", "mode": "editor", "update_mask": "mode"},
+    )
+    assert only_mask["editor_buffer"] == "Get-Service Spooler" and only_mask["mode"] == "editor"
+    cleared = await user.call("PATCH", path, 200, json={"editor_buffer": None})
+    assert cleared["editor_buffer"] == "" and cleared["mode"] == "editor"
+    refused = await user.call("PATCH", path, 400, json={"mode": None})
+    assert refused["error"]["details"][0]["reason"] == "INVALID_ARGUMENT"
+    unknown = await user.call("PATCH", path, 400, json={"mode": "ai", "update_mask": "title"})
+    assert unknown["error"]["details"][0]["reason"] == "INVALID_UPDATE_MASK"
+
+
+async def test_two_fixes_drafted_in_one_inline_session(user) -> None:
+    """Issue 10, point 2, as the issue tried it, over REST."""
+    sid = (await user.session("Printing and name lookups fail"))["id"]
+    spooler = await user.fix(sid, title="Restart the print spooler", script_language="powershell")
+    dns = await user.fix(sid, title="Flush DNS cache", script_language="bash")
+    create = {"origin": "pilot_inline", "ai_session_id": sid}
+    tab = await user.call(
+        "POST", "/script-builder/sessions", 201, json={**create, "fix_id": spooler["id"]}
+    )
+    assert tab["fix_id"] == spooler["id"] and tab["language"] == "powershell"
+    messages = f"/script-builder/sessions/{tab['id']}/messages"
+    first = await user.call(
+        "POST", messages, 201, json={"content": "draft it", "fix_id": spooler["id"]}
+    )
+    drafted = first["assistant_message"]
+    assert drafted["language"] == "powershell" and "Spooler" in drafted["script"]
+    assert drafted["fix_id"] == spooler["id"]
+
+    moved = await user.call(
+        "POST", "/script-builder/sessions", 200, json={**create, "fix_id": dns["id"]}
+    )
+    assert moved["id"] == tab["id"] and moved["fix_id"] == dns["id"]
+    assert moved["language"] == "bash"
+    second = await user.call("POST", messages, 201, json={"content": "draft it"})
+    drafted = second["assistant_message"]
+    assert drafted["language"] == "bash" and "resolvectl flush-caches" in drafted["script"]
+    assert drafted["fix_id"] == dns["id"]
+
+    other = (await user.session("Another ticket"))["id"]
+    foreign = await user.fix(other, title="Reboot")
+    missing = await user.call(
+        "POST", "/script-builder/sessions", 404, json={**create, "fix_id": foreign["id"]}
+    )
+    assert missing["error"]["details"][0]["reason"] == "FIX_NOT_FOUND"

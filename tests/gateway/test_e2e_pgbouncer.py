@@ -12,14 +12,20 @@ through PgBouncer's port.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from sqlalchemy import text
 
+from flowpilot.runtime.db import StatementBounds
 from flowpilot.runtime.embedded_pg import EmbeddedPostgres
+from flowpilot.runtime.errors import Unavailable
 from flowpilot.runtime.migrations import read_schema_marks, upgrade
 from flowpilot.runtime.settings import Settings
+from flowpilot.runtime.uow import UnitOfWork
 from tests.conftest import DatabaseFactory, postgres_dir
 from tests.gateway.test_e2e import *  # noqa: F403 - the same tests, with these fixtures
 from tests.pgbouncer import PgBouncer
@@ -50,6 +56,53 @@ def fixes_db_url(database_factory: DatabaseFactory, pgbouncer: PgBouncer) -> str
 @pytest.fixture
 def scriptbuilder_db_url(database_factory: DatabaseFactory, pgbouncer: PgBouncer) -> str:
     return pgbouncer.route(database_factory("scriptbuilder_service"))
+
+
+async def test_statements_outlive_no_transaction(gateway_url: str, make_token) -> None:
+    """Reads and writes of both services, many at once and one after another:
+    with PgBouncer handing out server connections in turn, a statement
+    prepared on one server connection and run on another fails here. That is
+    what a wrong `FLOWPILOT_DB_STATEMENT_CACHE_SIZE` (anything but 0) does,
+    and this test shows it on its own, whatever ran before (with 100 it
+    fails, and so do three of the end-to-end tests above)."""
+    headers = {"authorization": f"Bearer {make_token()}"}
+    async with httpx.AsyncClient(base_url=gateway_url + "/api/v1", headers=headers) as api:
+        session = (await api.post("/ai-sessions", json={"title": "bouncer"})).json()
+        for _ in range(4):
+            answers = await asyncio.gather(
+                *(api.get("/ai-sessions") for _ in range(6)),
+                *(api.get(f"/ai-sessions/{session['id']}") for _ in range(6)),
+                *(api.get("/script-builder/sessions") for _ in range(6)),
+                *(api.get("/script-templates") for _ in range(6)),
+            )
+            failed = [a.text for a in answers if a.status_code != 200]
+            assert not failed, failed[0]
+
+
+async def test_statements_are_bounded_through_pgbouncer(
+    pg: EmbeddedPostgres, pgbouncer: PgBouncer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PgBouncer refuses `statement_timeout` and `lock_timeout` as startup
+    parameters: the services connect without them (once warned) and the
+    client's own bound still ends a statement the server would let run."""
+    uow = UnitOfWork(
+        pgbouncer.route(pg.url("postgres")),
+        lambda connection: connection,
+        pool_size=1,
+        statement_cache_size=0,
+        bounds=StatementBounds(statement_seconds=0.2, lock_seconds=0.2),
+    )
+    try:
+        with caplog.at_level(logging.WARNING, logger="flowpilot.db"):
+            async with uow.autocommit() as connection:
+                assert await connection.scalar(text("SELECT 1")) == 1
+        assert "refuses statement_timeout and lock_timeout" in caplog.text
+        with pytest.raises(Unavailable) as info:
+            async with uow.autocommit() as connection:
+                await connection.execute(text("SELECT pg_sleep(30)"))
+        assert info.value.reason == "DATABASE_TIMEOUT"
+    finally:
+        await uow.dispose()
 
 
 def test_pool_mode_is_transaction(pgbouncer: PgBouncer) -> None:

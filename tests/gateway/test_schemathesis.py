@@ -5,6 +5,15 @@ token (positive mode), plus a shorter negative run (invalid inputs must be
 4xx). Checks: no 5xx, documented status codes and content types, and every
 response body valid against the published schema.
 
+Streaming operations (`x-flowpilot-streaming`) answer `text/event-stream`:
+schemathesis checks their status codes and content types like any other's
+(and their JSON errors), which works for a stream that ends by itself
+(`POST .../messages:stream`). A streaming GET is a live watch, which never
+ends by itself: schemathesis would wait on its body forever, so the sweep
+leaves those out, and this test opens each of them once instead (200,
+`text/event-stream`, then hangs up); their behaviour has its own tests
+(tests/gateway/test_sse.py and the service's).
+
 The HTTP calls are blocking (requests), so they run in a worker thread while
 the servers keep serving on the test's event loop. Schemathesis is imported
 when the test runs, not when the suite is collected: `-m unit` stays quick.
@@ -14,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections import Counter
 
@@ -28,6 +38,16 @@ from tests.gateway.test_routes import annotated_rpcs
 pytestmark = [pytest.mark.e2e, pytest.mark.schemathesis]
 
 POSITIVE_EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "100"))
+STREAMING = "x-flowpilot-streaming"
+
+
+def live_watches(doc: dict) -> list[tuple[str, str]]:
+    """(method, path) of the streams that never end by themselves: streaming GETs."""
+    return [
+        ("GET", path) for path, item in doc["paths"].items() if STREAMING in item.get("get", {})
+    ]
+
+
 NEGATIVE_EXAMPLES = max(1, POSITIVE_EXAMPLES // 4)
 
 
@@ -105,8 +125,11 @@ def fuzz(
     counts: dict[str, int] = {}
     statuses: dict[str, Counter] = {}
     failures: list[str] = []
+    watches = {f"{method} {path}" for method, path in live_watches(doc)}
     for result in schema.get_all_operations():
         operation = result.ok()
+        if operation.label in watches:
+            continue  # a live watch: opened once by the test instead
         for mode, examples, mode_checks in (
             (GenerationMode.POSITIVE, POSITIVE_EXAMPLES, checks),
             (GenerationMode.NEGATIVE, NEGATIVE_EXAMPLES, [*checks, negative_data_rejection]),
@@ -159,6 +182,18 @@ async def seed(base_url: str, token: str) -> dict[str, str]:
     }
 
 
+async def open_each_watch(
+    base_url: str, token: str, known: dict[str, str], watches: list[tuple[str, str]]
+) -> None:
+    headers = {"authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
+        for method, template in watches:
+            path = re.sub(r"\{([a-z_.]+)\}", lambda m: known[m.group(1)], template)
+            async with client.stream(method, path) as response:
+                assert response.status_code == 200, f"{method} {template}"
+                assert response.headers["content-type"].startswith("text/event-stream")
+
+
 async def test_schemathesis_finds_no_violation(gateway_url, make_token) -> None:
     async with httpx.AsyncClient(base_url=gateway_url) as client:
         doc = (await client.get("/openapi.json")).json()
@@ -166,6 +201,8 @@ async def test_schemathesis_finds_no_violation(gateway_url, make_token) -> None:
     known = await seed(gateway_url, token)
     counts, statuses, failures = await asyncio.to_thread(fuzz, doc, gateway_url, token, known)
     assert not failures, "\n\n".join(failures)
+    watches = live_watches(doc)
+    await open_each_watch(gateway_url, token, known, watches)
     # The auth provider really authenticates positive cases: every API
     # operation answered something other than 401 at least once, and the
     # positive run as a whole reached successful responses.
@@ -181,7 +218,9 @@ async def test_schemathesis_finds_no_violation(gateway_url, make_token) -> None:
     )
     assert positive_2xx > 0
     operations = {label.rsplit(" [", 1)[0] for label in counts}
-    assert len(operations) == len(annotated_rpcs()) + 2  # every RPC route, healthz, readyz
+    # Every RPC route (the watches opened above), healthz, readyz.
+    assert len(operations) + len(watches) == len(annotated_rpcs()) + 2
+    assert "POST /api/v1/script-builder/sessions/{session_id}/messages:stream" in operations
     assert "POST /api/v1/script-templates/{template_id}/publish" in operations
     # healthz/readyz take no input: one distinct request is all there is.
     positive = {k: v for k, v in counts.items() if k.endswith("[positive]") and "/api/" in k}

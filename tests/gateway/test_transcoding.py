@@ -208,19 +208,36 @@ async def test_grpc_errors_map_to_contract_http(
     "code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNIMPLEMENTED]
 )
 async def test_other_codes_are_500(fake_stack, engineer_token, code) -> None:
+    """A failure that is not one of our services' refusals (no google.rpc.Status)
+    keeps its code, never its text: that is gRPC's or an exception's."""
+
     async def fail(request, context):
-        await context.abort(code, "boom")
+        await context.abort(code, "Unexpected <class 'KeyError'>: 'db_password'")
 
     fake_stack.fixes.behaviors["GetAiSession"] = fail
     async with fake_stack.client(engineer_token) as client:
         response = await client.get(f"/api/v1/ai-sessions/{SID}")
     assert response.status_code == 500
+    expected = "the backend service does not offer this call"
+    if code is not grpc.StatusCode.UNIMPLEMENTED:
+        expected = "the backend service failed"
     assert response.json()["error"] == {
         "code": 500,
         "status": code.name,
-        "message": "boom",
+        "message": expected,
         "details": [],
     }
+
+
+async def test_an_exception_in_a_service_leaves_only_its_code(fake_stack, engineer_token) -> None:
+    async def crash(request, context):
+        raise KeyError("db_password")
+
+    fake_stack.fixes.behaviors["GetAiSession"] = crash
+    async with fake_stack.client(engineer_token) as client:
+        response = await client.get(f"/api/v1/ai-sessions/{SID}")
+    assert response.status_code == 500
+    assert "db_password" not in response.text and "KeyError" not in response.text
 
 
 async def test_request_id_forwarded_and_echoed(fake_stack, engineer_token) -> None:

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from flowpilot.runtime.server import GrpcServer
+from flowpilot.runtime.settings import Settings
+
 TEXT_ANSWER = "Restarts the spooler.\n```bash\nsystemctl restart cups\n```"
 # What the fake model answers when asked for structured output.
 STRUCTURED_ANSWER = {
@@ -36,8 +39,10 @@ class ChatServer:
 
     `supports` says which structured outputs it accepts (`json_schema`,
     `tools`); a request for another one is refused with HTTP 400, as vLLM
-    and older servers do. `stream: true` is answered with server-sent events.
-    `mode` makes it fail: `slow`, `error` (500) or `garbage`."""
+    and older servers do. `stream: true` is answered with server-sent events;
+    `stall_after` stops such a stream after that many pieces until the client
+    hangs up (`hung_up` is then set). `mode` makes it fail: `slow`, `error`
+    (500) or `garbage`."""
 
     mode: str = "ok"
     supports: set[str] = field(default_factory=lambda: {"json_schema", "tools"})
@@ -46,6 +51,8 @@ class ChatServer:
     structured: dict[str, Any] = field(default_factory=lambda: dict(STRUCTURED_ANSWER))
     text: str = TEXT_ANSWER
     requests: list[dict[str, Any]] = field(default_factory=list)
+    stall_after: int | None = None
+    hung_up: asyncio.Event = field(default_factory=asyncio.Event)
     headers: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
 
@@ -82,14 +89,19 @@ class ChatServer:
             "choices": [{"index": 0, "message": message}],
         }
 
-    async def _stream(self, writer: asyncio.StreamWriter) -> None:
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
             b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         )
         pieces = [self.text[i : i + 7] for i in range(0, len(self.text), 7)]
         events = [{"choices": [{"index": 0, "delta": {"content": p}}]} for p in pieces]
-        for event in [*(f"data: {json.dumps(e)}\n\n" for e in events), "data: [DONE]\n\n"]:
+        frames = [*(f"data: {json.dumps(e)}\n\n" for e in events), "data: [DONE]\n\n"]
+        for index, event in enumerate(frames):
+            if index == self.stall_after:
+                await reader.read()  # until the client hangs up
+                self.hung_up.set()
+                return
             data = event.encode()
             writer.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
             await writer.drain()
@@ -110,7 +122,7 @@ class ChatServer:
             if self.mode == "slow":
                 await asyncio.sleep(5)
             if request.get("stream") and self.mode == "ok":
-                await self._stream(writer)
+                await self._stream(reader, writer)
                 await writer.drain()
                 return
             status, payload = self._answer(request)
@@ -138,3 +150,27 @@ async def chat_server() -> AsyncIterator[ChatServer]:
     finally:
         server.close()
         await server.wait_closed()
+
+
+@pytest.fixture
+async def model_server(
+    settings: Settings, scriptbuilder_db_url: str, fixes_server: GrpcServer, chat_server: ChatServer
+) -> AsyncIterator[GrpcServer]:
+    """The script-builder with a model behind it: the fake chat-completions server."""
+    from scriptbuilder_service.adapters.drafting.openai import OpenAIChatProvider
+    from scriptbuilder_service.main import create_server
+    from scriptbuilder_service.recipes import load_index
+
+    drafter = OpenAIChatProvider(base_url=chat_server.url, model="tiny", index=load_index())
+    server = await create_server(
+        settings,
+        database_url=scriptbuilder_db_url,
+        fixes_target=fixes_server.target,
+        port=0,
+        drafter=drafter,
+    )
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop(0)

@@ -24,6 +24,7 @@ from scriptbuilder_service.domain.drafting import (
     DraftRequest,
     FixContext,
     Turn,
+    answer_pieces,
     bounded,
     draft_from_answer,
     draft_from_json,
@@ -235,11 +236,22 @@ async def test_streaming_yields_the_text_then_the_draft(chat_server: ChatServer)
     assert final is not None and final.script == "systemctl restart cups"
 
 
-async def test_the_recipe_drafter_streams_one_chunk():
+async def test_the_recipe_drafter_streams_the_prose_then_the_script_then_the_draft():
     drafter = RecipeDrafter()
     chunks = [chunk async for chunk in drafter.stream(request())]
-    assert len(chunks) == 1 and chunks[0].draft == await drafter.draft(request())
-    assert chunks[0].text == chunks[0].draft.content
+    draft = await drafter.draft(request())
+    assert [c.draft for c in chunks] == [None, None, draft]
+    prose, script, _ = (c.text for c in chunks)
+    assert "```" not in prose and script.startswith("```")
+    assert prose + script == draft.content
+
+
+def test_answer_pieces_split_before_the_fence_and_join_back() -> None:
+    answer = "Restarts it.\n\n```bash\nsystemctl restart cups\n\necho done\n```\n"
+    assert answer_pieces(answer) == ["Restarts it.\n\n", answer[answer.index("```") :]]
+    assert answer_pieces("Which service?") == ["Which service?"]
+    assert answer_pieces("```bash\necho\n```") == ["```bash\necho\n```"]
+    assert answer_pieces("") == []
 
 
 def test_the_default_drafter_is_the_recipe_drafter():

@@ -213,3 +213,112 @@ def test_drafts_and_recipes_columns_and_their_downgrade(
     )
     assert pg.psql("SELECT count(*) FROM script_templates", db) == "2"
     upgrade(PACKAGE, url)
+
+
+def test_0006_attributes_empty_accounts_it_can_and_keeps_the_rest(
+    pg: EmbeddedPostgres, empty_db: tuple[str, str]
+):
+    """Rows from before identity claims were bounded may have an empty
+    account: given the user's one account when their other rows name exactly
+    one, left empty (unreachable, counted in no cap) otherwise."""
+    db, url = empty_db
+    upgrade(PACKAGE, url, "0005_drafts_and_recipes")
+    pg.psql(
+        "INSERT INTO script_builder_sessions (user_id, account_id, title, language) VALUES "
+        "('u1', 'a1', 'known', 'bash'), ('u1', '', 'attributable', 'bash'), "
+        "('u2', '', 'nobody knows', 'bash'), "
+        "('u3', 'a1', 'one', 'bash'), ('u3', 'a2', 'two', 'bash'), "
+        "('u3', '', 'ambiguous', 'bash'), "
+        "('u4', '', 'template tells', 'bash')",
+        db,
+    )
+    pg.psql(
+        "INSERT INTO script_templates (account_id, created_by_user_id, name, language, body) "
+        "VALUES ('', 'u1', 'orphan template', 'bash', 'echo'), "
+        "('a9', 'u4', 'says a9', 'bash', 'echo')",
+        db,
+    )
+    upgrade(PACKAGE, url)
+    rows = pg.psql("SELECT title, account_id FROM script_builder_sessions ORDER BY title", db)
+    assert dict(line.split("|") for line in rows.splitlines()) == {
+        "ambiguous": "",
+        "attributable": "a1",
+        "known": "a1",
+        "nobody knows": "",
+        "one": "a1",
+        "template tells": "a9",
+        "two": "a2",
+    }
+    assert pg.psql(
+        "SELECT account_id FROM script_templates WHERE name = 'orphan template'", db
+    ) == ("a1")
+    indexes = pg.psql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'script_builder_sessions' "
+        "AND indexname LIKE '%owner%' ORDER BY 1",
+        db,
+    )
+    assert indexes.split() == [
+        "ix_script_builder_sessions_owner_created",
+        "ux_script_builder_sessions_owner_inline",
+    ]
+    # Downgrade: the indexes go, the attributed accounts stay; and up again.
+    downgrade(PACKAGE, url, "0005_drafts_and_recipes")
+    assert (
+        pg.psql("SELECT count(*) FROM pg_indexes WHERE indexname LIKE '%sessions_owner%'", db)
+        == "0"
+    )
+    assert pg.psql(
+        "SELECT account_id FROM script_builder_sessions WHERE title = 'attributable'", db
+    ) == ("a1")
+    upgrade(PACKAGE, url)
+
+
+def test_0006_inline_rows_are_unique_per_account_user_and_ai_session(
+    pg: EmbeddedPostgres, empty_db: tuple[str, str]
+):
+    db, url = empty_db
+    upgrade(PACKAGE, url)
+    ai = uuid.uuid4()
+    insert = (
+        "INSERT INTO script_builder_sessions "
+        "(user_id, account_id, ai_session_id, title, language, origin) "
+        f"VALUES ('u1', 'a1', '{ai}', 't', 'bash', 'pilot_inline')"
+    )
+    pg.psql(insert, db)
+    with pytest.raises(EmbeddedPostgresError, match="ux_script_builder_sessions_"):
+        pg.psql(insert, db)
+
+
+def test_0007_fix_targeting_sits_on_0006_and_goes_back_with_data_in_it(
+    pg: EmbeddedPostgres, empty_db: tuple[str, str]
+):
+    """Fix-targeted drafting (issue 10) comes after the owner keys (issue 9):
+    an inline row of 0006 reads with no fix, only inline rows may name one,
+    and the downgrade to 0006 keeps the rows and their account keys."""
+    db, url = empty_db
+    upgrade(PACKAGE, url, "0006_sessions_keyed_by_account")
+    ai, fix = uuid.uuid4(), uuid.uuid4()
+    pg.psql(
+        "INSERT INTO script_builder_sessions "
+        "(user_id, account_id, ai_session_id, title, language, origin) "
+        f"VALUES ('u1', 'a1', '{ai}', 'inline', 'bash', 'pilot_inline'), "
+        "('u1', 'a1', NULL, 'mine', 'bash', 'standalone')",
+        db,
+    )
+    upgrade(PACKAGE, url)
+    assert pg.psql("SELECT count(*) FROM script_builder_sessions WHERE fix_id IS NULL", db) == "2"
+    pg.psql(f"UPDATE script_builder_sessions SET fix_id = '{fix}' WHERE title = 'inline'", db)
+    with pytest.raises(EmbeddedPostgresError, match="ck_script_builder_sessions_fix_inline"):
+        pg.psql(f"UPDATE script_builder_sessions SET fix_id = '{fix}' WHERE title = 'mine'", db)
+    downgrade(PACKAGE, url, "0006_sessions_keyed_by_account")
+    columns = pg.psql(
+        "SELECT count(*) FROM information_schema.columns WHERE column_name = 'fix_id'", db
+    )
+    assert columns == "0"
+    assert (
+        pg.psql("SELECT count(*) FROM script_builder_sessions WHERE account_id = 'a1'", db) == "2"
+    )
+    assert "ux_script_builder_sessions_owner_inline" in pg.psql(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'script_builder_sessions'", db
+    )
+    upgrade(PACKAGE, url)

@@ -8,6 +8,7 @@ import uuid
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as sb
@@ -269,3 +270,50 @@ async def test_unauthenticated_calls_are_refused(stub):
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.ListSessions(sb.ListSessionsRequest())
     assert info.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_update_draft_writes_only_the_masked_fields(stub, make_token):
+    """Issue 10, point 3: switching modes never discards work."""
+    token = make_token()
+    session, _ = await create_session(stub, token)
+
+    async def update(**fields: object) -> sb.Session:
+        return await stub.UpdateDraft(
+            sb.UpdateDraftRequest(session_id=session.id, **fields), metadata=auth_metadata(token)
+        )
+
+    mask = field_mask_pb2.FieldMask
+    saved = await update(
+        editor_buffer="Restart-Service Spooler", mode=sb.EDITOR_MODE_EDITOR, update_mask=mask()
+    )
+    assert saved.editor_buffer == "" and saved.mode == sb.EDITOR_MODE_AI  # named nothing
+    assert saved.updated_at == session.updated_at  # and wrote nothing
+    await update(editor_buffer="Restart-Service Spooler", update_mask=mask(paths=["editor_buffer"]))
+    switched = await update(mode=sb.EDITOR_MODE_AI, update_mask=mask(paths=["mode"]))
+    assert switched.editor_buffer == "Restart-Service Spooler"
+    assert switched.mode == sb.EDITOR_MODE_AI
+    typed = await update(editor_buffer="Get-Service", update_mask=mask(paths=["editor_buffer"]))
+    assert typed.editor_buffer == "Get-Service" and typed.mode == sb.EDITOR_MODE_AI
+    both = await update(editor_buffer="", mode=sb.EDITOR_MODE_EDITOR, update_mask=mask(paths=["*"]))
+    assert both.editor_buffer == "" and both.mode == sb.EDITOR_MODE_EDITOR
+    # No mask (a gRPC client from before masks): both fields, as before.
+    legacy = await update(editor_buffer="x", mode=sb.EDITOR_MODE_AI)
+    assert legacy.editor_buffer == "x" and legacy.mode == sb.EDITOR_MODE_AI
+
+    for bad, reason in (
+        ({"update_mask": mask(paths=["title"])}, "INVALID_UPDATE_MASK"),
+        ({"update_mask": mask(paths=["*", "mode"])}, "INVALID_UPDATE_MASK"),
+        ({"update_mask": mask(paths=["mode"])}, "INVALID_ARGUMENT"),  # mode cannot be cleared
+        (
+            {"editor_buffer": "x" * 50_001, "update_mask": mask(paths=["editor_buffer"])},
+            "FIELD_TOO_LONG",
+        ),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as info:
+            await update(**bad)
+        assert info.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert refusal_of(info.value).reason == reason
+    got = await stub.GetSession(
+        sb.GetSessionRequest(session_id=session.id), metadata=auth_metadata(token)
+    )
+    assert got.editor_buffer == "x" and got.mode == sb.EDITOR_MODE_AI

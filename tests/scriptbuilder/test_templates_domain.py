@@ -11,7 +11,7 @@ import pytest
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.errors import InvalidArgument, PermissionDenied
-from flowpilot.runtime.paging import filters_key, next_offset_token, offset_window
+from flowpilot.runtime.paging import PageTokens, filters_key
 from scriptbuilder_service.domain.model import Origin, new_session
 from scriptbuilder_service.domain.templates import (
     Template,
@@ -174,11 +174,20 @@ def test_page_tokens_are_bound_to_their_filters():
     drafts = filters_key(status=TemplateStatus.DRAFT, source_fix_id=None)
     assert filters_key(status=None, source_fix_id=None) == ""
     assert drafts != filters_key(status=TemplateStatus.PUBLISHED, source_fix_id=None)
-    plain = next_offset_token(0, 10)
-    bound = next_offset_token(0, 10, filters=drafts)
-    assert offset_window(10, plain, default=50, maximum=100) == (10, 10)
-    assert offset_window(10, bound, default=50, maximum=100, filters=drafts) == (10, 10)
+    pages = PageTokens(b"k" * 32)
+    plain = pages.next_offset_token("templates", "acct", 0, 10)
+    bound = pages.next_offset_token("templates", "acct", 0, 10, filters=drafts)
+    assert pages.offset_window("templates", "acct", 10, plain, default=50, maximum=100) == (
+        10,
+        10,
+    )
+    window = pages.offset_window(
+        "templates", "acct", 10, bound, default=50, maximum=100, filters=drafts
+    )
+    assert window == (10, 10)
     for token, query in ((plain, drafts), (bound, ""), (bound, "other")):
         with pytest.raises(InvalidArgument) as info:
-            offset_window(10, token, default=50, maximum=100, filters=query)
+            pages.offset_window(
+                "templates", "acct", 10, token, default=50, maximum=100, filters=query
+            )
         assert info.value.reason == "PAGE_TOKEN_FILTER_MISMATCH"

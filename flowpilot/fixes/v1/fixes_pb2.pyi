@@ -671,22 +671,26 @@ class AiSessionChange(_message.Message):
     def __init__(self, event_id: _Optional[int] = ..., kind: _Optional[_Union[AiSessionChangeKind, str]] = ..., session: _Optional[_Union[AiSession, _Mapping]] = ..., fix: _Optional[_Union[SuggestedFix, _Mapping]] = ..., event: _Optional[_Union[FixEvent, _Mapping]] = ...) -> None: ...
 
 class CheckAiSessionAccessRequest(_message.Message):
-    __slots__ = ("ai_session_id",)
+    __slots__ = ("ai_session_id", "fix_id")
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     ai_session_id: str
-    def __init__(self, ai_session_id: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, ai_session_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class CheckAiSessionAccessResponse(_message.Message):
-    __slots__ = ("ai_session_id", "account_id", "owner_user_id", "status")
+    __slots__ = ("ai_session_id", "account_id", "owner_user_id", "status", "fix")
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
     OWNER_USER_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    FIX_FIELD_NUMBER: _ClassVar[int]
     ai_session_id: str
     account_id: str
     owner_user_id: str
     status: AiSessionStatus
-    def __init__(self, ai_session_id: _Optional[str] = ..., account_id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ...) -> None: ...
+    fix: SuggestedFix
+    def __init__(self, ai_session_id: _Optional[str] = ..., account_id: _Optional[str] = ..., owner_user_id: _Optional[str] = ..., status: _Optional[_Union[AiSessionStatus, str]] = ..., fix: _Optional[_Union[SuggestedFix, _Mapping]] = ...) -> None: ...
 
 class TemplateProposal(_message.Message):
     __slots__ = ("id", "fix_id", "ai_session_id", "account_id", "requested_by_user_id", "title", "description", "language", "script", "parameters", "created_at", "template_id")

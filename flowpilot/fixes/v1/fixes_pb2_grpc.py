@@ -314,7 +314,8 @@ class FixesServiceServicer:
     def CheckAiSessionAccess(self, request, context):
         """gRPC only, for the script-builder service: may the caller (the identity
         in the call's own token) use this AI session? OK, or NOT_FOUND for absent,
-        not yours, or another account's.
+        not yours, or another account's. With `fix_id`: and is that fix one of
+        the session's? (NOT_FOUND `FIX_NOT_FOUND` otherwise; the fix is returned.)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -5,6 +5,7 @@ from flowpilot.api.v1 import types_pb2 as _types_pb2
 from google.api import annotations_pb2 as _annotations_pb2_1
 from google.api import field_behavior_pb2 as _field_behavior_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
@@ -71,7 +72,7 @@ SUBMIT_SOURCE_AI: SubmitSource
 SUBMIT_SOURCE_EDITOR: SubmitSource
 
 class Session(_message.Message):
-    __slots__ = ("id", "user_id", "account_id", "ai_session_id", "origin", "title", "language", "status", "editor_buffer", "mode", "created_at", "updated_at")
+    __slots__ = ("id", "user_id", "account_id", "ai_session_id", "origin", "title", "language", "status", "editor_buffer", "mode", "created_at", "updated_at", "fix_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +85,7 @@ class Session(_message.Message):
     MODE_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     user_id: str
     account_id: str
@@ -96,10 +98,11 @@ class Session(_message.Message):
     mode: EditorMode
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., origin: _Optional[_Union[Origin, str]] = ..., title: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, id: _Optional[str] = ..., user_id: _Optional[str] = ..., account_id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., origin: _Optional[_Union[Origin, str]] = ..., title: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., status: _Optional[_Union[SessionStatus, str]] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class Message(_message.Message):
-    __slots__ = ("id", "role", "content", "script", "created_at", "language", "parameters", "explanation", "recipe_id")
+    __slots__ = ("id", "role", "content", "script", "created_at", "language", "parameters", "explanation", "recipe_id", "fix_id")
     ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
@@ -109,6 +112,7 @@ class Message(_message.Message):
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     EXPLANATION_FIELD_NUMBER: _ClassVar[int]
     RECIPE_ID_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     role: MessageRole
     content: str
@@ -118,7 +122,8 @@ class Message(_message.Message):
     parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
     explanation: str
     recipe_id: str
-    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., explanation: _Optional[str] = ..., recipe_id: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, id: _Optional[str] = ..., role: _Optional[_Union[MessageRole, str]] = ..., content: _Optional[str] = ..., script: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., explanation: _Optional[str] = ..., recipe_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class ScriptTemplate(_message.Message):
     __slots__ = ("id", "account_id", "created_by_user_id", "name", "description", "language", "body", "parameters", "status", "source_fix_id", "source_session_id", "created_at", "updated_at", "source_recipe_id", "current_version", "current_version_deprecated")
@@ -187,16 +192,18 @@ class ScriptTemplateVersion(_message.Message):
     def __init__(self, template_id: _Optional[str] = ..., version: _Optional[int] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., body: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., author_user_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., change_note: _Optional[str] = ..., deprecated: _Optional[bool] = ..., deprecated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., deprecated_by_user_id: _Optional[str] = ..., deprecation_reason: _Optional[str] = ..., source_recipe_id: _Optional[str] = ...) -> None: ...
 
 class CreateSessionRequest(_message.Message):
-    __slots__ = ("origin", "ai_session_id", "language", "title")
+    __slots__ = ("origin", "ai_session_id", "language", "title", "fix_id")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     origin: Origin
     ai_session_id: str
     language: _types_pb2.ScriptLanguage
     title: str
-    def __init__(self, origin: _Optional[_Union[Origin, str]] = ..., ai_session_id: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., title: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, origin: _Optional[_Union[Origin, str]] = ..., ai_session_id: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., title: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class ListSessionsRequest(_message.Message):
     __slots__ = ("include_inline", "page_size", "page_token")
@@ -229,12 +236,14 @@ class DeleteSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ...) -> None: ...
 
 class SendMessageRequest(_message.Message):
-    __slots__ = ("session_id", "content")
+    __slots__ = ("session_id", "content", "fix_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FIX_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     content: str
-    def __init__(self, session_id: _Optional[str] = ..., content: _Optional[str] = ...) -> None: ...
+    fix_id: str
+    def __init__(self, session_id: _Optional[str] = ..., content: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class SendMessageResponse(_message.Message):
     __slots__ = ("user_message", "assistant_message")
@@ -243,6 +252,22 @@ class SendMessageResponse(_message.Message):
     user_message: Message
     assistant_message: Message
     def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ...) -> None: ...
+
+class TextDelta(_message.Message):
+    __slots__ = ("text",)
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    def __init__(self, text: _Optional[str] = ...) -> None: ...
+
+class SendMessageEvent(_message.Message):
+    __slots__ = ("user_message", "text_delta", "assistant_message")
+    USER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_DELTA_FIELD_NUMBER: _ClassVar[int]
+    ASSISTANT_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    user_message: Message
+    text_delta: TextDelta
+    assistant_message: Message
+    def __init__(self, user_message: _Optional[_Union[Message, _Mapping]] = ..., text_delta: _Optional[_Union[TextDelta, _Mapping]] = ..., assistant_message: _Optional[_Union[Message, _Mapping]] = ...) -> None: ...
 
 class ListMessagesRequest(_message.Message):
     __slots__ = ("session_id", "page_size", "page_token")
@@ -263,14 +288,16 @@ class ListMessagesResponse(_message.Message):
     def __init__(self, messages: _Optional[_Iterable[_Union[Message, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class UpdateDraftRequest(_message.Message):
-    __slots__ = ("session_id", "editor_buffer", "mode")
+    __slots__ = ("session_id", "editor_buffer", "mode", "update_mask")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     EDITOR_BUFFER_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     editor_buffer: str
     mode: EditorMode
-    def __init__(self, session_id: _Optional[str] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ...) -> None: ...
+    update_mask: _field_mask_pb2.FieldMask
+    def __init__(self, session_id: _Optional[str] = ..., editor_buffer: _Optional[str] = ..., mode: _Optional[_Union[EditorMode, str]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class SaveSessionAsTemplateRequest(_message.Message):
     __slots__ = ("session_id", "name", "description", "parameters")

@@ -60,6 +60,11 @@ class ScriptBuilderServiceStub:
                 request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageRequest.SerializeToString,
                 response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageResponse.FromString,
                 _registered_method=True)
+        self.StreamMessage = channel.unary_stream(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/StreamMessage',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageEvent.FromString,
+                _registered_method=True)
         self.ListMessages = channel.unary_unary(
                 '/flowpilot.scriptbuilder.v1.ScriptBuilderService/ListMessages',
                 request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ListMessagesRequest.SerializeToString,
@@ -139,7 +144,10 @@ class ScriptBuilderServiceServicer:
         """Standalone: creates a session (at most 5 per user, FAILED_PRECONDITION
         `SCRIPT_BUILDER_SESSION_CAP` beyond). `pilot_inline`: gets or creates the
         one inline session of (caller, `ai_session_id`); when it already existed
-        the response metadata `flowpilot-resource-created` is `false`.
+        the response metadata `flowpilot-resource-created` is `false`. With
+        `fix_id`, the session drafts for that fix of the AI session from now on
+        (its `fix_id` and `language` follow the fix; NOT_FOUND `FIX_NOT_FOUND`
+        when the fix is not one of that AI session's).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -168,6 +176,20 @@ class ScriptBuilderServiceServicer:
 
     def SendMessage(self, request, context):
         """The engineer writes; the drafting AI answers with prose and a script.
+        In an inline session, `fix_id` names the fix being drafted (the session
+        then drafts for it, as with CreateSession); without it, the fix the
+        session drafts for, if any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamMessage(self, request, context):
+        """SendMessage, streamed: the engineer's message, then the answer's text as
+        it is produced, then the stored assistant message. Both messages are
+        stored together when the answer is complete; a call cancelled before
+        that (the client went away) stores nothing. The gateway serves it as
+        server-sent events.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -181,7 +203,8 @@ class ScriptBuilderServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateDraft(self, request, context):
-        """Persists the editor buffer and the AI/editor mode.
+        """Persists the editor buffer and/or the AI/editor mode: the fields named by
+        `update_mask` (AIP-134); the others are left alone.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -274,8 +297,8 @@ class ScriptBuilderServiceServicer:
 
     def SubmitDraft(self, request, context):
         """Inline submit with provenance: sends the session's script (the editor
-        buffer in editor mode, else the AI's latest script) to the fix as its
-        drafted script, and says where it came from (`ai_draft`,
+        buffer in editor mode, else the AI's latest script for the fix) to the
+        fix as its drafted script, and says where it came from (`ai_draft`,
         `ai_draft_edited` with the edit's size, `hand_written`). The script
         builder knows the AI's text and the buffer, so it states the basis; the
         fixes service measures the edit.
@@ -311,6 +334,11 @@ def add_ScriptBuilderServiceServicer_to_server(servicer, server):
                     servicer.SendMessage,
                     request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageRequest.FromString,
                     response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageResponse.SerializeToString,
+            ),
+            'StreamMessage': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamMessage,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageEvent.SerializeToString,
             ),
             'ListMessages': grpc.unary_unary_rpc_method_handler(
                     servicer.ListMessages,
@@ -518,6 +546,33 @@ class ScriptBuilderService:
             '/flowpilot.scriptbuilder.v1.ScriptBuilderService/SendMessage',
             flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageRequest.SerializeToString,
             flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/StreamMessage',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SendMessageEvent.FromString,
             options,
             channel_credentials,
             insecure,

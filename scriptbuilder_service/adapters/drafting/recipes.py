@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from scriptbuilder_service.domain.drafting import Draft, DraftChunk, DraftRequest
+from scriptbuilder_service.domain.drafting import Draft, DraftChunk, DraftRequest, answer_pieces
 from scriptbuilder_service.domain.recipe_drafting import draft_with_recipes
 from scriptbuilder_service.domain.recipe_matching import RecipeIndex
 from scriptbuilder_service.recipes import load_index
@@ -25,9 +25,12 @@ class RecipeDrafter:
         return draft_with_recipes(request, self._index)
 
     async def stream(self, request: DraftRequest) -> AsyncIterator[DraftChunk]:
-        # Drafting from recipes is instant: the whole answer is one chunk.
+        # Drafting from recipes is instant: the answer goes out in a few
+        # pieces (the explanation, the script), then the finished draft.
         draft = await self.draft(request)
-        yield DraftChunk(text=draft.content, draft=draft)
+        for piece in answer_pieces(draft.content):
+            yield DraftChunk(text=piece)
+        yield DraftChunk(draft=draft)
 
     async def aclose(self) -> None:
         return None

@@ -10,7 +10,7 @@ refuse any change to a version's content (only its deprecation may be set,
 once) or its deletion.
 
 Revision ID: 0008_template_versions
-Revises: 0005_drafts_and_recipes
+Revises: 0007_fix_targeted_drafting
 Create Date: 2026-11-22
 """
 
@@ -19,12 +19,12 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 revision = "0008_template_versions"
-down_revision = "0005_drafts_and_recipes"
+down_revision = "0007_fix_targeted_drafting"
 branch_labels = None
 depends_on = None
 # Expand only: a new table, defaulted or nullable columns, triggers that keep
 # the versions in step with writes the previous code makes.
-oldest_compatible_revision = "0005_drafts_and_recipes"
+oldest_compatible_revision = "0007_fix_targeted_drafting"
 
 
 def upgrade() -> None:
