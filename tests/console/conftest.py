@@ -159,10 +159,11 @@ class Console:
             self.signed_in = True
         await self.page.goto(url)
 
-    async def screenshot(self, screen: str) -> Path:
+    async def screenshot(self, screen: str, page: Any = None) -> Path:
+        """Saves `page` (default: this console's page) as `<screen>.png`."""
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         path = ARTIFACTS / f"{screen}.png"
-        await self.page.screenshot(path=str(path), full_page=False)
+        await (page or self.page).screenshot(path=str(path), full_page=False)
         return path
 
     async def axe(self) -> list[dict[str, Any]]:

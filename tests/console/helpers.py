@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 
 from tests.console.conftest import Console
 
 SPOOLER_DRAFT = "Restart-Service -Name {{service}} -Force"
+WATCH = "**/events:watch"
 SB_TAB = re.compile(r"^Script Builder")
 
 
@@ -57,3 +61,24 @@ async def wait_for_fix(console: Console, fix: dict[str, Any], **expected: Any) -
             return current
         await asyncio.sleep(0.1)
     raise AssertionError(f"fix never reached {expected}: {current}")
+
+
+@contextlib.asynccontextmanager
+async def live_updates_held(page: Page) -> AsyncIterator[None]:
+    """The page's live-update stream is opened but never answered (as if the
+    gateway were slow to answer), so the page keeps what it read; polling,
+    the fallback for a stream that fails, does not start either."""
+    release = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        await release.wait()
+        with contextlib.suppress(Exception):
+            await route.abort()
+
+    await page.route(WATCH, hold)
+    try:
+        yield
+    finally:
+        release.set()
+        with contextlib.suppress(Exception):
+            await page.unroute(WATCH)

@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.console.conftest import Console
-from tests.console.helpers import SPOOLER_DRAFT, apply, open_session
+from tests.console.helpers import SPOOLER_DRAFT, apply, banner, live_updates_held, open_session
 
 
 async def sign_in(console: Console) -> None:
@@ -77,6 +77,38 @@ async def template_match_panel(console: Console) -> None:
     await expect(page.get_by_role("group", name="Generated script")).to_be_visible()
 
 
+async def run_record(console: Console) -> None:
+    await template_match_panel(console)
+    page = console.page
+    await page.get_by_role("button", name="✓ I ran this").click()
+    await expect(
+        page.get_by_test_id("template-match-panel").get_by_test_id("run-record")
+    ).to_be_visible()
+    await banner(page).get_by_text("What ran").click()
+    await expect(banner(page).get_by_test_id("run-record")).to_be_visible()
+
+
+async def stale_write(console: Console) -> None:
+    session = await console.api.session()
+    fix = await console.api.fix(session["id"], ai_drafted_script=SPOOLER_DRAFT)
+    base = f"/ai-sessions/{session['id']}/suggested-fixes/{fix['id']}"
+    await console.api.call("POST", f"{base}/apply")
+    async with live_updates_held(console.page):
+        page = await open_session(console, session)
+        await expect(banner(page).get_by_role("button", name="It worked")).to_be_visible()
+        await console.api.call("PATCH", f"{base}/outcome", {"outcome": "applied_failed"})
+        await banner(page).get_by_role("button", name="It worked").click()
+        await expect(banner(page).get_by_role("button", name="Reload")).to_be_visible()
+
+
+async def frozen(console: Console) -> None:
+    session = await console.api.session()
+    await console.api.fix(session["id"])
+    await console.api.call("POST", f"/ai-sessions/{session['id']}/resolve")
+    page = await open_session(console, session)
+    await expect(banner(page).get_by_text("Frozen", exact=True)).to_be_visible()
+
+
 async def escalate_dialog(console: Console) -> None:
     session = await console.api.session()
     fix = await console.api.fix(session["id"], ai_drafted_script=SPOOLER_DRAFT)
@@ -116,6 +148,9 @@ SCREENS: dict[str, Callable[[Console], Awaitable[None]]] = {
     "no-template-dialog": no_template_dialog,
     "template-match-panel": template_match_panel,
     "escalate-dialog": escalate_dialog,
+    "run-record": run_record,
+    "stale-write": stale_write,
+    "frozen": frozen,
     "script-builder-page": script_builder_page,
     "templates": templates,
 }

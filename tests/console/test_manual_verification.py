@@ -136,7 +136,10 @@ async def test_drafted_fix_apply_opens_the_dialog_in_the_chat_region_cards_side_
 
     dialog = page.get_by_role("dialog", name=NO_TEMPLATE_TITLE)
     await expect(dialog).to_be_visible()
-    await expect(dialog.get_by_label("The drafted script")).to_contain_text(SPOOLER_DRAFT)
+    # The server's render of the fix, with its values quoted for PowerShell.
+    await expect(dialog.get_by_label("The drafted script")).to_have_text(
+        "Restart-Service -Name 'Spooler' -Force"
+    )
     await expect(dialog.get_by_label("Parameter values")).to_contain_text("Spooler")
     region = await page.get_by_test_id("chat-region").bounding_box()
     lane = await page.get_by_role("complementary", name="Task lane").bounding_box()
@@ -216,7 +219,8 @@ async def test_session_switch_resets_tab_and_mode_and_drops_late_answers(open_co
         await release.wait()
         await route.continue_()
 
-    await page.route("**/api/v1/script-builder/sessions/*/messages", hold)
+    # `messages*`: the plain call and the streamed one (`messages:stream`).
+    await page.route("**/api/v1/script-builder/sessions/*/messages*", hold)
     await page.get_by_label("Message the drafter").fill("check the printer queue")
     await page.get_by_role("button", name="Send").click()
     await expect(
@@ -234,7 +238,7 @@ async def test_session_switch_resets_tab_and_mode_and_drops_late_answers(open_co
     await expect(banner(page)).to_contain_text("Renew the VPN certificate")
     release.set()
     await page.wait_for_timeout(500)
-    await page.unroute("**/api/v1/script-builder/sessions/*/messages")
+    await page.unroute("**/api/v1/script-builder/sessions/*/messages*")
 
     await tab(page, SB_TAB).click()
     builder = page.get_by_role("tabpanel", name=SB_TAB)

@@ -165,8 +165,13 @@ async def test_resolve_freezes_the_session(open_console) -> None:
 
     await page.get_by_role("button", name="Resolve").click()
     await expect(page.get_by_role("heading", level=1)).to_contain_text("resolved")
-    # Frozen: no strip, no Apply, nothing to do (issue-10 will say so in the fields).
+    # Frozen, as the server says (`banner_mode: frozen`, no allowed actions):
+    # no strip, no Apply, nothing to do.
     await expect(page.get_by_role("tablist")).to_have_count(0)
+    await expect(banner(page).get_by_text("Frozen", exact=True)).to_be_visible()
+    await expect(page.get_by_role("button", name=re.compile("^Needs a script"))).to_contain_text(
+        "Frozen"
+    )
     await expect(banner(page).get_by_role("button")).to_have_count(0)
     await expect(banner(page)).to_contain_text("This session is resolved")
     await expect(page.get_by_role("button", name="Escalate")).to_have_count(0)
@@ -325,14 +330,18 @@ async def test_a_lost_connection_on_the_session_screen_keeps_what_was_shown(open
     session = await console.api.session()
     await console.api.fix(session["id"])
     page = await open_session(console, session)
-    await page.route("**/api/v1/**", lambda route: route.abort("connectionrefused"))
-    # The next poll (every 3 s) fails: the screen stays, with a retry.
+    await expect(page.get_by_text("Live updates on")).to_be_visible()
+    # The network goes: the live stream drops and reconnecting fails; the
+    # screen stays, with a retry.
+    await page.context.set_offline(True)
     lost = page.get_by_role("alert").filter(has_text="Lost the connection to FlowPilot")
     await expect(lost).to_be_visible(timeout=20_000)
     await expect(banner(page)).to_be_visible()
-    await page.unroute("**/api/v1/**")
+    await console.screenshot("ai-session-connection-lost")
+    await page.context.set_offline(False)
     await lost.get_by_role("button", name="Retry").click()
     await expect(lost).to_have_count(0)
+    await expect(page.get_by_text("Live updates on")).to_be_visible()
 
 
 # ---------------------------------------------------------------- keyboard

@@ -1,18 +1,21 @@
 // The console's one API client: every call to /api/v1 goes through here.
 //
-// Places marked `// issue-10:` are where the console works around today's API
-// and will switch to what issue 10 ("The API the console needs") adds:
-// allowed_actions, frozen fixes, fix-targeted inline drafting, PATCH fields
-// left alone when absent, typed drafted parameters with a fix render, ETag /
-// If-Match, and live updates over SSE. Each is one small function, so the
-// switch is a follow-up that touches this file and little else.
+// The console holds no copy of the server's rules: which buttons a fix or a
+// session offers comes from their `allowed_actions`, the escalation choices
+// from the session's `escalation_choices`, a fix's script as it will run from
+// the fix render. Writes carry the resource's `etag` as `If-Match`, so a stale
+// tab is refused (412) instead of overwriting; live updates come from the
+// session's server-sent events (`watchAiSession`).
 import * as auth from '../auth'
 import type {
   AiSession,
+  AiSessionAction,
+  AiSessionChange,
   BuilderMessage,
   BuilderSession,
   EditorMode,
   EscalationChoice,
+  FixAction,
   FixEvent,
   FixOutcome,
   JsonObject,
@@ -223,30 +226,50 @@ function fixPath(fix: SuggestedFix, action = ''): string {
   return `/ai-sessions/${segment(fix.ai_session_id)}/suggested-fixes/${segment(fix.id)}${action}`
 }
 
-/** Inline Submit: attach the drafted script. Never stamps `applied_at`. */
+/** Inline Submit: attach the drafted script with its typed parameters and their values.
+ * Never stamps `applied_at`. The body names exactly the fields it sets (the
+ * gateway makes them the update mask): parameters travel whenever the script
+ * does, so a new script never keeps the previous one's parameters. */
 export function submitFixScript(
   fix: SuggestedFix,
   script: string,
-  parameters: JsonObject | null,
+  parameters: TemplateParameter[],
+  values: JsonObject,
   signal?: AbortSignal,
 ): Promise<SuggestedFix> {
-  const body: Record<string, unknown> = { ai_drafted_script: script }
-  if (parameters && Object.keys(parameters).length) body.ai_drafted_parameters = parameters
+  const body = {
+    ai_drafted_script: script,
+    script_parameters: parameters.map(parameterBody),
+    ai_drafted_parameters: Object.keys(values).length ? values : null,
+  }
   return request('PATCH', fixPath(fix, '/script'), { body, signal, headers: writePreconditions(fix) })
 }
 
-/** "✓ I ran this": the only stamp in TemplateMatchPanel. */
-export function declareRun(fix: SuggestedFix, signal?: AbortSignal): Promise<SuggestedFix> {
-  return request('POST', fixPath(fix, '/apply'), { signal, headers: writePreconditions(fix) })
+/** "✓ I ran this": the only stamp in TemplateMatchPanel. With the values the
+ * script ran with, the server keeps the exact script in the fix's run record. */
+export function declareRun(
+  fix: SuggestedFix,
+  parameters: Record<string, JsonValue> | null,
+  signal?: AbortSignal,
+): Promise<SuggestedFix> {
+  return request('POST', fixPath(fix, '/apply'), {
+    body: parameters ? { parameters } : {},
+    signal,
+    headers: writePreconditions(fix),
+  })
 }
 
+/** A NoTemplateDialog card. `one_off` and `draft_template` declare a run: the
+ * values given are the ones the copied script was rendered with. */
 export function recordScriptDecision(
   fix: SuggestedFix,
   decision: ScriptDecision,
+  parameters: Record<string, JsonValue> | null,
   signal?: AbortSignal,
 ): Promise<SuggestedFix> {
+  const runs = decision !== 'build_template'
   return request('POST', fixPath(fix, '/script-decision'), {
-    body: { decision },
+    body: runs && parameters ? { decision, parameters } : { decision },
     signal,
     headers: writePreconditions(fix),
   })
@@ -268,7 +291,7 @@ export function dismissFix(fix: SuggestedFix, signal?: AbortSignal): Promise<Sug
 }
 
 export function clearOutcomeProposal(fix: SuggestedFix, signal?: AbortSignal): Promise<SuggestedFix> {
-  return request('DELETE', fixPath(fix, '/ai-outcome-proposal'), { signal })
+  return request('DELETE', fixPath(fix, '/ai-outcome-proposal'), { signal, headers: writePreconditions(fix) })
 }
 
 export function listFixEvents(fix: SuggestedFix, signal?: AbortSignal): Promise<FixEvent[]> {
@@ -331,9 +354,10 @@ export function sendMessage(
   sessionId: string,
   content: string,
   signal?: AbortSignal,
+  fixId?: string,
 ): Promise<MessageExchange> {
   return request('POST', `/script-builder/sessions/${segment(sessionId)}/messages`, {
-    body: { content },
+    body: fixId ? { content, fix_id: fixId } : { content },
     signal,
   })
 }
@@ -349,7 +373,7 @@ export function saveSessionAsTemplate(
   })
 }
 
-function parameterBody(parameter: TemplateParameter): Record<string, unknown> {
+export function parameterBody(parameter: TemplateParameter): Record<string, unknown> {
   const body: Record<string, unknown> = {
     name: parameter.name,
     type: parameter.type,
@@ -398,156 +422,466 @@ export function renderTemplate(
   })
 }
 
-// ===================================================== issue-10 adaptation points
+// ============================================ what the server allows, and when
 
-/** A session that is no longer active freezes its fixes. */
-export function sessionIsActive(session: AiSession): boolean {
-  return session.status === 'active'
+/** Whether the server lists `action` for this fix now (none for viewers or frozen fixes). */
+export function fixAllows(fix: SuggestedFix, action: FixAction): boolean {
+  return fix.allowed_actions.includes(action)
+}
+
+export function sessionAllows(session: AiSession, action: AiSessionAction): boolean {
+  return session.allowed_actions.includes(action)
 }
 
 export interface FixActions {
+  /** The banner's "Apply": opens the surface `apply_route` names, if that surface can act. */
   apply: boolean
   dismiss: boolean
-  outcome: boolean
-  partial: boolean
-  proposal: boolean
-  draftScript: boolean
+  recordSuccess: boolean
+  recordFailed: boolean
+  recordPartial: boolean
+  /** Confirming the AI's outcome proposal records that outcome. */
+  confirmProposal: boolean
+  clearProposal: boolean
+  /** TemplateMatchPanel's "✓ I ran this" (declaring again would be a no-op). */
+  declareRun: boolean
+  decide: Record<ScriptDecision, boolean>
 }
 
-// issue-10: replace with `fix.allowed_actions` (computed by the fixes service
-// from its lifecycle table). Until then this reads today's fields, plus the
-// session status that today's derived fields ignore (frozen fixes).
-export function fixActions(fix: SuggestedFix, session: AiSession): FixActions {
-  const live = sessionIsActive(session)
-  const mode = fix.banner_mode
+/** The fix's buttons, from `allowed_actions` (the fixes service's lifecycle table). */
+export function fixActions(fix: SuggestedFix): FixActions {
+  const can = (action: FixAction) => fixAllows(fix, action)
+  const decide = {
+    one_off: can('decide_one_off'),
+    draft_template: can('decide_draft_template'),
+    build_template: can('decide_build_template'),
+  }
+  // Apply belongs to the Proposed banner (seed §4); once a run is declared the
+  // banner asks how it went instead.
+  const routeUsable =
+    fix.apply_route === 'template_match_panel'
+      ? can('apply')
+      : fix.apply_route === 'no_template_dialog'
+        ? decide.one_off || decide.draft_template || decide.build_template
+        : fix.apply_route === 'script_builder_tab'
+          ? can('update_script')
+          : false
+  const proposal = fix.ai_outcome_proposal
   return {
-    apply: live && fix.apply_route !== 'none' && mode === 'proposed',
-    dismiss: live && mode === 'proposed',
-    outcome: live && (mode === 'verifying' || mode === 'partial'),
-    partial: live && mode === 'verifying',
-    proposal: live && (mode === 'verifying' || mode === 'partial') && fix.ai_outcome_proposal != null,
-    draftScript: live && fix.needs_script,
+    apply: fix.banner_mode === 'proposed' && routeUsable,
+    dismiss: can('dismiss'),
+    recordSuccess: can('record_success'),
+    recordFailed: can('record_failed'),
+    recordPartial: can('record_partial'),
+    confirmProposal:
+      proposal != null &&
+      can(
+        proposal.outcome === 'applied_success'
+          ? 'record_success'
+          : proposal.outcome === 'applied_failed'
+            ? 'record_failed'
+            : 'record_partial',
+      ),
+    clearProposal: proposal != null && can('clear_outcome_proposal'),
+    declareRun: fix.applied_at == null && can('apply'),
+    decide,
   }
 }
 
-// issue-10: `apply_route` / `needs_script` will say "frozen" themselves once the
-// session is not active; today they ignore the session, so the console checks it.
-export function needsScript(fix: SuggestedFix | null, session: AiSession): boolean {
-  return fix != null && sessionIsActive(session) && fix.needs_script
+/** The seed's tab strip: the fix needs a script (the server says false for frozen
+ * fixes) and this caller may attach one (viewers may not). */
+export function needsScript(fix: SuggestedFix | null): boolean {
+  return fix != null && fix.needs_script && fixAllows(fix, 'update_script')
 }
 
-// issue-10: the AI session will list the fixes that need an escalation choice;
-// today: every fix in Verifying or applied_partial (CONTRACT §4).
-export function fixesNeedingEscalationChoice(fixes: SuggestedFix[]): SuggestedFix[] {
-  return fixes.filter((f) => f.banner_mode === 'verifying' || f.banner_mode === 'partial')
+export interface EscalationEntry {
+  fix: SuggestedFix
+  allowed: EscalationChoice[]
 }
 
-// issue-10: from the fix's allowed actions. `never_applied` and
-// `applied_partial` are for Verifying fixes only (CONTRACT §4).
-export function escalationChoicesFor(fix: SuggestedFix): EscalationChoice[] {
-  if (fix.banner_mode === 'partial') return ['applied_failed', 'applied_success']
-  return ['applied_failed', 'applied_success', 'never_applied', 'applied_partial']
+/** The fixes the session says an escalation must settle, with the choices each allows. */
+export function escalationEntries(session: AiSession, fixes: SuggestedFix[]): EscalationEntry[] {
+  const byId = new Map(fixes.map((f) => [f.id, f]))
+  const entries: EscalationEntry[] = []
+  for (const entry of session.escalation_choices) {
+    const fix = byId.get(entry.fix_id)
+    if (fix) entries.push({ fix, allowed: entry.allowed })
+  }
+  return entries
 }
 
-// issue-10: send `If-Match: "<state_version>"` and handle 412 (see
-// describeError). Today no resource carries an ETag, so nothing is sent.
+/** `If-Match` with the resource's entity tag: a write to a version this tab has not seen is
+ * refused with 412 `ETAG_MISMATCH`, nothing written (AIP-154). */
 export function writePreconditions(resource: AiSession | SuggestedFix): Record<string, string> {
-  void resource
-  return {}
+  return resource.etag ? { 'If-Match': resource.etag } : {}
 }
 
-// issue-10: get-or-create will name the fix being drafted (`fix_id`), and the
-// drafter will work on that fix. Today there is one inline session per AI
-// session; its language is the one it was first created with.
+/** A write refused because the resource changed since this tab read it. */
+export function isStale(error: unknown): boolean {
+  return error instanceof ApiError && (error.status === 412 || error.reason === 'ETAG_MISMATCH')
+}
+
+// ------------------------------------------------------- inline drafting
+
+/** The one inline session of (me, this AI session), drafting for `fix` from now on:
+ * its `fix_id` and `language` follow the fix. */
 export function getOrCreateInlineSession(
   fix: SuggestedFix,
   signal?: AbortSignal,
 ): Promise<BuilderSession> {
   return request('POST', '/script-builder/sessions', {
-    body: { origin: 'pilot_inline', ai_session_id: fix.ai_session_id, language: fix.script_language },
+    body: { origin: 'pilot_inline', ai_session_id: fix.ai_session_id, fix_id: fix.id },
     signal,
   })
 }
 
-// issue-10: each message will name the `fix_id` it drafts for.
-export function sendDrafterMessage(
-  builderSessionId: string,
-  content: string,
-  fix: SuggestedFix,
-  signal?: AbortSignal,
-): Promise<MessageExchange> {
-  void fix
-  return sendMessage(builderSessionId, content, signal)
+export interface DraftStream {
+  onUserMessage?: (message: BuilderMessage) => void
+  /** The answer's text so far. */
+  onText?: (text: string) => void
 }
 
-// issue-10: PATCH will leave absent fields alone; today an absent
-// `editor_buffer` erases the buffer, so both fields always travel together.
+/** A message to the drafter (about `fix`, in an inline session), streamed
+ * (StreamMessage over server-sent events: the answer's text shows as it is
+ * written), else sent whole. */
+export async function sendDrafterMessage(
+  builderSessionId: string,
+  content: string,
+  fix: SuggestedFix | null,
+  signal?: AbortSignal,
+  progress: DraftStream = {},
+): Promise<MessageExchange> {
+  let user: BuilderMessage | null = null
+  let assistant: BuilderMessage | null = null
+  let text = ''
+  try {
+    await readEventStream(
+      'POST',
+      `/script-builder/sessions/${segment(builderSessionId)}/messages:stream`,
+      { body: fix ? { content, fix_id: fix.id } : { content }, signal },
+      (event) => {
+        const data = JSON.parse(event.data) as {
+          user_message?: BuilderMessage | null
+          text_delta?: { text: string } | null
+          assistant_message?: BuilderMessage | null
+        }
+        if (event.event === 'user_message' && data.user_message) {
+          user = data.user_message
+          progress.onUserMessage?.(user)
+        } else if (event.event === 'text_delta' && data.text_delta) {
+          text += data.text_delta.text
+          progress.onText?.(text)
+        } else if (event.event === 'assistant_message' && data.assistant_message) {
+          assistant = data.assistant_message
+        }
+      },
+    )
+  } catch (error) {
+    // A gateway without the streaming route: the plain call does the same exchange.
+    if (error instanceof ApiError && (error.reason === 'ROUTE_NOT_FOUND' || error.status === 405)) {
+      return sendMessage(builderSessionId, content, signal, fix?.id)
+    }
+    throw error
+  }
+  if (!user || !assistant) throw new ConnectionError()
+  return { user_message: user, assistant_message: assistant }
+}
+
+export interface DraftChanges {
+  editor_buffer?: string
+  mode?: EditorMode
+}
+
+/** Saves only the fields given: the gateway makes the body's keys the update mask, so the
+ * buffer survives a mode switch and the mode a buffer save. */
 export function saveDraft(
   builderSessionId: string,
-  editorBuffer: string,
-  mode: EditorMode,
+  changes: DraftChanges,
   signal?: AbortSignal,
 ): Promise<BuilderSession> {
   return request('PATCH', `/script-builder/sessions/${segment(builderSessionId)}/draft`, {
-    body: { editor_buffer: editorBuffer, mode },
+    body: changes,
     signal,
   })
 }
 
-// issue-10: drafted parameters become typed (the template parameter shape,
-// returned by the drafter). Today `ai_drafted_parameters` is a plain object of
-// values, which is what the relay reads as defaults.
-export function draftedParametersPayload(values: Record<string, string>): JsonObject | null {
-  const payload: JsonObject = {}
-  for (const [name, value] of Object.entries(values)) {
-    if (value.trim() !== '') payload[name] = value
+/** The typed parameters a drafted script goes with: the drafter's when it typed them
+ * (kept for placeholders still in the script), else one required string per placeholder. */
+export function draftedParameters(names: string[], typed: TemplateParameter[]): TemplateParameter[] {
+  return names.map(
+    (name) =>
+      typed.find((p) => p.name === name) ?? {
+        name,
+        type: 'string',
+        required: true,
+        default: null,
+        choices: [],
+        description: '',
+      },
+  )
+}
+
+/** The drafted script as it will run: the server renders it with the values given, else the
+ * fix's own, quoted for the fix's language (the same code that renders templates). */
+export function renderDraftedScript(
+  fix: SuggestedFix,
+  parameters: Record<string, JsonValue>,
+  signal?: AbortSignal,
+): Promise<RenderedScript> {
+  return request('POST', fixPath(fix, ':render'), { body: { parameters }, signal })
+}
+
+// ------------------------------------------------------------ live updates
+
+interface StreamEvent {
+  id: string
+  event: string
+  data: string
+}
+
+/** Without a byte for this long (the gateway sends `: ping` every 15 s), the stream is
+ * taken as dead and reopened. */
+const STALL_MS = 45_000
+
+/** Server-sent events read with fetch (EventSource cannot send the Authorization header).
+ * Resolves when the server ends the stream; throws ApiError for an error answer or an
+ * `event: error`, ConnectionError when the connection drops. */
+async function readEventStream(
+  method: string,
+  path: string,
+  options: { body?: unknown; signal?: AbortSignal; headers?: Record<string, string> },
+  onEvent: (event: StreamEvent) => void,
+  onOpen?: () => void,
+): Promise<void> {
+  const controller = new AbortController()
+  const outer = options.signal
+  const abortInner = () => controller.abort()
+  outer?.addEventListener('abort', abortInner)
+  let stall = 0
+  const armStall = () => {
+    window.clearTimeout(stall)
+    stall = window.setTimeout(() => controller.abort(), STALL_MS)
   }
-  return Object.keys(payload).length ? payload : null
-}
-
-export interface DraftedScriptView {
-  script: string
-  values: [string, JsonValue][]
-  rendered: boolean
-}
-
-// issue-10: `POST …/suggested-fixes/{fix_id}:render` will return the script with
-// its parameters quoted for the language. Today there is no fix render; the
-// console shows the script as drafted and lists the values beside it (it does
-// not substitute them itself: quoting is the server's job).
-export async function renderDraftedScript(fix: SuggestedFix): Promise<DraftedScriptView> {
-  const values = Object.entries(fix.ai_drafted_parameters ?? {})
-  return { script: fix.ai_drafted_script ?? '', values, rendered: false }
-}
-
-export const WATCH_INTERVAL_MS = 3000
-
-// issue-10: subscribe to `GET /api/v1/ai-sessions/{session_id}/events:watch`
-// (server-sent events, resumable with Last-Event-ID). Today: poll the session
-// and call `onChange` when its `state_version` moved; `onError` gets a poll's
-// failure, then null once a poll succeeds again (it keeps polling, so the
-// screen recovers by itself). Stops with `signal`.
-export function watchAiSession(
-  sessionId: string,
-  knownVersion: () => number,
-  onChange: (session: AiSession) => void,
-  onError: (error: unknown) => void,
-  signal: AbortSignal,
-): void {
-  let timer = 0
-  const tick = async (): Promise<void> => {
-    if (signal.aborted) return
-    if (document.visibilityState === 'visible') {
+  const headers: Record<string, string> = { Accept: 'text/event-stream', ...options.headers }
+  const token = auth.getToken()
+  if (token) headers.Authorization = `Bearer ${token}`
+  if (options.body !== undefined) headers['Content-Type'] = 'application/json'
+  try {
+    armStall()
+    let response: Response
+    try {
+      response = await fetch(API_PREFIX + path, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: controller.signal,
+        cache: 'no-store',
+        credentials: 'omit',
+      })
+    } catch (error) {
+      if (outer?.aborted) throw new DOMException('aborted', 'AbortError')
+      void error
+      throw new ConnectionError()
+    }
+    if (!response.ok || !response.body) {
+      let payload: unknown = null
       try {
-        const session = await getAiSession(sessionId, signal)
-        if (!signal.aborted) onError(null)
-        if (!signal.aborted && session.state_version !== knownVersion()) onChange(session)
-      } catch (error) {
-        if (!signal.aborted && !isAbort(error)) onError(error)
+        payload = JSON.parse(await response.text())
+      } catch {
+        payload = null
+      }
+      if (response.status === 401) auth.signOut('rejected')
+      throw new ApiError(response.status, payload)
+    }
+    onOpen?.()
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
+    let buffer = ''
+    let current: StreamEvent = { id: '', event: '', data: '' }
+    let dataLines: string[] = []
+    for (;;) {
+      let chunk: ReadableStreamReadResult<string>
+      try {
+        chunk = await reader.read()
+      } catch {
+        if (outer?.aborted) throw new DOMException('aborted', 'AbortError')
+        throw new ConnectionError()
+      }
+      if (chunk.done) return
+      armStall()
+      buffer += chunk.value
+      let newline: number
+      while ((newline = buffer.search(/\r\n|\r|\n/)) >= 0) {
+        const line = buffer.slice(0, newline)
+        buffer = buffer.slice(newline + (buffer.startsWith('\r\n', newline) ? 2 : 1))
+        if (line === '') {
+          if (dataLines.length) {
+            const event = { ...current, data: dataLines.join('\n') }
+            if (event.event === 'error') {
+              let payload: { error?: { code?: number } } | null = null
+              try {
+                payload = JSON.parse(event.data) as { error?: { code?: number } }
+              } catch {
+                payload = null
+              }
+              const status = payload?.error?.code ?? 500
+              if (status === 401) auth.signOut('rejected')
+              throw new ApiError(status, payload)
+            }
+            onEvent(event)
+          }
+          current = { id: current.id, event: '', data: '' }
+          dataLines = []
+          continue
+        }
+        if (line.startsWith(':')) continue // a heartbeat
+        const colon = line.indexOf(':')
+        const name = colon < 0 ? line : line.slice(0, colon)
+        const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '')
+        if (name === 'data') dataLines.push(value)
+        else if (name === 'event') current.event = value
+        else if (name === 'id') current.id = value
       }
     }
-    if (!signal.aborted) timer = window.setTimeout(tick, WATCH_INTERVAL_MS)
+  } finally {
+    window.clearTimeout(stall)
+    outer?.removeEventListener('abort', abortInner)
+    controller.abort()
   }
-  timer = window.setTimeout(tick, WATCH_INTERVAL_MS)
-  signal.addEventListener('abort', () => window.clearTimeout(timer))
+}
+
+export const POLL_INTERVAL_MS = 3000
+const MAX_BACKOFF_MS = 15_000
+
+export type WatchState = 'connecting' | 'live' | 'polling'
+
+export interface WatchHandlers {
+  /** One change of the session (also the first `snapshot`). */
+  onChange: (change: AiSessionChange) => void
+  /** Polling (the fallback) saw the session at another version than `knownVersion`. */
+  onStale: (session: AiSession) => void
+  knownVersion: () => number
+  /** A failure to stay up to date, then null once the screen is current again. */
+  onError: (error: unknown) => void
+  onState?: (state: WatchState) => void
+}
+
+export interface Watch {
+  /** Reconnect now instead of waiting out the backoff (the "Retry" button). */
+  retry: () => void
+}
+
+/**
+ * Live updates of an AI session: `GET /api/v1/ai-sessions/{id}/events:watch` (server-sent
+ * events), resumed with `Last-Event-ID` after a drop, reopened with backoff (0.5 s doubling
+ * to 15 s). Polling is the fallback only: while the stream is down it polls every 3 s,
+ * and it keeps polling (trying the stream again every minute) when the gateway has no
+ * such route or the user has too many watches open (429).
+ */
+export function watchAiSession(sessionId: string, handlers: WatchHandlers, signal: AbortSignal): Watch {
+  let lastEventId = 0
+  let failures = 0
+  let wake: (() => void) | null = null
+  /** The open stream's own abort: a drop (the browser went offline), not the end of the watch. */
+  let attempt: AbortController | null = null
+  const path = `/ai-sessions/${segment(sessionId)}/events:watch`
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = window.setTimeout(done, ms)
+      function done(): void {
+        window.clearTimeout(timer)
+        signal.removeEventListener('abort', done)
+        wake = null
+        resolve()
+      }
+      wake = done
+      signal.addEventListener('abort', done)
+    })
+
+  const poll = async (): Promise<void> => {
+    try {
+      const session = await getAiSession(sessionId, signal)
+      if (signal.aborted) return
+      handlers.onError(null)
+      if (session.state_version !== handlers.knownVersion()) handlers.onStale(session)
+    } catch (error) {
+      if (!signal.aborted && !isAbort(error)) handlers.onError(error)
+    }
+  }
+
+  /** Poll every 3 s for `ms` (or until woken). */
+  const pollFor = async (ms: number): Promise<void> => {
+    const until = Date.now() + ms
+    while (!signal.aborted && Date.now() < until) {
+      await sleep(POLL_INTERVAL_MS)
+      if (signal.aborted) return
+      if (document.visibilityState === 'visible') await poll()
+      if (failures === 0) return // woken by "Retry"
+    }
+  }
+
+  const retry = () => {
+    failures = 0
+    wake?.()
+  }
+  // The browser knows before the stream does: a stream through a network that is
+  // gone may sit silent until the stall timer; drop it now, and reconnect when it is back.
+  const offline = () => attempt?.abort()
+  window.addEventListener('offline', offline)
+  window.addEventListener('online', retry)
+  signal.addEventListener('abort', () => {
+    window.removeEventListener('offline', offline)
+    window.removeEventListener('online', retry)
+    attempt?.abort()
+  })
+
+  void (async () => {
+    while (!signal.aborted) {
+      handlers.onState?.('connecting')
+      attempt = new AbortController()
+      try {
+        await readEventStream(
+          'GET',
+          path,
+          { signal: attempt.signal, headers: lastEventId ? { 'Last-Event-ID': String(lastEventId) } : {} },
+          (event) => {
+            const change = JSON.parse(event.data) as AiSessionChange
+            if (change.event_id) lastEventId = change.event_id
+            handlers.onChange(change)
+          },
+          () => {
+            // Open again: what was missed comes first (resumed from the audit trail).
+            if (failures) handlers.onError(null)
+            failures = 0
+            handlers.onState?.('live')
+          },
+        )
+        // The server ended the stream (a rollout): reopen at once, where we were.
+        continue
+      } catch (error) {
+        if (signal.aborted) return
+        if (error instanceof ApiError && error.status === 401) return
+        failures += 1
+        const unsupported =
+          error instanceof ApiError &&
+          (error.reason === 'ROUTE_NOT_FOUND' || error.status === 405 || error.status === 429)
+        if (unsupported) {
+          handlers.onState?.('polling')
+          failures = 1
+          await pollFor(60_000)
+          continue
+        }
+        // A drop: say so only if reconnecting does not cure it at once.
+        const problem = isAbort(error) ? new ConnectionError() : error
+        if (failures >= 2) handlers.onError(problem)
+        handlers.onState?.('polling')
+        const backoff = Math.min(MAX_BACKOFF_MS, 500 * 2 ** (failures - 1))
+        const jittered = backoff / 2 + Math.random() * (backoff / 2)
+        if (failures >= 2) await poll()
+        await sleep(jittered)
+      }
+    }
+  })()
+
+  return { retry }
 }

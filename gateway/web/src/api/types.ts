@@ -16,6 +16,19 @@ export interface AiSession {
   created_at: string
   updated_at: string
   escalation_reason: string | null
+  /** `"<state_version>"`: sent back as `If-Match` on writes (AIP-154). */
+  etag: string
+  /** What the caller may do to the session now (none for viewers or once it is closed). */
+  allowed_actions: AiSessionAction[]
+  /** The fixes an escalation must settle, and the choices each allows (the server's rule). */
+  escalation_choices: FixEscalationChoices[]
+}
+
+export type AiSessionAction = 'resolve' | 'escalate' | 'propose_fix'
+
+export interface FixEscalationChoices {
+  fix_id: string
+  allowed: EscalationChoice[]
 }
 
 export type FixStatus =
@@ -31,7 +44,14 @@ export type EscalationChoice =
   | 'applied_success'
   | 'never_applied'
   | 'applied_partial'
-export type BannerMode = 'proposed' | 'verifying' | 'partial' | 'success' | 'failed' | 'dismissed'
+export type BannerMode =
+  | 'proposed'
+  | 'verifying'
+  | 'partial'
+  | 'success'
+  | 'failed'
+  | 'dismissed'
+  | 'frozen'
 export type ApplyRoute =
   | 'template_match_panel'
   | 'no_template_dialog'
@@ -46,6 +66,44 @@ export interface AiOutcomeProposal {
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
 export type JsonObject = { [key: string]: JsonValue }
+
+/** What may be done to a fix now, computed by the fixes service from its lifecycle table. */
+export type FixAction =
+  | 'update_script'
+  | 'apply'
+  | 'decide_one_off'
+  | 'decide_draft_template'
+  | 'decide_build_template'
+  | 'record_success'
+  | 'record_failed'
+  | 'record_partial'
+  | 'dismiss'
+  | 'propose_outcome'
+  | 'clear_outcome_proposal'
+
+/** A declared run, kept immutable: the exact script and values that ran. */
+export interface FixRun {
+  id: string
+  kind: 'apply' | 'one_off' | 'draft_template' | null
+  source: 'drafted_script' | 'template' | null
+  script_template_id: string | null
+  language: Language | null
+  /** Unset when not known: a template run declared without values. */
+  script: string | null
+  parameters: JsonObject | null
+  /** False when `script` is the drafted script as written (values were missing). */
+  rendered: boolean
+  declared_by_user_id: string
+  declared_at: string | null
+  state_version: number
+}
+
+export interface FixNote {
+  outcome: FixOutcome | null
+  notes: string
+  recorded_by_user_id: string
+  recorded_at: string | null
+}
 
 export interface SuggestedFix {
   id: string
@@ -66,6 +124,12 @@ export interface SuggestedFix {
   banner_mode: BannerMode
   apply_route: ApplyRoute
   needs_script: boolean
+  etag: string
+  state_version: number
+  allowed_actions: FixAction[]
+  script_parameters: TemplateParameter[]
+  last_run: FixRun | null
+  notes_history: FixNote[]
 }
 
 export type FixEventAction =
@@ -79,9 +143,12 @@ export type FixEventAction =
   | 'outcome_proposal_cleared'
   | 'resolve_auto_success'
   | 'escalation_outcome'
+  | 'session_resolved'
+  | 'session_escalated'
 
 export interface FixEvent {
   id: string
+  /** Empty for the session's own rows (resolved, escalated). */
   fix_id: string
   ai_session_id: string
   actor_user_id: string
@@ -91,6 +158,18 @@ export interface FixEvent {
   details: JsonObject | null
   state_version: number
   created_at: string
+  run: FixRun | null
+}
+
+export type AiSessionChangeKind = 'snapshot' | 'fix_created' | 'fix_updated' | 'session_updated'
+
+/** One message of the session's live watch (server-sent events). */
+export interface AiSessionChange {
+  event_id: number
+  kind: AiSessionChangeKind | null
+  session: AiSession | null
+  fix: SuggestedFix | null
+  event: FixEvent | null
 }
 
 export type Origin = 'standalone' | 'pilot_inline'
@@ -109,6 +188,8 @@ export interface BuilderSession {
   mode: EditorMode | null
   created_at: string
   updated_at: string
+  /** Inline sessions: the fix being drafted now; `language` follows it. */
+  fix_id?: string | null
 }
 
 export interface BuilderMessage {
@@ -117,6 +198,11 @@ export interface BuilderMessage {
   content: string
   script: string | null
   created_at: string
+  language?: Language | null
+  /** One per placeholder of `script` (the template parameter shape). */
+  parameters?: TemplateParameter[]
+  /** Inline sessions: the fix this exchange drafted for. */
+  fix_id?: string | null
 }
 
 export type ParameterType = 'string' | 'integer' | 'boolean' | 'enum'

@@ -1,23 +1,44 @@
-import { isConnectionProblem } from '../api/client'
+import { createContext, useContext, useState } from 'react'
+import { isConnectionProblem, isStale } from '../api/client'
 import { describeError } from '../lib/words'
 
-/** The reason an action failed, in words, beside the action; a retry when it can help. */
+/** How the screen around an action reloads what it shows (default: the whole page). */
+export const ReloadContext = createContext<() => void>(() => window.location.reload())
+
+/** The reason an action failed, in words, beside the action; a retry when it can help,
+ * a reload when the write was refused because this tab's copy is stale (412). */
 export function ErrorNote({
   error,
   onRetry,
+  onReload,
   id,
 }: {
   error: unknown
   onRetry?: () => void
+  onReload?: () => void
   id?: string
 }) {
-  if (!error) return null
+  const reloadScreen = useContext(ReloadContext)
+  const [reloaded, setReloaded] = useState<unknown>(null)
+  if (!error || reloaded === error) return null
   return (
     <p className="error-note" role="alert" id={id}>
       <span>{describeError(error)}</span>
       {onRetry && isConnectionProblem(error) ? (
         <button type="button" className="link-button" onClick={onRetry}>
           Retry
+        </button>
+      ) : null}
+      {isStale(error) ? (
+        <button
+          type="button"
+          className="link-button"
+          onClick={() => {
+            setReloaded(error)
+            ;(onReload ?? reloadScreen)()
+          }}
+        >
+          Reload
         </button>
       ) : null}
     </p>

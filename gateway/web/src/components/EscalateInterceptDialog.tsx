@@ -1,5 +1,7 @@
 // Escalate (seed §6): every fix that was run needs a word on how it went.
-// The choices and the escalation commit together, or not at all.
+// Which fixes and which choices are the session's `escalation_choices` (the
+// server's rule, e.g. no partial choice for a fix already partial); the
+// choices and the escalation commit together, or not at all.
 import { useId, useState } from 'react'
 import * as api from '../api/client'
 import type { AiSession, EscalationChoice, SuggestedFix } from '../api/types'
@@ -28,7 +30,8 @@ export function EscalateInterceptDialog({
 }) {
   const ids = useId()
   const action = useAction()
-  const needing = api.fixesNeedingEscalationChoice(fixes)
+  const entries = api.escalationEntries(session, fixes)
+  const needing = entries.map((e) => e.fix)
   const [reason, setReason] = useState('')
   const [choices, setChoices] = useState<Record<string, EscalationChoice>>({})
   const [notes, setNotes] = useState<Record<string, string>>({})
@@ -72,14 +75,14 @@ export function EscalateInterceptDialog({
         ) : (
           <p className="hint">No fix was run in this session, so nothing else is needed.</p>
         )}
-        {needing.map((fix) => {
+        {entries.map(({ fix, allowed }) => {
           const choice = choices[fix.id]
           return (
             <fieldset key={fix.id} className="choice-group">
               <legend>
                 {fix.title} <span className="hint">({fixStateLabel(fix)})</span>
               </legend>
-              {api.escalationChoicesFor(fix).map((value) => (
+              {allowed.map((value) => (
                 <label className="radio" key={value}>
                   <input
                     type="radio"

@@ -1,12 +1,13 @@
-// The active fix and its state (from `banner_mode`), with the actions that
-// fit it now. "Apply" only opens a surface (the page routes it by
-// `apply_route`, seed §4); it never stamps `applied_at`.
+// The active fix and its state (from `banner_mode`), with the actions the
+// server allows now (`allowed_actions`). "Apply" only opens a surface (the page
+// routes it by `apply_route`, seed §4); it never stamps `applied_at`.
 import { useId, useState } from 'react'
 import * as api from '../api/client'
 import type { AiSession, FixOutcome, SuggestedFix } from '../api/types'
 import { useAction } from '../lib/hooks'
 import { formatTime, LANGUAGE_LABEL } from '../lib/words'
 import { ErrorNote } from './ErrorNote'
+import { NotesHistory, RunRecord } from './RunRecord'
 
 const MODE_LABEL: Record<SuggestedFix['banner_mode'], string> = {
   proposed: 'Proposed fix',
@@ -15,6 +16,7 @@ const MODE_LABEL: Record<SuggestedFix['banner_mode'], string> = {
   success: 'Worked',
   failed: 'Did not work',
   dismissed: 'Dismissed',
+  frozen: 'Frozen',
 }
 
 const OUTCOME_LABEL: Record<FixOutcome, string> = {
@@ -47,8 +49,9 @@ export function ProposalBanner({
   const action = useAction()
   const [partialOpen, setPartialOpen] = useState(false)
   const [notes, setNotes] = useState('')
-  const allowed = api.fixActions(fix, session)
-  const writable = canWrite && api.sessionIsActive(session)
+  const allowed = api.fixActions(fix)
+  // The role is checked too, though a viewer's fixes list no actions anyway.
+  const writable = canWrite
 
   async function outcome(value: FixOutcome, withNotes = ''): Promise<void> {
     const updated = await action.run(() => api.recordOutcome(fix, value, withNotes))
@@ -102,11 +105,18 @@ export function ProposalBanner({
           {fix.outcome_notes ? ` · Notes: ${fix.outcome_notes}` : ''}
         </p>
       ) : null}
-      {!api.sessionIsActive(session) ? (
+      <NotesHistory notes={fix.notes_history} />
+      {session.status !== 'active' ? (
         <p className="hint">This session is {session.status}; its fixes can no longer change.</p>
       ) : null}
+      {fix.last_run ? (
+        <details className="run-details">
+          <summary>What ran</summary>
+          <RunRecord run={fix.last_run} />
+        </details>
+      ) : null}
 
-      {fix.ai_outcome_proposal && allowed.proposal ? (
+      {fix.ai_outcome_proposal ? (
         <div className="ai-proposal" role="note" aria-label="AI outcome proposal">
           <p>
             The AI thinks {OUTCOME_LABEL[fix.ai_outcome_proposal.outcome]}
@@ -114,12 +124,16 @@ export function ProposalBanner({
           </p>
           {writable ? (
             <div className="actions">
-              <button type="button" onClick={confirmProposal} disabled={action.busy}>
-                Confirm
-              </button>
-              <button type="button" onClick={() => void clearProposal()} disabled={action.busy}>
-                Clear
-              </button>
+              {allowed.confirmProposal ? (
+                <button type="button" onClick={confirmProposal} disabled={action.busy}>
+                  Confirm
+                </button>
+              ) : null}
+              {allowed.clearProposal ? (
+                <button type="button" onClick={() => void clearProposal()} disabled={action.busy}>
+                  Clear
+                </button>
+              ) : null}
             </div>
           ) : null}
         </div>
@@ -137,17 +151,17 @@ export function ProposalBanner({
               Dismiss
             </button>
           ) : null}
-          {allowed.outcome ? (
-            <>
-              <button type="button" onClick={() => void outcome('applied_success')} disabled={action.busy}>
-                It worked
-              </button>
-              <button type="button" onClick={() => void outcome('applied_failed')} disabled={action.busy}>
-                Didn't work
-              </button>
-            </>
+          {allowed.recordSuccess ? (
+            <button type="button" onClick={() => void outcome('applied_success')} disabled={action.busy}>
+              It worked
+            </button>
           ) : null}
-          {allowed.partial ? (
+          {allowed.recordFailed ? (
+            <button type="button" onClick={() => void outcome('applied_failed')} disabled={action.busy}>
+              Didn't work
+            </button>
+          ) : null}
+          {allowed.recordPartial ? (
             <button
               type="button"
               aria-expanded={partialOpen}

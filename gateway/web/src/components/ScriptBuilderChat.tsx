@@ -12,6 +12,7 @@ export function ScriptBuilderChat({
   selectedMessageId,
   useLabel = 'Use this script',
   emptyText,
+  pendingText = '',
 }: {
   messages: BuilderMessage[]
   isLoading: boolean
@@ -19,11 +20,13 @@ export function ScriptBuilderChat({
   selectedMessageId?: string | null
   useLabel?: string
   emptyText: string
+  /** The answer's text so far, while it streams in. */
+  pendingText?: string
 }) {
   const end = useRef<HTMLLIElement>(null)
   useEffect(() => {
     end.current?.scrollIntoView?.({ block: 'nearest' })
-  }, [messages.length, isLoading])
+  }, [messages.length, isLoading, pendingText.length > 0])
 
   return (
     <ol className="conversation" aria-label="Drafting conversation" aria-live="polite">
@@ -64,8 +67,13 @@ export function ScriptBuilderChat({
         </li>
       ))}
       {isLoading ? (
-        <li className="message message--pending" role="status">
-          The drafter is writing…
+        <li className="message message--pending">
+          <p role="status">The drafter is writing…</p>
+          {pendingText ? (
+            <p className="message-text stream-text" data-testid="streaming-answer" aria-hidden="true">
+              {pendingText}
+            </p>
+          ) : null}
         </li>
       ) : null}
       <li ref={end} className="conversation-end" aria-hidden="true" />

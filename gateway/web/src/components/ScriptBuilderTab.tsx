@@ -1,26 +1,39 @@
 // The controller of the inline Script Builder (seed §2): it owns the inline
 // script-builder session, the drafting conversation, the editor buffer and the
 // AI/editor mode, and the one terminal action, Submit → PATCH …/script.
-// Mode and buffer are saved to the server, so a refresh resumes where the
-// engineer was. Submit never stamps `applied_at`.
+// The inline session drafts for this fix (get-or-create and every message
+// name it), so the drafter works on this fix, in its language, and the
+// conversation shown is this fix's. Mode and buffer are saved to the server
+// (only what changed), so a refresh resumes where the engineer was. Submit
+// sends the script with its typed parameters and never stamps `applied_at`.
 import { lazy, Suspense, useCallback, useEffect, useId, useMemo, useRef, useState, type Ref } from 'react'
 import * as api from '../api/client'
-import type { BuilderMessage, BuilderSession, EditorMode, SuggestedFix } from '../api/types'
+import type { BuilderMessage, BuilderSession, EditorMode, SuggestedFix, TemplateParameter } from '../api/types'
 import { useAction } from '../lib/hooks'
+import { claimDraft, forgetDraft, savesSettled, trackSave } from '../lib/inlineDrafts'
 import { placeholders, scaffoldFor } from '../lib/scripts'
 import { LANGUAGE_LABEL } from '../lib/words'
 import { ErrorNote, LoadFailed, Loading } from './ErrorNote'
+import { ParameterForm, toRenderValues, type ParameterValues } from './ParameterForm'
 import { ScriptBuilderChat } from './ScriptBuilderChat'
 
 const CodeEditor = lazy(() => import('./CodeEditor'))
 const DRAFT_SAVE_DELAY_MS = 600
 
-// issue-10: the inline session will be keyed by fix; today it is shared by the
-// AI session's fixes, so the tab shows the part of the conversation held since
-// this fix was proposed.
+/** The inline session is shared by the AI session's fixes; each exchange names its fix. */
 function conversationFor(fix: SuggestedFix, messages: BuilderMessage[]): BuilderMessage[] {
-  const since = Date.parse(fix.created_at)
-  return messages.filter((m) => Date.parse(m.created_at) >= since)
+  return messages.filter((m) => m.fix_id === fix.id)
+}
+
+/** Values as the form edits them: a default becomes the starting value. */
+function valuesFrom(parameters: TemplateParameter[], previous: ParameterValues): ParameterValues {
+  const values: ParameterValues = {}
+  for (const p of parameters) {
+    if (p.name in previous) values[p.name] = previous[p.name]
+    else if (p.type === 'boolean') values[p.name] = p.default === true
+    else values[p.name] = p.default === null || p.default === undefined ? '' : String(p.default)
+  }
+  return values
 }
 
 export function ScriptBuilderTab({
@@ -47,7 +60,8 @@ export function ScriptBuilderTab({
   const [editorGeneration, setEditorGeneration] = useState(0)
   const [composer, setComposer] = useState('')
   const [selected, setSelected] = useState<BuilderMessage | null>(null)
-  const [parameterValues, setParameterValues] = useState<Record<string, string>>({})
+  const [parameterValues, setParameterValues] = useState<ParameterValues>({})
+  const [streaming, setStreaming] = useState<{ user: BuilderMessage | null; text: string } | null>(null)
   const sending = useAction()
   const submitting = useAction()
   const saving = useAction()
@@ -68,14 +82,22 @@ export function ScriptBuilderTab({
     signal.current = controller
     setLoadError(null)
     ;(async () => {
+      // A save of the previous fix's buffer still on its way lands first.
+      await savesSettled()
       const session = await api.getOrCreateInlineSession(fix, controller.signal)
       const history = await api.listMessages(session.id, controller.signal)
+      const draft = claimDraft(session, fix.id)
+      if (draft.replaced) {
+        await trackSave(
+          api.saveDraft(session.id, { editor_buffer: draft.buffer, mode: draft.mode }, controller.signal),
+        )
+      }
       setBuilder(session)
       setMessages(history)
-      setMode(session.mode === 'editor' ? 'editor' : 'ai')
-      setBuffer(session.editor_buffer)
+      setMode(draft.mode)
+      setBuffer(draft.buffer)
       setEditorGeneration((g) => g + 1)
-      if (session.mode === 'editor') setEditorLoaded(true)
+      if (draft.mode === 'editor') setEditorLoaded(true)
     })().catch((error: unknown) => {
       if (!api.isAbort(error) && !controller.signal.aborted) setLoadError(error)
     })
@@ -88,10 +110,10 @@ export function ScriptBuilderTab({
   useEffect(() => onProgressChange(inProgress), [inProgress, onProgressChange])
 
   const persist = useCallback(
-    (nextBuffer: string, nextMode: EditorMode) => {
+    (changes: api.DraftChanges) => {
       const id = latest.current.builderId
       if (!id) return
-      void saving.run(() => api.saveDraft(id, nextBuffer, nextMode, signal.current.signal))
+      void saving.run(() => trackSave(api.saveDraft(id, changes, signal.current.signal)))
     },
     [saving],
   )
@@ -101,8 +123,8 @@ export function ScriptBuilderTab({
     () => () => {
       if (pendingSave.current !== null) {
         window.clearTimeout(pendingSave.current)
-        const { builderId, buffer: b, mode: m } = latest.current
-        if (builderId) void api.saveDraft(builderId, b, m).catch(() => undefined)
+        const { builderId, buffer: b } = latest.current
+        if (builderId) void trackSave(api.saveDraft(builderId, { editor_buffer: b })).catch(() => undefined)
       }
     },
     [],
@@ -113,7 +135,7 @@ export function ScriptBuilderTab({
     if (pendingSave.current !== null) window.clearTimeout(pendingSave.current)
     pendingSave.current = window.setTimeout(() => {
       pendingSave.current = null
-      persist(latest.current.buffer, latest.current.mode)
+      persist({ editor_buffer: latest.current.buffer })
     }, DRAFT_SAVE_DELAY_MS)
   }
 
@@ -123,6 +145,8 @@ export function ScriptBuilderTab({
       nextBuffer = scaffold
       setEditorGeneration((g) => g + 1)
     }
+    // A buffer save still waiting goes with the mode.
+    const bufferChanged = nextBuffer !== buffer || pendingSave.current !== null
     if (pendingSave.current !== null) {
       window.clearTimeout(pendingSave.current)
       pendingSave.current = null
@@ -130,29 +154,40 @@ export function ScriptBuilderTab({
     setBuffer(nextBuffer)
     setMode(next)
     if (next === 'editor') setEditorLoaded(true)
-    persist(nextBuffer, next)
+    persist(bufferChanged ? { mode: next, editor_buffer: nextBuffer } : { mode: next })
   }
 
   async function send(): Promise<void> {
     const content = composer.trim()
     if (!content || !builder) return
+    setStreaming({ user: null, text: '' })
     const exchange = await sending.run(() =>
-      api.sendDrafterMessage(builder.id, content, fix, signal.current.signal),
+      api.sendDrafterMessage(builder.id, content, fix, signal.current.signal, {
+        onUserMessage: (user) => setStreaming((s) => (s ? { ...s, user } : s)),
+        onText: (text) => setStreaming((s) => (s ? { ...s, text } : s)),
+      }),
     )
+    setStreaming(null)
     if (!exchange) return
     setMessages((previous) => [...previous, exchange.user_message, exchange.assistant_message])
     setComposer('')
   }
 
   const script = mode === 'editor' ? buffer : (selected?.script ?? '')
-  const names = useMemo(() => placeholders(script), [script])
+  // The drafter's typed parameters where it gave them (the chosen answer's, or the
+  // latest answer's in the editor), else a required string per `{{name}}`.
+  const typed = useMemo(() => {
+    if (mode === 'ai') return selected?.parameters ?? []
+    const answers = conversation.filter((m) => m.role === 'assistant' && m.parameters?.length)
+    return answers.at(-1)?.parameters ?? fix.script_parameters
+  }, [mode, selected, conversation, fix.script_parameters])
+  const parameters = useMemo(() => api.draftedParameters(placeholders(script), typed), [script, typed])
+  const values = useMemo(() => valuesFrom(parameters, parameterValues), [parameters, parameterValues])
 
   async function submit(): Promise<void> {
     if (!script.trim()) return
-    const values: Record<string, string> = {}
-    for (const name of names) values[name] = parameterValues[name] ?? ''
     const updated = await submitting.run(() =>
-      api.submitFixScript(fix, script, api.draftedParametersPayload(values), signal.current.signal),
+      api.submitFixScript(fix, script, parameters, toRenderValues(parameters, values), signal.current.signal),
     )
     if (!updated) return
     // The draft is done: clear it so the dot clears and nothing stale resumes.
@@ -160,7 +195,10 @@ export function ScriptBuilderTab({
     pendingSave.current = null
     setBuffer('')
     setSelected(null)
-    if (builder) void api.saveDraft(builder.id, '', 'ai').catch(() => undefined)
+    if (builder) {
+      forgetDraft(builder.id, fix.id)
+      void trackSave(api.saveDraft(builder.id, { editor_buffer: '', mode: 'ai' })).catch(() => undefined)
+    }
     onScriptDrafted(updated)
   }
 
@@ -195,7 +233,7 @@ export function ScriptBuilderTab({
         </div>
       </header>
       <p className="hint">
-        {LANGUAGE_LABEL[fix.script_language]}. {fix.description}
+        Drafting for this fix, in {LANGUAGE_LABEL[builder?.language ?? fix.script_language]}. {fix.description}
       </p>
       {!builder ? (
         <Loading what="the Script Builder" />
@@ -203,8 +241,9 @@ export function ScriptBuilderTab({
         <>
           <div className="sb-mode" hidden={mode !== 'ai'}>
             <ScriptBuilderChat
-              messages={conversation}
+              messages={streaming?.user ? [...conversation, streaming.user] : conversation}
               isLoading={sending.busy}
+              pendingText={streaming?.text ?? ''}
               onUseScript={(message) => setSelected(message)}
               selectedMessageId={selected?.id ?? null}
               emptyText="Describe what the script should do; the drafter answers with a script you can use."
@@ -251,7 +290,7 @@ export function ScriptBuilderTab({
               <p className="hint">In the editor, Tab indents; press Ctrl+M first to move focus with Tab.</p>
             </div>
           ) : null}
-          <ErrorNote error={saving.error} onRetry={() => persist(buffer, mode)} />
+          <ErrorNote error={saving.error} onRetry={() => persist({ editor_buffer: buffer, mode })} />
           <div className="submit-area">
             {mode === 'ai' && !selected ? (
               <p className="hint">Choose “Use this script” on a drafted answer, or write it yourself.</p>
@@ -259,23 +298,10 @@ export function ScriptBuilderTab({
             {mode === 'ai' && selected ? (
               <p className="hint">Using the script from the drafter's answer.</p>
             ) : null}
-            {names.length ? (
+            {parameters.length ? (
               <fieldset className="parameters">
-                <legend>Parameters (default values, optional)</legend>
-                {names.map((name) => (
-                  <div className="field field--inline" key={name}>
-                    <label htmlFor={`${ids}-param-${name}`}>
-                      <code>{name}</code>
-                    </label>
-                    <input
-                      id={`${ids}-param-${name}`}
-                      value={parameterValues[name] ?? ''}
-                      onChange={(e) => setParameterValues({ ...parameterValues, [name]: e.target.value })}
-                      autoComplete="off"
-                      spellCheck={false}
-                    />
-                  </div>
-                ))}
+                <legend>Parameters (values for this fix; leave blank to give them when it runs)</legend>
+                <ParameterForm parameters={parameters} values={values} onChange={setParameterValues} />
               </fieldset>
             ) : null}
             <div className="actions">

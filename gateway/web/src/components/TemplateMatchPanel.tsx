@@ -1,25 +1,25 @@
 // The fix's template in the task lane: a typed parameter form, "Generate"
 // (render), "Copy", and "✓ I ran this" — the only one of them that stamps
-// `applied_at` (seed §5).
+// `applied_at` (seed §5). "✓ I ran this" sends the form's values, so the
+// fix's run record keeps the exact script that ran; it shows once declared.
 import { useEffect, useId, useState, type Ref } from 'react'
 import * as api from '../api/client'
-import type { AiSession, RenderedScript, SuggestedFix } from '../api/types'
+import type { RenderedScript, SuggestedFix } from '../api/types'
 import { useAction, useLoader } from '../lib/hooks'
 import { formatTime, LANGUAGE_LABEL } from '../lib/words'
 import { CopyButton } from './CopyButton'
 import { ErrorNote, LoadFailed, Loading } from './ErrorNote'
+import { RunRecord } from './RunRecord'
 import { initialValues, ParameterForm, toRenderValues, type ParameterValues } from './ParameterForm'
 
 export function TemplateMatchPanel({
   fix,
-  session,
   canWrite,
   onClose,
   onRan,
   headingRef,
 }: {
   fix: SuggestedFix
-  session: AiSession
   canWrite: boolean
   onClose: () => void
   onRan: (fix: SuggestedFix) => void
@@ -45,12 +45,13 @@ export function TemplateMatchPanel({
   }
 
   async function onRanIt(): Promise<void> {
-    const updated = await ran.run(() => api.declareRun(fix))
+    const parameters = template.data ? toRenderValues(template.data.parameters, values) : null
+    const updated = await ran.run(() => api.declareRun(fix, parameters))
     if (updated) onRan(updated)
   }
 
   const headingId = `${ids}-heading`
-  const canRun = canWrite && api.fixActions(fix, session).apply
+  const canRun = canWrite && api.fixActions(fix).declareRun
   return (
     <section className="panel template-panel" aria-labelledby={headingId} data-testid="template-match-panel">
       <div className="panel-head">
@@ -96,7 +97,9 @@ export function TemplateMatchPanel({
             <p className="hint">
               Marked as run at <time dateTime={fix.applied_at}>{formatTime(fix.applied_at)}</time>.
             </p>
-          ) : canRun ? (
+          ) : null}
+          {fix.last_run ? <RunRecord run={fix.last_run} label="What ran" /> : null}
+          {!fix.applied_at && canRun ? (
             <div className="actions">
               <button type="button" className="primary" onClick={() => void onRanIt()} disabled={ran.busy}>
                 ✓ I ran this

@@ -2,6 +2,9 @@
 import { ApiError, ConnectionError } from '../api/client'
 import type { FixEvent, FixStatus, JsonValue, Language, SuggestedFix } from '../api/types'
 
+/** A write refused with 412: another tab (or person) changed it since this tab read it. */
+export const STALE_WRITE = 'This changed in another tab — reload to see it. Nothing was saved.'
+
 const REASONS: Record<string, string> = {
   SCRIPT_BUILDER_SESSION_CAP:
     'You already have 5 Script Builder sessions, the most allowed. Delete one to start another.',
@@ -34,6 +37,18 @@ const REASONS: Record<string, string> = {
   DRAFTER_UNAVAILABLE: 'The AI drafter is not answering. Try again in a moment.',
   DRAFTER_TIMEOUT: 'The AI drafter took too long to answer. Try again.',
   DRAFTER_BAD_RESPONSE: 'The AI drafter answered with something unreadable. Try again.',
+  ETAG_MISMATCH: STALE_WRITE,
+  INVALID_ETAG: 'The console sent a version tag FlowPilot does not know. Reload the page.',
+  UNDECLARED_PARAMETER: 'The script uses a {{placeholder}} that has no parameter.',
+  UNUSED_PARAMETER: 'A parameter is declared that the script does not use.',
+  DUPLICATE_PARAMETER: 'Two parameters have the same name.',
+  INVALID_PARAMETER_NAME: 'A parameter name must be a letter or _ followed by letters, digits or _ (at most 64).',
+  INVALID_DEFAULT: 'A default value does not fit its parameter’s type or choices.',
+  TEMPLATE_LANGUAGE_MISMATCH: 'That template is written in another language than the fix.',
+  SCRIPT_BUILDER_UNAVAILABLE: 'The Script Builder is not answering. Try again in a moment.',
+  TOO_MANY_WATCHES: 'You have too many FlowPilot tabs open on live sessions; this one refreshes every few seconds instead.',
+  WATCH_UNAVAILABLE: 'Live updates are not available right now; the page refreshes every few seconds instead.',
+  WATCH_INTERRUPTED: 'Live updates were interrupted; reconnecting.',
 }
 
 /** A sentence for any error the console can meet. */
@@ -45,8 +60,7 @@ export function describeError(error: unknown): string {
       return `This text is too long (at most ${error.metadata.max_chars} characters).`
     }
     if (known) return known
-    // issue-10: 412 answers a stale If-Match (another tab changed the fix).
-    if (error.status === 412) return 'Someone else changed this in the meantime. The page shows the latest state; try again.'
+    if (error.status === 412) return STALE_WRITE
     if (error.status === 403) return 'You are not allowed to do that.'
     if (error.status === 404) return 'Not found: it may have been deleted, or it is not yours.'
     if (error.retryable) return 'FlowPilot is not answering right now. Try again in a moment.'
@@ -73,6 +87,7 @@ export const STATUS_LABEL: Record<FixStatus, string> = {
 
 export function fixStateLabel(fix: SuggestedFix): string {
   if (fix.banner_mode === 'verifying') return 'Verifying'
+  if (fix.banner_mode === 'frozen') return 'Frozen'
   return STATUS_LABEL[fix.status]
 }
 
@@ -124,6 +139,12 @@ export function describeEvent(event: FixEvent, fixTitle: string): string {
       return `The AI's outcome suggestion for “${fixTitle}” was cleared.`
     case 'resolve_auto_success':
       return `Resolving the session recorded that “${fixTitle}” worked.`
+    case 'session_resolved':
+      return `${who} resolved the session.`
+    case 'session_escalated': {
+      const reason = text(d.reason)
+      return `${who} escalated the session${reason ? `: ${reason}` : ''}.`
+    }
     case 'escalation_outcome':
       return `Escalating recorded that “${fixTitle}”: ${OUTCOME_WORDS[text(d.choice)] ?? text(d.choice ?? d.outcome)}.`
     default:

@@ -187,6 +187,7 @@ function BuilderSessionView({ sessionId, canWrite }: { sessionId: string; canWri
   const sending = useAction()
   const [composer, setComposer] = useState('')
   const [messages, setMessages] = useState<BuilderMessage[]>([])
+  const [streaming, setStreaming] = useState<{ user: BuilderMessage | null; text: string } | null>(null)
 
   useEffect(() => {
     if (loaded.data) setMessages(loaded.data.messages)
@@ -195,7 +196,14 @@ function BuilderSessionView({ sessionId, canWrite }: { sessionId: string; canWri
   async function send(): Promise<void> {
     const content = composer.trim()
     if (!content) return
-    const exchange = await sending.run(() => api.sendMessage(sessionId, content))
+    setStreaming({ user: null, text: '' })
+    const exchange = await sending.run(() =>
+      api.sendDrafterMessage(sessionId, content, null, undefined, {
+        onUserMessage: (user) => setStreaming((s) => (s ? { ...s, user } : s)),
+        onText: (text) => setStreaming((s) => (s ? { ...s, text } : s)),
+      }),
+    )
+    setStreaming(null)
     if (!exchange) return
     setMessages((previous) => [...previous, exchange.user_message, exchange.assistant_message])
     setComposer('')
@@ -212,8 +220,9 @@ function BuilderSessionView({ sessionId, canWrite }: { sessionId: string; canWri
         {session.title || 'Untitled session'} <span className="hint">{LANGUAGE_LABEL[session.language]}</span>
       </h2>
       <ScriptBuilderChat
-        messages={messages}
+        messages={streaming?.user ? [...messages, streaming.user] : messages}
         isLoading={sending.busy}
+        pendingText={streaming?.text ?? ''}
         emptyText="Describe the script you need; the drafter answers with a script."
       />
       {canWrite ? (
