@@ -10,19 +10,27 @@ here: `DomainError`s travel to the runtime interceptor, which turns them into
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
 
-from fixes_service.domain import model
-from fixes_service.service import EscalationRequest, FixesService, NewFix, ScriptUpdate
+from fixes_service.domain import analytics, model
+from fixes_service.service import (
+    BasisRequest,
+    EscalationRequest,
+    FixesService,
+    NewFix,
+    ScriptUpdate,
+)
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.context import current_principal
+from flowpilot.runtime.kernel_proto import provenance_out
 from flowpilot.runtime.proto_enums import ProtoEnum
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FixesService"].full_name
@@ -48,6 +56,51 @@ SESSION_ACTION = ProtoEnum(model.AiSessionAction, pb.AiSessionAction)
 RUN_KIND = ProtoEnum(model.RunKind, pb.FixRunKind)
 RUN_SOURCE = ProtoEnum(model.RunSource, pb.FixRunSource)
 CHANGE_KIND = ProtoEnum(model.ChangeKind, pb.AiSessionChangeKind)
+DIMENSION = ProtoEnum(analytics.Dimension, pb.OutcomeDimension)
+
+
+def _time_in(request: Any, field: str) -> datetime | None:
+    if not request.HasField(field):
+        return None
+    return getattr(request, field).ToDatetime(tzinfo=UTC)
+
+
+def counts_out(counts: analytics.Counts) -> pb.OutcomeCounts:
+    message = pb.OutcomeCounts(
+        runs=counts.runs,
+        success=counts.success,
+        failed=counts.failed,
+        partial=counts.partial,
+        never_applied=counts.never_applied,
+        pending=counts.pending,
+        decided=counts.decided,
+    )
+    if counts.success_rate is not None:
+        message.success_rate = counts.success_rate
+    return message
+
+
+def durations_out(d: analytics.Durations) -> pb.DurationStats:
+    message = pb.DurationStats(samples=d.samples)
+    if d.p50_seconds is not None:
+        message.p50_seconds = d.p50_seconds
+    if d.p90_seconds is not None:
+        message.p90_seconds = d.p90_seconds
+    return message
+
+
+def group_out(group: analytics.Group) -> pb.OutcomeGroup:
+    message = pb.OutcomeGroup(
+        key=group.key,
+        counts=counts_out(group.counts),
+        proposal_to_run=durations_out(group.proposal_to_run),
+        run_to_outcome=durations_out(group.run_to_outcome),
+    )
+    if group.template_id is not None:
+        message.template_id = group.template_id
+    if group.template_version is not None:
+        message.template_version = group.template_version
+    return message
 
 
 def _json(message: struct_pb2.Struct) -> Any:
@@ -75,6 +128,18 @@ def parameter_in(p: types_pb2.ScriptParameter, index: int, field: str) -> Parame
 
 def parameters_in(repeated: Any, field: str = "script_parameters") -> list[Parameter]:
     return [parameter_in(p, i, field) for i, p in enumerate(repeated)]
+
+
+def _basis_in(basis: pb.DraftBasis) -> BasisRequest:
+    def text(field: str) -> str | None:
+        return getattr(basis, field) if basis.HasField(field) else None
+
+    return BasisRequest(
+        ai_script=text("ai_script"),
+        recipe_id=text("recipe_id"),
+        script_builder_session_id=text("script_builder_session_id"),
+        ai_message_id=text("ai_message_id"),
+    )
 
 
 # --- domain -> proto ---------------------------------------------------------------
@@ -132,6 +197,10 @@ def run_out(run: model.FixRun, message: pb.FixRun) -> None:
         message.script = planned.script
     if planned.parameters is not None:
         message.parameters.update(planned.parameters)
+    if planned.script_template_version is not None:
+        message.script_template_version = planned.script_template_version
+    if planned.provenance is not None:
+        message.provenance.CopyFrom(provenance_out(planned.provenance))
 
 
 def fix_out(view: model.FixView) -> pb.SuggestedFix:
@@ -173,6 +242,11 @@ def fix_out(view: model.FixView) -> pb.SuggestedFix:
         message.script_parameters.extend(parameter_out(p) for p in fix.script_parameters)
     if fix.last_run is not None:
         run_out(fix.last_run, message.last_run)
+    if fix.script_template_version is not None:
+        message.script_template_version = fix.script_template_version
+    provenance = fix.provenance
+    if provenance is not None:
+        message.provenance.CopyFrom(provenance_out(provenance))
     for note in fix.notes_history:
         entry = message.notes_history.add(
             outcome=OUTCOME.to_proto(note.outcome),
@@ -322,6 +396,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
                 request.script_template_id if request.HasField("script_template_id") else None
             ),
             script_parameters=parameters_in(request.script_parameters),
+            script_template_version=request.script_template_version,
         )
         fix = await self._service.create_fix(
             current_principal(), request.session_id, new, etag=request.etag
@@ -364,11 +439,56 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             parameters=_optional_json(request, "ai_drafted_parameters"),
             script_parameters=parameters_in(request.script_parameters),
             mask=list(request.update_mask.paths) if request.HasField("update_mask") else None,
+            basis=_basis_in(request.basis) if request.HasField("basis") else None,
         )
         fix = await self._service.update_script(
             current_principal(), request.session_id, request.fix_id, update, etag=request.etag
         )
         return fix_out(fix)
+
+    async def GetOutcomeAnalytics(
+        self, request: pb.GetOutcomeAnalyticsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.OutcomeAnalytics:
+        report = await self._service.outcome_analytics(
+            current_principal(),
+            start=_time_in(request, "start_time"),
+            end=_time_in(request, "end_time"),
+            group_by=DIMENSION.optional(request.group_by, "group_by"),
+            page_size=request.page_size,
+        )
+        message = pb.OutcomeAnalytics(
+            totals=counts_out(report.totals.counts),
+            proposal_to_run=durations_out(report.totals.proposal_to_run),
+            run_to_outcome=durations_out(report.totals.run_to_outcome),
+            groups=[group_out(g) for g in report.groups],
+            groups_truncated=report.truncated,
+        )
+        if report.group_by is not None:
+            message.group_by = DIMENSION.to_proto(report.group_by)
+        message.start_time.FromDatetime(report.window.start)
+        message.end_time.FromDatetime(report.window.end)
+        return message
+
+    async def GetSuccessRate(
+        self, request: pb.GetSuccessRateRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SuccessRate:
+        window, total, versions = await self._service.success_rate(
+            current_principal(),
+            template_id=request.template_id if request.HasField("template_id") else None,
+            recipe_id=request.recipe_id if request.HasField("recipe_id") else None,
+            start=_time_in(request, "start_time"),
+            end=_time_in(request, "end_time"),
+        )
+        message = pb.SuccessRate(
+            counts=counts_out(total.counts), versions=[group_out(v) for v in versions]
+        )
+        if request.HasField("template_id"):
+            message.template_id = request.template_id
+        if request.HasField("recipe_id"):
+            message.recipe_id = request.recipe_id
+        message.start_time.FromDatetime(window.start)
+        message.end_time.FromDatetime(window.end)
+        return message
 
     async def ApplyFix(
         self, request: pb.ApplyFixRequest, context: grpc.aio.ServicerContext

@@ -31,9 +31,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
-from fixes_service.domain import model
+from fixes_service.domain import analytics, model
 from fixes_service.domain import validation as valid
 from fixes_service.domain.access import Scope
+from fixes_service.domain.analytics import title_cluster
 from fixes_service.domain.errors import fix_not_found, proposal_not_found, session_not_found
 from fixes_service.domain.model import (
     AiSession,
@@ -57,6 +58,7 @@ from fixes_service.domain.model import (
     WatchedChange,
 )
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.provenance import DraftBasis
 from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime import paging
 from flowpilot.runtime.auth import LEEWAY_SECONDS, Principal
@@ -83,6 +85,9 @@ WATCH_PAGE = 100
 
 # The fields of UpdateFixScript's update mask.
 SCRIPT_FIELDS = ("ai_drafted_script", "ai_drafted_parameters", "script_parameters")
+# Request fields a REST body may carry that are no fields of the fix: a mask
+# filled from the body's keys names them, and they change nothing by themselves.
+REQUEST_ONLY_PATHS = frozenset({"basis"})
 
 
 def utcnow() -> datetime:
@@ -96,6 +101,11 @@ class TemplateCatalog(Protocol):
     `SCRIPT_BUILDER_UNAVAILABLE`."""
 
     async def get(self, token: str, template_id: UUID) -> ScriptTemplate: ...
+
+    async def get_version(self, token: str, template_id: UUID, version: int) -> ScriptTemplate:
+        """One version of the template (NotFound `SCRIPT_TEMPLATE_NOT_FOUND`
+        without it too)."""
+        ...
 
 
 class Subscription(Protocol):
@@ -126,6 +136,8 @@ class NewFix:
     ai_drafted_parameters: Any
     script_template_id: str | None
     script_parameters: Sequence[Parameter] = ()
+    # The template version to pin; 0: the current one.
+    script_template_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +149,18 @@ class ScriptUpdate:
     parameters: Any
     script_parameters: Sequence[Parameter]
     mask: Sequence[str] | None
+    # What the script started from, when the request says.
+    basis: BasisRequest | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BasisRequest:
+    """UpdateFixScript's `basis` as the request carries it."""
+
+    ai_script: str | None = None
+    recipe_id: str | None = None
+    script_builder_session_id: str | None = None
+    ai_message_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,14 +337,34 @@ class FixesService:
             if new.script_template_id is not None
             else None
         )
+        if new.script_template_version < 0:
+            raise InvalidArgument(
+                "script_template_version must be a version number, or 0 for the current one",
+                field="script_template_version",
+                reason="INVALID_VERSION",
+            )
         expected = valid.etag(etag)
         principal.require_writer()
+        template = None
         if template_id is not None:
             # Before the unit of work: nothing is held while the other service answers.
-            template = await self._templates.get(principal.token, template_id)
+            if new.script_template_version:
+                template = await self._templates.get_version(
+                    principal.token, template_id, new.script_template_version
+                )
+            else:
+                template = await self._templates.get(principal.token, template_id)
             mismatch = model.template_language_mismatch(template.language, new.script_language)
             if mismatch is not None:
                 raise mismatch
+            model.check_pinnable(template)
+        elif new.script_template_version:
+            raise InvalidArgument(
+                "script_template_version needs a script_template_id",
+                field="script_template_version",
+                reason="INVALID_VERSION",
+            )
+        provenance, basis = model.proposed_script_origin(script)
         now = self._clock()
         async with self._uow.transaction() as repo:
             session = await repo.lock_session(Scope.of(principal), parsed)
@@ -340,6 +384,11 @@ class FixesService:
                 ai_drafted_parameters=parameters,
                 script_template_id=template_id,
                 script_parameters=typed,
+                script_template_version=template.version if template else None,
+                script_template_recipe_id=template.recipe_id if template else None,
+                script_provenance=provenance,
+                ai_script_basis=basis,
+                title_cluster=title_cluster(title),
             )
             created = await repo.add_fix(fix, session, actor=principal.user_id, now=now)
         return model.view_fix(created, session.status, can_write=principal.can_write)
@@ -429,7 +478,13 @@ class FixesService:
         fix = seen.fix
         if fix.script_template_id is None or fix.stage is not FixStage.NOT_APPLIED:
             return RunClaim(values=values)
-        template = await self._templates.get(principal.token, fix.script_template_id)
+        # The version the fix pinned, whatever the template's current one is.
+        if fix.script_template_version is not None:
+            template = await self._templates.get_version(
+                principal.token, fix.script_template_id, fix.script_template_version
+            )
+        else:
+            template = await self._templates.get(principal.token, fix.script_template_id)
         return RunClaim(values=values, template=model.render_template_run(template, values))
 
     async def record_script_decision(
@@ -625,6 +680,70 @@ class FixesService:
             changes.append(WatchedChange(model.change_kind(event), event.id, view, fix_view, event))
         return changes
 
+    # --- outcome analytics -------------------------------------------------------------
+
+    async def outcome_analytics(
+        self,
+        principal: Principal,
+        *,
+        start: datetime | None,
+        end: datetime | None,
+        group_by: analytics.Dimension | None,
+        page_size: int,
+    ) -> analytics.Report:
+        """The account's runs declared in a window: totals and the largest
+        groups. Aggregates of the caller's own account only; every role of
+        the account may read them (they name no session)."""
+        window = analytics.window(start, end, now=self._clock(), default=analytics.DEFAULT_WINDOW)
+        size = paging.page_size(page_size, default=50, maximum=500)
+        # A transaction only for its local settings (memory for the sorts).
+        async with self._uow.transaction() as repo:
+            totals, groups = await repo.outcome_analytics(
+                principal.account_id, window, group_by, size
+            )
+        return analytics.Report(
+            window=window,
+            group_by=group_by,
+            totals=totals,
+            groups=tuple(groups[:size]),
+            truncated=len(groups) > size,
+        )
+
+    async def success_rate(
+        self,
+        principal: Principal,
+        *,
+        template_id: str | None,
+        recipe_id: str | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> tuple[analytics.Window, analytics.Group, list[analytics.Group]]:
+        """One template's (with its versions) or one recipe's success rate in
+        the caller's account: what the TemplateMatchPanel shows."""
+        if (template_id is None) == (recipe_id is None):
+            raise InvalidArgument(
+                "give exactly one of template_id and recipe_id",
+                field="template_id",
+                reason="MISSING_FIELD" if template_id is None else "INVALID_ARGUMENT",
+            )
+        parsed = parse_uuid(template_id, "template_id") if template_id is not None else None
+        recipe = (
+            check_text(recipe_id, "recipe_id", max_len=valid.MAX_RECIPE_ID, min_len=1)
+            if recipe_id is not None
+            else None
+        )
+        window = analytics.window(
+            start, end, now=self._clock(), default=analytics.DEFAULT_RATE_WINDOW
+        )
+        async with self._uow.transaction() as repo:
+            if parsed is not None:
+                total, versions = await repo.template_success_rate(
+                    principal.account_id, parsed, window
+                )
+                return window, total, versions
+            assert recipe is not None
+            return window, await repo.recipe_success_rate(principal.account_id, recipe, window), []
+
     # --- template-proposal outbox (internal, role `service`) -------------------
 
     async def pending_template_proposals(self, page_size: int) -> list[TemplateProposal]:
@@ -655,8 +774,12 @@ def _script_patch(update: ScriptUpdate) -> ScriptPatch:
     """Checks UpdateFixScript's fields and mask with the shared AIP-134 rule
     (`flowpilot.runtime.update_mask`): a field not in the mask is left
     alone; no mask (a gRPC client without one) means every field; `*` every
-    field; an empty mask nothing."""
-    fields = masked_fields(update.mask, SCRIPT_FIELDS)
+    field; an empty mask nothing. `basis` is no field of the fix: a mask the
+    gateway filled from a body that carries it names it, and it is skipped."""
+    paths = (
+        [p for p in update.mask if p not in REQUEST_ONLY_PATHS] if update.mask is not None else None
+    )
+    fields = masked_fields(paths, SCRIPT_FIELDS)
     script = valid.script(update.script) if "ai_drafted_script" in fields else None
     sets_parameters = "ai_drafted_parameters" in fields
     parameters = (
@@ -672,6 +795,25 @@ def _script_patch(update: ScriptUpdate) -> ScriptPatch:
         script_parameters=typed,
         sets_parameters=sets_parameters,
         sets_script_parameters=sets_typed,
+        basis=_basis(update.basis) if update.basis is not None else None,
+    )
+
+
+def _basis(basis: BasisRequest) -> DraftBasis:
+    def optional_uuid(value: str | None, field: str) -> UUID | None:
+        return parse_uuid(value, field) if value is not None else None
+
+    return DraftBasis(
+        ai_script=valid.script(basis.ai_script, "basis.ai_script")
+        if basis.ai_script is not None
+        else None,
+        recipe_id=check_text(basis.recipe_id, "basis.recipe_id", max_len=valid.MAX_RECIPE_ID)
+        if basis.recipe_id is not None
+        else None,
+        script_builder_session_id=optional_uuid(
+            basis.script_builder_session_id, "basis.script_builder_session_id"
+        ),
+        ai_message_id=optional_uuid(basis.ai_message_id, "basis.ai_message_id"),
     )
 
 

@@ -18,9 +18,11 @@ from flowpilot.api.v1 import types_pb2
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
+from flowpilot.runtime.kernel_proto import provenance_out
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
+from scriptbuilder_service.domain import template_versions as versions
 from scriptbuilder_service.domain import templates as tpl
 from scriptbuilder_service.domain.model import (
     EditorMode,
@@ -31,6 +33,7 @@ from scriptbuilder_service.domain.model import (
     SessionStatus,
     TextPiece,
 )
+from scriptbuilder_service.domain.submission import SubmitSource
 from scriptbuilder_service.service import ScriptBuilderService, TurnEvent
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
@@ -42,6 +45,7 @@ PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
 SESSION_STATUS = ProtoEnum(SessionStatus, pb.SessionStatus)
 TEMPLATE_STATUS = ProtoEnum(tpl.TemplateStatus, pb.TemplateStatus)
 ROLE = ProtoEnum(Role, pb.MessageRole)
+SUBMIT_SOURCE = ProtoEnum(SubmitSource, pb.SubmitSource)
 
 
 def _ts(value: datetime) -> timestamp_pb2.Timestamp:
@@ -147,6 +151,30 @@ def template_out(t: tpl.Template) -> pb.ScriptTemplate:
         message.source_session_id = str(t.source_session_id)
     if t.source_recipe_id is not None:
         message.source_recipe_id = t.source_recipe_id
+    message.current_version = t.current_version
+    message.current_version_deprecated = t.current_version_deprecated
+    return message
+
+
+def version_out(v: versions.TemplateVersion) -> pb.ScriptTemplateVersion:
+    message = pb.ScriptTemplateVersion(
+        template_id=str(v.template_id),
+        version=v.version,
+        language=LANGUAGE.to_proto(v.language),
+        body=v.body,
+        parameters=[parameter_out(p) for p in v.parameters],
+        author_user_id=v.author_user_id,
+        created_at=_ts(v.created_at),
+        change_note=v.change_note,
+        deprecated=v.deprecated,
+        deprecation_reason=v.deprecation_reason,
+    )
+    if v.deprecated_at is not None:
+        message.deprecated_at.CopyFrom(_ts(v.deprecated_at))
+    if v.deprecated_by_user_id is not None:
+        message.deprecated_by_user_id = v.deprecated_by_user_id
+    if v.source_recipe_id is not None:
+        message.source_recipe_id = v.source_recipe_id
     return message
 
 
@@ -297,7 +325,96 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
     async def RenderTemplate(
         self, request: pb.RenderTemplateRequest, context: grpc.aio.ServicerContext
     ) -> pb.RenderTemplateResponse:
-        script, language = await self._service.render_template(
-            current_principal(), request.template_id, json_format.MessageToDict(request.parameters)
+        script, language, version = await self._service.render_template(
+            current_principal(),
+            request.template_id,
+            json_format.MessageToDict(request.parameters),
+            version=request.version,
         )
-        return pb.RenderTemplateResponse(script=script, language=LANGUAGE.to_proto(language))
+        return pb.RenderTemplateResponse(
+            script=script, language=LANGUAGE.to_proto(language), version=version
+        )
+
+    async def CreateTemplateVersion(
+        self, request: pb.CreateTemplateVersionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScriptTemplateVersion:
+        version = await self._service.create_template_version(
+            current_principal(),
+            request.template_id,
+            language=LANGUAGE.optional(request.language, "language"),
+            body=request.body,
+            parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
+            change_note=request.change_note,
+            base_version=request.base_version,
+        )
+        return version_out(version)
+
+    async def ListTemplateVersions(
+        self, request: pb.ListTemplateVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTemplateVersionsResponse:
+        page = await self._service.list_template_versions(
+            current_principal(),
+            request.template_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        return pb.ListTemplateVersionsResponse(
+            versions=[version_out(v) for v in page.items], next_page_token=page.next_page_token
+        )
+
+    async def GetTemplateVersion(
+        self, request: pb.GetTemplateVersionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScriptTemplateVersion:
+        return version_out(
+            await self._service.get_template_version(
+                current_principal(), request.template_id, request.version
+            )
+        )
+
+    async def DiffTemplateVersions(
+        self, request: pb.DiffTemplateVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DiffTemplateVersionsResponse:
+        diff = await self._service.diff_template_versions(
+            current_principal(),
+            request.template_id,
+            from_version=request.from_version,
+            to_version=request.to_version,
+            context_lines=request.context_lines if request.HasField("context_lines") else None,
+        )
+        return pb.DiffTemplateVersionsResponse(
+            from_version=diff.from_version,
+            to_version=diff.to_version,
+            diff=diff.diff,
+            added_lines=diff.added_lines,
+            removed_lines=diff.removed_lines,
+            language_changed=diff.language_changed,
+            parameters_changed=diff.parameters_changed,
+        )
+
+    async def DeprecateTemplateVersion(
+        self, request: pb.DeprecateTemplateVersionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ScriptTemplateVersion:
+        version = await self._service.deprecate_template_version(
+            current_principal(), request.template_id, request.version, reason=request.reason
+        )
+        return version_out(version)
+
+    async def SubmitDraft(
+        self, request: pb.SubmitDraftRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SubmitDraftResponse:
+        submitted = await self._service.submit_draft(
+            current_principal(),
+            request.session_id,
+            fix_id=request.fix_id,
+            source=SUBMIT_SOURCE.optional(request.source, "source"),
+            etag=request.etag,
+        )
+        response = pb.SubmitDraftResponse(
+            fix_id=submitted.fix_id,
+            ai_session_id=submitted.ai_session_id,
+            script=submitted.script,
+            etag=submitted.etag,
+        )
+        if submitted.provenance is not None:
+            response.provenance.CopyFrom(provenance_out(submitted.provenance))
+        return response

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import parse_uuid
 from scriptbuilder_service.adapters.drafting import DraftingProvider
 from scriptbuilder_service.adapters.fixes_client import FixesClient
+from scriptbuilder_service.domain import template_versions as versions
 from scriptbuilder_service.domain import templates as tpl
 from scriptbuilder_service.domain.drafting import (
     Draft,
@@ -63,6 +64,13 @@ from scriptbuilder_service.domain.recipe_import import (
     stale,
 )
 from scriptbuilder_service.domain.recipes import Recipe
+from scriptbuilder_service.domain.submission import (
+    SUBMIT_CANDIDATES,
+    SubmitSource,
+    Submitted,
+    submission_of,
+    target_fix,
+)
 
 if TYPE_CHECKING:
     # Only a type here: the use cases reach the repository through the unit of work.
@@ -72,6 +80,7 @@ if TYPE_CHECKING:
 SESSIONS_LIST = "script_builder_sessions"
 MESSAGES_LIST = "script_builder_messages"
 TEMPLATES_LIST = "script_templates"
+VERSIONS_LIST = "template_versions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -521,13 +530,177 @@ class ScriptBuilderService:
         return template
 
     async def render_template(
-        self, caller: Principal, template_id: str, values: Mapping[str, Any]
-    ) -> tuple[str, ScriptLanguage]:
+        self, caller: Principal, template_id: str, values: Mapping[str, Any], *, version: int = 0
+    ) -> tuple[str, ScriptLanguage, int]:
         """ "Generate": a read. It never stamps anything and never calls the
-        fixes service (CONTRACT §4), so viewers may use it too."""
+        fixes service (CONTRACT §4), so viewers may use it too. `version` 0:
+        the current one."""
+        if version:
+            pinned = await self.get_template_version(caller, template_id, version)
+            script = render(pinned.language, pinned.body, pinned.parameters, values)
+            return script, pinned.language, pinned.version
         template = await self.get_template(caller, template_id)
         script = render(template.language, template.body, template.parameters, values)
-        return script, template.language
+        return script, template.language, template.current_version
+
+    # Template versions.
+
+    async def create_template_version(
+        self,
+        caller: Principal,
+        template_id: str,
+        *,
+        language: ScriptLanguage | None,
+        body: str,
+        parameters: Sequence[Parameter],
+        change_note: str,
+        base_version: int,
+    ) -> versions.TemplateVersion:
+        """An edit: the template's content becomes a new immutable version
+        (the same content again is no new version: the current one is
+        answered, so a retry is safe)."""
+        caller.require_writer()
+        parsed = parse_uuid(template_id, "template_id")
+        if base_version:
+            versions.check_version_number(base_version, "base_version")
+        async with self._uow.transaction() as repo:
+            template = await repo.get_template(caller.account_id, parsed, lock=True)
+            if template is None:
+                raise template_not_found(parsed)
+            edit = versions.new_version(
+                language=language or template.language,
+                body=body,
+                parameters=parameters,
+                change_note=change_note,
+            )
+            if not versions.same_content(template, edit):
+                versions.check_base_version(template, base_version)
+                template = await repo.write_version(
+                    caller.account_id, parsed, edit, author=caller.user_id
+                )
+            written = await repo.get_version(caller.account_id, parsed, template.current_version)
+        assert written is not None  # the trigger recorded it in this transaction
+        return written
+
+    async def list_template_versions(
+        self, caller: Principal, template_id: str, *, page_size: int, page_token: str
+    ) -> Page[versions.TemplateVersion]:
+        parsed = parse_uuid(template_id, "template_id")
+        size = paging.page_size(page_size, default=50, maximum=100)
+        before = self._pages.decode_id(page_token, VERSIONS_LIST, str(parsed))
+        async with self._uow.autocommit() as repo:
+            if await repo.get_template(caller.account_id, parsed) is None:
+                raise template_not_found(parsed)
+            rows = await repo.list_versions(
+                caller.account_id, parsed, limit=size + 1, before=before
+            )
+        return Page.cut(
+            rows,
+            size,
+            lambda last: self._pages.encode_id(VERSIONS_LIST, str(parsed), last.version),
+        )
+
+    async def get_template_version(
+        self, caller: Principal, template_id: str, version: int
+    ) -> versions.TemplateVersion:
+        parsed = parse_uuid(template_id, "template_id")
+        versions.check_version_number(version)
+        async with self._uow.autocommit() as repo:
+            found = await repo.get_version(caller.account_id, parsed, version)
+            if found is None and await repo.get_template(caller.account_id, parsed) is None:
+                raise template_not_found(parsed)
+        if found is None:
+            raise versions.version_not_found(parsed, version)
+        return found
+
+    async def diff_template_versions(
+        self,
+        caller: Principal,
+        template_id: str,
+        *,
+        from_version: int,
+        to_version: int,
+        context_lines: int | None,
+    ) -> versions.VersionDiff:
+        """A unified diff of two versions (`to_version` 0: the current one),
+        computed by the domain from the stored versions."""
+        parsed = parse_uuid(template_id, "template_id")
+        versions.check_version_number(from_version, "from_version")
+        if to_version:
+            versions.check_version_number(to_version, "to_version")
+        context = 3 if context_lines is None else context_lines
+        async with self._uow.autocommit() as repo:
+            template = await repo.get_template(caller.account_id, parsed)
+            if template is None:
+                raise template_not_found(parsed)
+            newer = to_version or template.current_version
+            old = await repo.get_version(caller.account_id, parsed, from_version)
+            new = await repo.get_version(caller.account_id, parsed, newer)
+        if old is None:
+            raise versions.version_not_found(parsed, from_version)
+        if new is None:
+            raise versions.version_not_found(parsed, newer)
+        return versions.diff_versions(old, new, context=context)
+
+    async def deprecate_template_version(
+        self, caller: Principal, template_id: str, version: int, *, reason: str
+    ) -> versions.TemplateVersion:
+        """Marks a version deprecated (its creator's template: the creator or
+        an admin, as for publishing). Deprecating it again changes nothing."""
+        caller.require_writer()
+        parsed = parse_uuid(template_id, "template_id")
+        versions.check_version_number(version)
+        checked_reason = check_text(reason.strip(), "reason", max_len=versions.MAX_CHANGE_NOTE)
+        async with self._uow.transaction() as repo:
+            template = await repo.get_template(caller.account_id, parsed)
+            if template is None:
+                raise template_not_found(parsed)
+            tpl.check_may_publish(template, user_id=caller.user_id, is_admin=caller.is_admin)
+            await repo.deprecate_version(
+                caller.account_id, parsed, version, user_id=caller.user_id, reason=checked_reason
+            )
+            found = await repo.get_version(caller.account_id, parsed, version)
+        if found is None:
+            raise versions.version_not_found(parsed, version)
+        return found
+
+    # Inline submit with provenance.
+
+    async def submit_draft(
+        self,
+        caller: Principal,
+        session_id: str,
+        *,
+        fix_id: str,
+        source: SubmitSource | None,
+        etag: str,
+    ) -> Submitted:
+        """Sends the session's script to a fix (the one named, else the one
+        the session drafts for), with where it came from: the AI's script for
+        that fix as is, the editor buffer measured against the AI script for
+        it that it is closest to, or a buffer with no AI script to start from
+        (hand-written). The fixes service measures the edit."""
+        caller.require_writer()
+        parsed = parse_uuid(session_id, "session_id")
+        named_fix = parse_uuid(fix_id, "fix_id") if fix_id else None
+        async with self._uow.autocommit() as repo:
+            session = await self._own_session(repo, caller, parsed)
+            drafts = await repo.list_messages(session.id, limit=SUBMIT_CANDIDATES, newest=True)
+        if session.ai_session_id is None:
+            raise FailedPrecondition(
+                "NO_AI_SESSION",
+                "the session drafts for no AI session, so it has no fix to submit to",
+                metadata={"session_id": str(session.id)},
+            )
+        target = target_fix(session, named_fix)
+        submission = submission_of(session, drafts, source, target)
+        return await self._fixes.submit_script(
+            caller.token,
+            ai_session_id=session.ai_session_id,
+            fix_id=target,
+            submission=submission,
+            etag=etag,
+        )
 
 
 class TemplateImportService:
@@ -557,7 +730,9 @@ class TemplateImportService:
         async with unit as repo:
             for recipe in recipes:
                 for language in recipe.languages:
-                    new = recipe.template(language)
+                    new = replace(
+                        recipe.template(language), change_note=f"Imported from recipe {recipe.id}"
+                    )
                     written = await repo.upsert_recipe_template(
                         new,
                         account_id=account_id,

@@ -41,7 +41,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from fixes_service.adapters import statements as sql
@@ -50,12 +50,14 @@ from fixes_service.adapters.rows import (
     fix_from_row,
     parameters_json,
     proposal_from_row,
+    provenance_json,
     run_json,
     session_from_row,
 )
 from fixes_service.adapters.tables import ai_sessions as S
 from fixes_service.adapters.tables import suggested_fixes as F
 from fixes_service.adapters.tables import template_proposals as P
+from fixes_service.domain import analytics
 from fixes_service.domain.access import Scope
 from fixes_service.domain.errors import fix_not_found, session_not_found
 from fixes_service.domain.model import (
@@ -226,6 +228,8 @@ class FixesRepository:
                 "event_details": {
                     "has_script": fix.ai_drafted_script is not None,
                     "has_template": fix.script_template_id is not None,
+                    "script_template_version": fix.script_template_version,
+                    "origin": str(fix.provenance.origin) if fix.provenance else None,
                     "script_parameters": [p.name for p in fix.script_parameters],
                 },
                 "event_state_version": session.state_version + 1,
@@ -237,6 +241,11 @@ class FixesRepository:
                 "new_parameters": fix.ai_drafted_parameters,
                 "new_script_parameters": parameters_json(fix.script_parameters),
                 "new_template_id": fix.script_template_id,
+                "new_template_version": fix.script_template_version,
+                "new_template_recipe_id": fix.script_template_recipe_id,
+                "new_script_provenance": provenance_json(fix.script_provenance),
+                "new_ai_script_basis": fix.ai_script_basis,
+                "new_title_cluster": fix.title_cluster,
             },
         )
         return replace(fix, state_version=session.state_version + 1)
@@ -363,6 +372,76 @@ class FixesRepository:
         ).all()
         return {fix.id: fix for fix in map(fix_from_row, rows)}
 
+    # --- outcome analytics ------------------------------------------------------------
+
+    async def _analytics_settings(self) -> None:
+        for statement in sql.ANALYTICS_SETTINGS:
+            await self._conn.execute(text(statement))
+
+    async def outcome_analytics(
+        self,
+        account_id: str,
+        window: analytics.Window,
+        dimension: analytics.Dimension | None,
+        limit: int,
+    ) -> tuple[analytics.Group, list[analytics.Group]]:
+        """The totals of the account's runs declared in `window`, and its
+        largest groups by `dimension` (at most `limit` + 1). Call it in a
+        transaction (its settings are local to it)."""
+        await self._analytics_settings()
+        rows = (
+            await self._conn.execute(
+                text(sql.outcome_analytics_sql(dimension.value if dimension else None)),
+                {
+                    "scope_account_id": account_id,
+                    "page_start": window.start,
+                    "page_end": window.end,
+                    "page_limit": limit,
+                },
+            )
+        ).all()
+        columns = sql.ANALYTICS_GROUP_COLUMNS[dimension.value] if dimension else ()
+        return _figures(rows, columns)
+
+    async def template_success_rate(
+        self, account_id: str, template_id: UUID, window: analytics.Window
+    ) -> tuple[analytics.Group, list[analytics.Group]]:
+        """A template's runs in `window`: in total, and by version (newest first)."""
+        await self._analytics_settings()
+        rows = (
+            await self._conn.execute(
+                text(sql.TEMPLATE_SUCCESS_RATE),
+                {
+                    "scope_account_id": account_id,
+                    "key_template_id": template_id,
+                    "page_start": window.start,
+                    "page_end": window.end,
+                },
+            )
+        ).all()
+        total, versions = _figures(rows, ("template_version",))
+        return replace(total, template_id=str(template_id)), [
+            replace(v, template_id=str(template_id)) for v in versions
+        ]
+
+    async def recipe_success_rate(
+        self, account_id: str, recipe_id: str, window: analytics.Window
+    ) -> analytics.Group:
+        await self._analytics_settings()
+        rows = (
+            await self._conn.execute(
+                text(sql.RECIPE_SUCCESS_RATE),
+                {
+                    "scope_account_id": account_id,
+                    "key_recipe_id": recipe_id,
+                    "page_start": window.start,
+                    "page_end": window.end,
+                },
+            )
+        ).all()
+        total, _ = _figures(rows, ())
+        return total
+
     # --- template-proposal outbox -----------------------------------------------
 
     async def pending_proposals(self, limit: int) -> list[TemplateProposal]:
@@ -390,6 +469,52 @@ class FixesRepository:
         return proposal_from_row(row) if row else None
 
 
+def _durations(samples: int, percentiles: list[float] | None) -> analytics.Durations:
+    if not samples or not percentiles:
+        return analytics.Durations(samples=samples)
+    return analytics.Durations(samples, float(percentiles[0]), float(percentiles[1]))
+
+
+def _group(m: Mapping[str, Any], columns: tuple[str, ...]) -> analytics.Group:
+    values = [m[c] for c in columns]
+    key = "@".join(str(v) for v in values if v is not None) or analytics.NONE_KEY
+    template_id = m.get("template_id")
+    return analytics.Group(
+        key=key,
+        counts=analytics.Counts(
+            runs=m["runs"],
+            success=m["success"],
+            failed=m["failed"],
+            partial=m["partial"],
+            never_applied=m["never_applied"],
+        ),
+        proposal_to_run=_durations(m["to_run_samples"], m["to_run"]),
+        run_to_outcome=_durations(m["to_outcome_samples"], m["to_outcome"]),
+        template_id=str(template_id) if template_id is not None else None,
+        template_version=m.get("template_version"),
+    )
+
+
+def _figures(
+    rows: list[Any], columns: tuple[str, ...]
+) -> tuple[analytics.Group, list[analytics.Group]]:
+    """The totals row (an empty window has none: all zero) and the groups."""
+    total = analytics.Group(
+        key="",
+        counts=analytics.Counts(),
+        proposal_to_run=analytics.Durations(),
+        run_to_outcome=analytics.Durations(),
+    )
+    groups = []
+    for row in rows:
+        m = row._mapping
+        if m["is_total"]:
+            total = _group(m, ())
+        else:
+            groups.append(_group(m, columns))
+    return replace(total, key=""), groups
+
+
 def _snapshot(row: Mapping[str, Any] | None) -> FixSnapshot:
     if row is None:
         raise fix_not_found()
@@ -409,6 +534,7 @@ def _write_variant(fix: Fix, change: FixChange) -> tuple[bool, bool, bool]:
         after.ai_drafted_script is not fix.ai_drafted_script
         or after.ai_drafted_parameters is not fix.ai_drafted_parameters
         or after.script_parameters is not fix.script_parameters
+        or after.script_provenance is not fix.script_provenance
     )
     return script_changed, change.leaves_template_proposal, change.run is not None
 
@@ -443,6 +569,8 @@ def _write_params(
             run_script=run.script,
             run_parameters=run.parameters,
             run_rendered=run.rendered,
+            run_template_version=run.script_template_version,
+            run_provenance=provenance_json(run.provenance),
             set_last_run=run_json(written.last_run),
         )
     if leaves_proposal:

@@ -35,6 +35,7 @@ from fixes_service.domain.model import (
     TemplateProposal,
 )
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.provenance import Provenance
 from flowpilot.kernel.scripts import Parameter
 
 AnyRow = Row[Any] | Mapping[str, Any]
@@ -76,7 +77,18 @@ def run_json(run: FixRun) -> dict[str, Any]:
         "rendered": planned.rendered,
         "declared_by_user_id": planned.declared_by_user_id,
         "declared_at": planned.declared_at.isoformat(),
+        "script_template_version": planned.script_template_version,
+        "provenance": provenance_json(planned.provenance),
     }
+
+
+def provenance_json(provenance: Provenance | None) -> dict[str, Any] | None:
+    return provenance.to_json() if provenance is not None else None
+
+
+def _provenance(value: Any) -> Provenance | None:
+    data = _json_value(value)
+    return Provenance.from_json(data) if data else None
 
 
 def _run(m: Mapping[str, Any]) -> FixRun:
@@ -100,6 +112,8 @@ def _run(m: Mapping[str, Any]) -> FixRun:
                 else datetime.fromisoformat(declared_at)
             ),
             script_template_id=UUID(str(template_id)) if template_id else None,
+            script_template_version=m.get("script_template_version"),
+            provenance=_provenance(m.get("provenance")),
         ),
     )
 
@@ -167,6 +181,11 @@ def fix_from_row(row: AnyRow) -> Fix:
         script_parameters=tuple(Parameter.from_json(p) for p in typed or ()),
         notes_history=tuple(FixNote.from_json(n) for n in notes or ()),
         last_run=_run(last_run) if last_run else None,
+        script_template_version=m["script_template_version"],
+        script_template_recipe_id=m["script_template_recipe_id"],
+        script_provenance=_provenance(m["script_provenance"]),
+        ai_script_basis=m["ai_script_basis"],
+        title_cluster=m["title_cluster"] or "",
     )
 
 

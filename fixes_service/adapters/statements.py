@@ -50,7 +50,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.sql.dml import Insert
 
-from fixes_service.adapters.rows import notes_json, parameters_json
+from fixes_service.adapters.rows import notes_json, parameters_json, provenance_json
 from fixes_service.adapters.tables import (
     ai_sessions,
     fix_events,
@@ -251,6 +251,8 @@ _RUN_VALUES = {
     "rendered": bindparam("run_rendered"),
     "declared_by_user_id": bindparam("event_actor"),
     "declared_at": bindparam(NOW),
+    "script_template_version": bindparam("run_template_version"),
+    "provenance": bindparam("run_provenance", type_=_JSON),
 }
 
 
@@ -266,6 +268,8 @@ def _write_fix(*, script: bool, proposal: bool, run: bool) -> Insert:
         values["ai_drafted_script"] = bindparam("set_script")
         values["ai_drafted_parameters"] = bindparam("set_parameters", type_=_JSON)
         values["script_parameters"] = bindparam("set_script_parameters", type_=_JSON)
+        values["script_provenance"] = bindparam("set_script_provenance", type_=_JSON)
+        values["ai_script_basis"] = bindparam("set_ai_script_basis")
     if run:
         values["last_run"] = bindparam("set_last_run", type_=_JSON)
     write_fix = (
@@ -341,6 +345,11 @@ CREATE_FIX = (
             ai_drafted_parameters=bindparam("new_parameters", type_=_JSON),
             script_parameters=bindparam("new_script_parameters", type_=_JSON),
             script_template_id=bindparam("new_template_id"),
+            script_template_version=bindparam("new_template_version"),
+            script_template_recipe_id=bindparam("new_template_recipe_id"),
+            script_provenance=bindparam("new_script_provenance", type_=_JSON),
+            ai_script_basis=bindparam("new_ai_script_basis"),
+            title_cluster=bindparam("new_title_cluster"),
             state_version=bindparam("event_state_version", type_=BigInteger),
             status=bindparam("event_to_status"),
             created_at=bindparam(NOW),
@@ -438,4 +447,90 @@ def script_params(fix: Fix) -> dict[str, Any]:
         "set_script": fix.ai_drafted_script,
         "set_parameters": fix.ai_drafted_parameters,
         "set_script_parameters": parameters_json(fix.script_parameters),
+        "set_script_provenance": provenance_json(fix.script_provenance),
+        "set_ai_script_basis": fix.ai_script_basis,
     }
+
+
+# --- outcome analytics (run_facts) ------------------------------------------------------
+
+# The figures of one group of runs (or of all, the grouping set `()`): counts
+# by outcome and the percentiles of both durations, in one pass. Durations are
+# `date_part` (double precision): `extract` answers numeric, which sorts
+# several times slower.
+_FIGURES = """
+    count(*) AS runs,
+    count(*) FILTER (WHERE outcome = 'applied_success') AS success,
+    count(*) FILTER (WHERE outcome = 'applied_failed') AS failed,
+    count(*) FILTER (WHERE outcome = 'applied_partial') AS partial,
+    count(*) FILTER (WHERE outcome = 'never_applied') AS never_applied,
+    count(*) AS to_run_samples,
+    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
+        (ORDER BY date_part('epoch', declared_at - proposed_at)) AS to_run,
+    count(outcome_at) FILTER (WHERE outcome <> 'never_applied') AS to_outcome_samples,
+    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP
+        (ORDER BY date_part('epoch', outcome_at - declared_at))
+        FILTER (WHERE outcome <> 'never_applied') AS to_outcome
+"""
+
+# The columns each dimension groups by (text of `run_facts` columns).
+ANALYTICS_GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
+    "template_version": ("template_id", "template_version"),
+    "template": ("template_id",),
+    "origin": ("origin",),
+    "language": ("language",),
+    "title_cluster": ("title_cluster",),
+    "recipe": ("recipe_id",),
+}
+
+
+def outcome_analytics_sql(dimension: str | None) -> str:
+    """The totals and (with a dimension) the largest groups of an account's
+    runs declared in a window, in one scan of the covering index
+    `ix_run_facts_account_declared`: the totals row first, then the groups by
+    runs, at most `page_limit` of them (and one more when there are more)."""
+    columns = ANALYTICS_GROUP_COLUMNS[dimension] if dimension else ()
+    select_columns = "".join(f"{c}, " for c in columns) or ""
+    if columns:
+        grouping = f"GROUPING SETS (({', '.join(columns)}), ())"
+        is_total = f"GROUPING({', '.join(columns)}) <> 0"
+    else:
+        grouping, is_total = "()", "true"
+    return f"""
+        SELECT * FROM (
+            SELECT {select_columns}{is_total} AS is_total, {_FIGURES}
+            FROM run_facts
+            WHERE account_id = :scope_account_id
+              AND declared_at >= :page_start AND declared_at < :page_end
+            GROUP BY {grouping}
+        ) figures
+        ORDER BY is_total DESC, runs DESC{"".join(f", {c} NULLS LAST" for c in columns)}
+        -- The totals row, the groups asked for, and one more to tell a truncation.
+        LIMIT :page_limit + 2
+    """
+
+
+# An analytics read sorts up to an account's runs in the window (percentiles,
+# groups): in memory rather than on disk, and without JIT compilation, which
+# costs more than it saves on these plans. Local to the read's transaction.
+ANALYTICS_SETTINGS = (
+    "SET LOCAL work_mem = '64MB'",
+    "SET LOCAL jit = off",
+)
+
+# One template's runs (totals, and by version) or one recipe's, in a window:
+# one short range of a partial index.
+TEMPLATE_SUCCESS_RATE = f"""
+    SELECT template_version, GROUPING(template_version) <> 0 AS is_total, {_FIGURES}
+    FROM run_facts
+    WHERE account_id = :scope_account_id AND template_id = :key_template_id
+      AND declared_at >= :page_start AND declared_at < :page_end
+    GROUP BY GROUPING SETS ((template_version), ())
+    ORDER BY is_total DESC, template_version DESC NULLS LAST
+"""
+RECIPE_SUCCESS_RATE = f"""
+    SELECT true AS is_total, {_FIGURES}
+    FROM run_facts
+    WHERE account_id = :scope_account_id AND recipe_id = :key_recipe_id
+      AND declared_at >= :page_start AND declared_at < :page_end
+"""

@@ -109,6 +109,16 @@ suggested_fixes = Table(
     # A copy of the latest `fix_runs` row (the record itself is append-only),
     # so reading a fix needs no join.
     Column("last_run", JSONB(none_as_null=True)),
+    # The version of `script_template_id` the fix is pinned to (a template
+    # run renders it), and the catalogue recipe of that template.
+    Column("script_template_version", Integer),
+    Column("script_template_recipe_id", Text),
+    # Where `ai_drafted_script` came from (`Provenance.to_json`), and the AI's
+    # text an engineer's edit of it is measured against.
+    Column("script_provenance", JSONB(none_as_null=True)),
+    Column("ai_script_basis", Text),
+    # The normalised title (`domain.analytics.title_cluster`).
+    Column("title_cluster", Text),
     CheckConstraint(_in("status", FixStatus), name="status"),
     CheckConstraint(_in("script_language", ScriptLanguage), name="script_language"),
     CheckConstraint(
@@ -221,6 +231,9 @@ fix_runs = Table(
     Column("rendered", Boolean, nullable=False),
     Column("declared_by_user_id", Text, nullable=False),
     Column("declared_at", DateTime(timezone=True), nullable=False),
+    # The template version a template run rendered, and where the script came from.
+    Column("script_template_version", Integer),
+    Column("provenance", JSONB(none_as_null=True)),
     CheckConstraint(_in("kind", RunKind), name="kind"),
     CheckConstraint(_in("source", RunSource), name="source"),
     CheckConstraint(_in("language", ScriptLanguage), name="language"),
@@ -233,6 +246,76 @@ fix_runs = Table(
     ),
     # One run per change of a fix; also the join to its audit row.
     Index("uq_fix_runs_fix_state_version", "fix_id", "state_version", unique=True),
+)
+
+_FACT_COLUMNS = (
+    "outcome",
+    "origin",
+    "language",
+    "template_id",
+    "template_version",
+    "recipe_id",
+    "title_cluster",
+    "proposed_at",
+    "outcome_at",
+)
+
+# One row per declared run with its outcome, for outcome analytics: written
+# by triggers only (migration 0003), in the transaction of the change that
+# declared the run or recorded its outcome, whichever code path made it.
+run_facts = Table(
+    "run_facts",
+    metadata,
+    Column(
+        "run_id",
+        UUID(as_uuid=True),
+        ForeignKey("fix_runs.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    Column("fix_id", UUID(as_uuid=True), nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
+    Column("proposed_at", DateTime(timezone=True), nullable=False),
+    # `RunOutcome` (null: pending), and when it was recorded.
+    Column("outcome", Text),
+    Column("outcome_at", DateTime(timezone=True)),
+    # `ScriptOrigin` (null: a run declared before provenance was kept).
+    Column("origin", Text),
+    Column("language", Text, nullable=False),
+    Column("template_id", UUID(as_uuid=True)),
+    Column("template_version", Integer),
+    Column("recipe_id", Text),
+    Column("title_cluster", Text, nullable=False),
+    CheckConstraint(
+        "outcome IS NULL OR outcome IN "
+        "('applied_success', 'applied_failed', 'applied_partial', 'never_applied')",
+        name="outcome",
+    ),
+    CheckConstraint("(outcome IS NULL) = (outcome_at IS NULL)", name="outcome_at"),
+    # The window scan of an account reads only this index (covering).
+    Index(
+        "ix_run_facts_account_declared",
+        "account_id",
+        "declared_at",
+        postgresql_include=list(_FACT_COLUMNS),
+    ),
+    Index(
+        "ix_run_facts_account_template",
+        "account_id",
+        "template_id",
+        "declared_at",
+        postgresql_include=["template_version", "outcome"],
+        postgresql_where=text("template_id IS NOT NULL"),
+    ),
+    Index(
+        "ix_run_facts_account_recipe",
+        "account_id",
+        "recipe_id",
+        "declared_at",
+        postgresql_include=["outcome"],
+        postgresql_where=text("recipe_id IS NOT NULL"),
+    ),
+    Index("ix_run_facts_fix", "fix_id", "declared_at"),
 )
 
 # The transactional outbox of `draft_template` decisions (CONTRACT §4).

@@ -24,6 +24,7 @@ from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter, ParameterType
 from flowpilot.runtime.context import outgoing_metadata
 from flowpilot.runtime.errors import NotFound, Unauthenticated, Unavailable
+from flowpilot.runtime.grpc_errors import relayed_error
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.runtime.server import open_channel, retry_service_config
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2, scriptbuilder_pb2_grpc
@@ -33,7 +34,10 @@ log = logging.getLogger("flowpilot.fixes.templates_client")
 SCRIPTBUILDER_SERVICE = "flowpilot.scriptbuilder.v1.ScriptBuilderService"
 # Every method this client calls: reads, safe to retry, and leaves (they call
 # no other service). tests/foundation/test_call_graph.py holds both services to it.
-CALLED_METHODS = (f"{SCRIPTBUILDER_SERVICE}/GetTemplate",)
+CALLED_METHODS = (
+    f"{SCRIPTBUILDER_SERVICE}/GetTemplate",
+    f"{SCRIPTBUILDER_SERVICE}/GetTemplateVersion",
+)
 
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
 PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
@@ -78,18 +82,49 @@ class TemplatesClient:
             )
         except grpc.aio.AioRpcError as exc:
             raise _translate(exc, template_id) from exc
-        language = LANGUAGE.get(reply.language)
-        if language is None:
-            raise Unavailable(
-                "SCRIPT_BUILDER_UNAVAILABLE",
-                "the script-builder answered a template without a language",
-            )
         return ScriptTemplate(
             id=template_id,
-            language=language,
+            language=_language(reply.language),
             body=reply.body,
             parameters=tuple(_parameter(p) for p in reply.parameters),
+            # A script-builder before template versions answers 0: version 1.
+            version=reply.current_version or 1,
+            deprecated=reply.current_version_deprecated,
+            recipe_id=reply.source_recipe_id if reply.HasField("source_recipe_id") else None,
         )
+
+    async def get_version(self, token: str, template_id: uuid.UUID, version: int) -> ScriptTemplate:
+        """One version of the template, as `get` answers the current one."""
+        try:
+            reply = await self._stub.GetTemplateVersion(
+                scriptbuilder_pb2.GetTemplateVersionRequest(
+                    template_id=str(template_id), version=version
+                ),
+                metadata=outgoing_metadata(token),
+                timeout=self._timeout,
+                wait_for_ready=True,
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise _translate(exc, template_id) from exc
+        return ScriptTemplate(
+            id=template_id,
+            language=_language(reply.language),
+            body=reply.body,
+            parameters=tuple(_parameter(p) for p in reply.parameters),
+            version=reply.version,
+            deprecated=reply.deprecated,
+            recipe_id=reply.source_recipe_id if reply.HasField("source_recipe_id") else None,
+        )
+
+
+def _language(number: int) -> ScriptLanguage:
+    language = LANGUAGE.get(number)
+    if language is None:
+        raise Unavailable(
+            "SCRIPT_BUILDER_UNAVAILABLE",
+            "the script-builder answered a template without a language",
+        )
+    return language
 
 
 def _parameter(p: types_pb2.ScriptParameter) -> Parameter:
@@ -107,6 +142,9 @@ def _parameter(p: types_pb2.ScriptParameter) -> Parameter:
 def _translate(exc: grpc.aio.AioRpcError, template_id: uuid.UUID) -> Exception:
     code = exc.code()
     if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+        relayed = relayed_error(exc)
+        if relayed is not None and relayed.reason == "TEMPLATE_VERSION_NOT_FOUND":
+            return relayed  # the template exists; the pinned or asked version does not
         return template_not_found(template_id)
     if code is grpc.StatusCode.UNAUTHENTICATED:
         return Unauthenticated("the script-builder refused the token", reason="TOKEN_REFUSED")

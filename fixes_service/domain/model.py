@@ -21,6 +21,12 @@ from typing import Any
 from uuid import UUID
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.kernel.provenance import (
+    DraftBasis,
+    Provenance,
+    drafted_provenance,
+    template_provenance,
+)
 from flowpilot.kernel.scripts import (
     Parameter,
     check_placeholders,
@@ -219,6 +225,10 @@ class PlannedRun:
     declared_by_user_id: str
     declared_at: datetime
     script_template_id: UUID | None = None
+    # A template run: the version rendered (the one the fix pinned).
+    script_template_version: int | None = None
+    # Where the script came from (None: not known, for runs before issue 16).
+    provenance: Provenance | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +249,7 @@ class RenderedTemplate:
     language: ScriptLanguage
     script: str
     values: dict[str, Any]
+    version: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +309,28 @@ class Fix:
     script_parameters: tuple[Parameter, ...] = ()
     notes_history: tuple[FixNote, ...] = ()
     last_run: FixRun | None = None
+    # The version of `script_template_id` the fix is pinned to, and its recipe.
+    script_template_version: int | None = None
+    script_template_recipe_id: str | None = None
+    # Where `ai_drafted_script` came from, and the AI's text edits are measured against.
+    script_provenance: Provenance | None = None
+    ai_script_basis: str | None = None
+    # The normalised title (`domain.analytics.title_cluster`).
+    title_cluster: str = ""
+
+    @property
+    def template_provenance(self) -> Provenance | None:
+        if self.script_template_id is None:
+            return None
+        return template_provenance(
+            self.script_template_id, self.script_template_version, self.script_template_recipe_id
+        )
+
+    @property
+    def provenance(self) -> Provenance | None:
+        """Where what the fix runs came from: its template (apply runs the
+        template first), else its drafted script."""
+        return self.template_provenance or self.script_provenance
 
     @property
     def is_terminal(self) -> bool:
@@ -670,6 +703,7 @@ def _drafted_run(fix: Fix, kind: RunKind, claim: RunClaim, actor: str, now: date
         rendered=False,
         declared_by_user_id=actor,
         declared_at=now,
+        provenance=fix.script_provenance,
     )
     if claim.values is not None:
         given = {name: value for name, value in claim.values.items() if value is not None}
@@ -698,6 +732,8 @@ def _template_run(fix: Fix, claim: RunClaim, actor: str, now: datetime) -> Plann
         declared_by_user_id=actor,
         declared_at=now,
         script_template_id=fix.script_template_id,
+        script_template_version=fix.script_template_version,
+        provenance=fix.template_provenance,
     )
 
 
@@ -731,6 +767,8 @@ class ScriptPatch:
     script_parameters: tuple[Parameter, ...] = ()
     sets_parameters: bool = False
     sets_script_parameters: bool = False
+    # What the script started from, when the request says (see `script_origin`).
+    basis: DraftBasis | None = None
 
 
 def update_script(
@@ -749,10 +787,12 @@ def update_script(
     parameters = patch.parameters if patch.sets_parameters else fix.ai_drafted_parameters
     typed = patch.script_parameters if patch.sets_script_parameters else fix.script_parameters
     check_script_parameters(script, typed)
-    if (script, parameters, typed) == (
+    provenance, basis = script_origin(fix, script, patch.basis)
+    if (script, parameters, typed, provenance) == (
         fix.ai_drafted_script,
         fix.ai_drafted_parameters,
         fix.script_parameters,
+        fix.script_provenance,
     ):
         return None
     after = _changed(
@@ -761,6 +801,8 @@ def update_script(
         ai_drafted_script=script,
         ai_drafted_parameters=parameters,
         script_parameters=typed,
+        script_provenance=provenance,
+        ai_script_basis=basis,
     )
     return FixChange(
         fix,
@@ -772,8 +814,35 @@ def update_script(
             "script_changed": script != fix.ai_drafted_script,
             "parameters_set": parameters is not None,
             "script_parameters": [p.name for p in typed],
+            **({"origin": str(provenance.origin)} if provenance else {}),
         },
     )
+
+
+def proposed_script_origin(script: str | None) -> tuple[Provenance | None, str | None]:
+    """A script proposed with the fix is the AI's draft (CreateSuggestedFix
+    is the AI side's call): its own basis."""
+    if script is None:
+        return None, None
+    return drafted_provenance(DraftBasis(ai_script=script), script), script
+
+
+def script_origin(
+    fix: Fix, script: str | None, basis: DraftBasis | None
+) -> tuple[Provenance | None, str | None]:
+    """Where a fix's drafted script came from, and the AI text kept to measure
+    later edits against. A stated basis decides (the script builder's submit
+    states it); without one, the fix's own AI text is the basis (an AI draft
+    the engineer edits stays measured against it), else the script counts
+    as written by hand. The script builder knows both texts; the edit is
+    measured here, once, for every path."""
+    if script is None:
+        return fix.script_provenance, fix.ai_script_basis
+    if basis is None:
+        if script == fix.ai_drafted_script:
+            return fix.script_provenance, fix.ai_script_basis
+        basis = DraftBasis(ai_script=fix.ai_script_basis)
+    return drafted_provenance(basis, script), basis.ai_script
 
 
 def apply(
@@ -1146,6 +1215,21 @@ class ScriptTemplate:
     language: ScriptLanguage
     body: str
     parameters: tuple[Parameter, ...]
+    # The version these are (the current one, or the one asked for).
+    version: int | None = None
+    deprecated: bool = False
+    recipe_id: str | None = None
+
+
+def check_pinnable(template: ScriptTemplate) -> None:
+    """A new fix may not pin a deprecated template version (fixes already
+    pinned to it keep rendering it)."""
+    if template.deprecated:
+        raise FailedPrecondition(
+            "TEMPLATE_VERSION_DEPRECATED",
+            f"version {template.version} of the script template is deprecated; pin another version",
+            metadata={"script_template_id": str(template.id), "version": str(template.version)},
+        )
 
 
 def render_template_run(template: ScriptTemplate, values: Mapping[str, Any]) -> RenderedTemplate:
@@ -1157,6 +1241,7 @@ def render_template_run(template: ScriptTemplate, values: Mapping[str, Any]) -> 
         language=template.language,
         script=substitute(template.language, template.body, resolved),
         values=resolved,
+        version=template.version,
     )
 
 

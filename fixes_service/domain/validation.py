@@ -22,6 +22,10 @@ MAX_PARAMETERS_DEPTH = 10
 MAX_ESCALATION_ENTRIES = 500
 
 
+# A catalogue recipe id (kebab-case, as the script builder's recipes are named).
+MAX_RECIPE_ID = 100
+
+
 def script(value: str, field: str = "ai_drafted_script") -> str:
     if not value or not value.strip():
         raise InvalidArgument(

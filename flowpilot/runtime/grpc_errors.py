@@ -122,3 +122,30 @@ def error_info(status: status_pb2.Status | None) -> error_details_pb2.ErrorInfo 
             detail.Unpack(info)
             return info
     return None
+
+
+# The refusals a service passes on unchanged when it called another one for
+# its caller (the caller's own mistake or the other service's rule).
+_RELAYED_KINDS: dict[grpc.StatusCode, type[DomainError]] = {
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+    grpc.StatusCode.ABORTED: Aborted,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+}
+
+
+def relayed_error(error: grpc.aio.AioRpcError) -> DomainError | None:
+    """Another service's refusal of the caller's request as the same domain
+    error (kind, reason, metadata), to pass on; None for failures that are
+    not the caller's to see as such (down, deadline, internal)."""
+    code = error.code()
+    info = error_info(status_from_metadata(error.trailing_metadata()))
+    reason = info.reason if info else code.name
+    metadata = dict(info.metadata) if info else {}
+    message = error.details() or code.name
+    if code is grpc.StatusCode.INVALID_ARGUMENT:
+        return InvalidArgument(
+            message, field=metadata.pop("field", None), reason=reason, metadata=metadata
+        )
+    kind = _RELAYED_KINDS.get(code)
+    return kind(reason, message, metadata=metadata) if kind else None

@@ -17,17 +17,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import field_mask_pb2, json_format
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2, fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.runtime.context import outgoing_metadata
 from flowpilot.runtime.errors import NotFound, Unauthenticated, Unavailable
-from flowpilot.runtime.grpc_errors import error_info, status_from_metadata
+from flowpilot.runtime.grpc_errors import error_info, relayed_error, status_from_metadata
+from flowpilot.runtime.kernel_proto import parameter_out, provenance_in
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.runtime.server import open_channel, retry_service_config
 from scriptbuilder_service.domain.drafting import FixContext
+from scriptbuilder_service.domain.submission import Submission, Submitted
 
 log = logging.getLogger("flowpilot.scriptbuilder.fixes_client")
 
@@ -38,6 +40,8 @@ RETRIED_METHODS = (
     f"{FIXES_SERVICE}/ListSuggestedFixes",
     f"{FIXES_SERVICE}/ListPendingTemplateProposals",
     f"{FIXES_SERVICE}/AckTemplateProposal",
+    # The same script, values and basis again is a no-op there.
+    f"{FIXES_SERVICE}/UpdateFixScript",
 )
 
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
@@ -128,6 +132,61 @@ class FixesClient:
             return None
         needing = [f for f in reply.suggested_fixes if f.needs_script]
         return _fix_context(needing[0]) if len(needing) == 1 else None
+
+    async def submit_script(
+        self,
+        token: str,
+        *,
+        ai_session_id: uuid.UUID,
+        fix_id: uuid.UUID,
+        submission: Submission,
+        etag: str,
+    ) -> Submitted:
+        """The fix's drafted script becomes the submission's, with its basis
+        (UpdateFixScript, as the caller). The fixes service's refusals (404,
+        409, 412, 400) are passed on as they are."""
+        basis = submission.basis
+        request = fixes_pb2.UpdateFixScriptRequest(
+            session_id=str(ai_session_id),
+            fix_id=str(fix_id),
+            ai_drafted_script=submission.script,
+            script_parameters=[parameter_out(p) for p in submission.script_parameters],
+            etag=etag,
+            update_mask=field_mask_pb2.FieldMask(
+                paths=["ai_drafted_script", "ai_drafted_parameters", "script_parameters"]
+            ),
+            basis=fixes_pb2.DraftBasis(
+                ai_script=basis.ai_script,
+                recipe_id=basis.recipe_id,
+                script_builder_session_id=(
+                    str(basis.script_builder_session_id)
+                    if basis.script_builder_session_id
+                    else None
+                ),
+                ai_message_id=str(basis.ai_message_id) if basis.ai_message_id else None,
+            ),
+        )
+        if submission.values is not None:
+            request.ai_drafted_parameters.update(submission.values)
+        try:
+            fix = await self._stub.UpdateFixScript(
+                request,
+                metadata=outgoing_metadata(token),
+                timeout=self._timeout,
+                wait_for_ready=True,
+            )
+        except grpc.aio.AioRpcError as exc:
+            relayed = relayed_error(exc)
+            if relayed is not None:
+                raise relayed from exc
+            raise _translate(exc, ai_session_id) from exc
+        return Submitted(
+            fix_id=fix.id,
+            ai_session_id=fix.ai_session_id,
+            script=fix.ai_drafted_script,
+            provenance=provenance_in(fix.provenance) if fix.HasField("provenance") else None,
+            etag=fix.etag,
+        )
 
     async def pending_proposals(self, token: str, page_size: int = 50) -> list[Proposal]:
         try:

@@ -25,8 +25,14 @@ from scriptbuilder_service.adapters.rows import (
     message_from_row,
     session_from_row,
     template_from_row,
+    version_from_row,
 )
-from scriptbuilder_service.adapters.tables import messages, sessions, templates
+from scriptbuilder_service.adapters.tables import (
+    messages,
+    sessions,
+    template_versions,
+    templates,
+)
 from scriptbuilder_service.domain.model import (
     DraftChange,
     Message,
@@ -36,7 +42,18 @@ from scriptbuilder_service.domain.model import (
     Role,
     Session,
 )
+from scriptbuilder_service.domain.template_versions import NewVersion, TemplateVersion
 from scriptbuilder_service.domain.templates import NewTemplate, Template, TemplateStatus
+
+V = template_versions
+# Whether a template's current version is deprecated, read with the template.
+_CURRENT_DEPRECATED = (
+    select(V.c.deprecated_at.is_not(None))
+    .where(V.c.template_id == templates.c.id, V.c.version == templates.c.current_version)
+    .scalar_subquery()
+    .label("current_version_deprecated")
+)
+_TEMPLATE = (*templates.c, _CURRENT_DEPRECATED)
 
 
 class ScriptBuilderRepository:
@@ -279,6 +296,9 @@ class ScriptBuilderRepository:
             "body": new.body,
             "parameters": [p.to_json() for p in new.parameters],
             "status": new.status.value,
+            # The version this write makes (its row is the trigger's).
+            "version_author_user_id": user_id,
+            "version_change_note": new.change_note,
         }
 
     async def insert_template(
@@ -294,7 +314,7 @@ class ScriptBuilderRepository:
         row = (
             await self._conn.execute(insert(templates).values(**values).returning(*templates.c))
         ).one()
-        return template_from_row(row)
+        return template_from_row(row)  # version 1, not deprecated
 
     async def insert_fix_draft(
         self, new: NewTemplate, *, account_id: str, user_id: str, fix_id: uuid.UUID
@@ -342,6 +362,8 @@ class ScriptBuilderRepository:
                 "body": statement.excluded.body,
                 "parameters": statement.excluded.parameters,
                 "source_recipe_digest": statement.excluded.source_recipe_digest,
+                "version_author_user_id": statement.excluded.version_author_user_id,
+                "version_change_note": statement.excluded.version_change_note,
                 "updated_at": func.now(),
             },
             # Only a recipe that changed rewrites its template.
@@ -387,7 +409,7 @@ class ScriptBuilderRepository:
         source_fix_id: uuid.UUID | None = None,
         status: TemplateStatus | None = None,
     ) -> list[Template]:
-        query = select(templates).where(templates.c.account_id == account_id)
+        query = select(*_TEMPLATE).where(templates.c.account_id == account_id)
         if source_fix_id is not None:
             query = query.where(templates.c.source_fix_id == source_fix_id)
         if status is not None:
@@ -414,18 +436,98 @@ class ScriptBuilderRepository:
         if creator is not None:
             query = query.where(templates.c.created_by_user_id == creator)
         query = query.values(status=TemplateStatus.PUBLISHED.value, updated_at=func.now())
-        row = (await self._conn.execute(query.returning(*templates.c))).first()
+        row = (await self._conn.execute(query.returning(templates.c.id))).first()
+        return await self.get_template(account_id, template_id) if row else None
+
+    async def get_template(
+        self, account_id: str, template_id: uuid.UUID, *, lock: bool = False
+    ) -> Template | None:
+        query = select(*_TEMPLATE).where(
+            templates.c.id == template_id, templates.c.account_id == account_id
+        )
+        if lock:
+            # Edits of one template queue here (its versions are numbered in order).
+            query = query.with_for_update(of=templates)
+        row = (await self._conn.execute(query)).first()
         return template_from_row(row) if row else None
 
-    async def get_template(self, account_id: str, template_id: uuid.UUID) -> Template | None:
+    # Template versions (every query is scoped to the account).
+
+    async def write_version(
+        self, account_id: str, template_id: uuid.UUID, edit: NewVersion, *, author: str
+    ) -> Template:
+        """The template's content becomes `edit`: the trigger numbers the new
+        version and records it. Call it in a transaction, after
+        `get_template(..., lock=True)`."""
         row = (
             await self._conn.execute(
-                select(templates).where(
-                    templates.c.id == template_id, templates.c.account_id == account_id
+                update(templates)
+                .where(templates.c.id == template_id, templates.c.account_id == account_id)
+                .values(
+                    language=edit.language.value,
+                    body=edit.body,
+                    parameters=[p.to_json() for p in edit.parameters],
+                    version_author_user_id=author,
+                    version_change_note=edit.change_note,
+                    updated_at=func.now(),
+                )
+                .returning(*templates.c)
+            )
+        ).one()
+        return template_from_row(row)  # a new version, not deprecated
+
+    async def get_version(
+        self, account_id: str, template_id: uuid.UUID, version: int
+    ) -> TemplateVersion | None:
+        row = (
+            await self._conn.execute(
+                select(V, templates.c.source_recipe_id)
+                .join(templates, templates.c.id == V.c.template_id)
+                .where(
+                    V.c.template_id == template_id,
+                    V.c.account_id == account_id,
+                    V.c.version == version,
                 )
             )
         ).first()
-        return template_from_row(row) if row else None
+        return version_from_row(row) if row else None
+
+    async def list_versions(
+        self, account_id: str, template_id: uuid.UUID, *, limit: int, before: int | None = None
+    ) -> list[TemplateVersion]:
+        """Newest first; `before` continues below a version number (keyset)."""
+        query = (
+            select(V, templates.c.source_recipe_id)
+            .join(templates, templates.c.id == V.c.template_id)
+            .where(V.c.template_id == template_id, V.c.account_id == account_id)
+        )
+        if before is not None:
+            query = query.where(V.c.version < before)
+        rows = await self._conn.execute(query.order_by(V.c.version.desc()).limit(limit))
+        return [version_from_row(r) for r in rows]
+
+    async def deprecate_version(
+        self, account_id: str, template_id: uuid.UUID, version: int, *, user_id: str, reason: str
+    ) -> bool:
+        """Marks the version deprecated; False when it was already (or does not exist)."""
+        row = (
+            await self._conn.execute(
+                update(V)
+                .where(
+                    V.c.template_id == template_id,
+                    V.c.account_id == account_id,
+                    V.c.version == version,
+                    V.c.deprecated_at.is_(None),
+                )
+                .values(
+                    deprecated_at=func.now(),
+                    deprecated_by_user_id=user_id,
+                    deprecation_reason=reason,
+                )
+                .returning(V.c.version)
+            )
+        ).first()
+        return row is not None
 
 
 def _owned_by(owner: Owner) -> tuple[ColumnElement[bool], ColumnElement[bool]]:

@@ -15,6 +15,7 @@ from scriptbuilder_service.domain.model import (
     Session,
     SessionStatus,
 )
+from scriptbuilder_service.domain.template_versions import TemplateVersion
 from scriptbuilder_service.domain.templates import Template, TemplateStatus
 
 
@@ -90,4 +91,24 @@ def template_from_row(row: Any) -> Template:
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         source_recipe_id=m["source_recipe_id"],
+        current_version=m["current_version"],
+        current_version_deprecated=bool(m.get("current_version_deprecated")),
+    )
+
+
+def version_from_row(row: Any) -> TemplateVersion:
+    m = row._mapping
+    return TemplateVersion(
+        template_id=m["template_id"],
+        version=m["version"],
+        language=ScriptLanguage(m["language"]),
+        body=m["body"],
+        parameters=tuple(Parameter.from_json(p) for p in m["parameters"]),
+        author_user_id=m["author_user_id"],
+        created_at=m["created_at"],
+        change_note=m["change_note"],
+        deprecated_at=m["deprecated_at"],
+        deprecated_by_user_id=m["deprecated_by_user_id"],
+        deprecation_reason=m["deprecation_reason"],
+        source_recipe_id=m.get("source_recipe_id"),
     )

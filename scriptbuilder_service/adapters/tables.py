@@ -10,6 +10,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -135,6 +136,12 @@ templates = Table(
     # imported: the import's idempotency key and its change detector.
     Column("source_recipe_id", String(100), nullable=True),
     Column("source_recipe_digest", String(64), nullable=True),
+    # The version `body`, `parameters` and `language` are; a trigger moves it
+    # on with every write of them and records the version (migration 0008).
+    Column("current_version", Integer, nullable=False, server_default="1"),
+    # Who makes the version a write makes, and why (copied into the version).
+    Column("version_author_user_id", String(255), nullable=True),
+    Column("version_change_note", Text, nullable=False, server_default=""),
     CheckConstraint(
         "language IN ('powershell', 'bash', 'python')", name="ck_script_templates_language"
     ),
@@ -147,5 +154,39 @@ templates = Table(
         "language",
         unique=True,
         postgresql_where=text("source_recipe_id IS NOT NULL"),
+    ),
+)
+
+# Every version of a template's content, immutable (a trigger refuses UPDATE
+# of the content, a second deprecation, and DELETE). Written by the trigger on
+# `script_templates`, never directly.
+template_versions = Table(
+    "script_template_versions",
+    metadata,
+    Column(
+        "template_id",
+        UUID(as_uuid=True),
+        ForeignKey("script_templates.id", ondelete="RESTRICT"),
+        primary_key=True,
+    ),
+    Column("version", Integer, primary_key=True),
+    Column("account_id", String(255), nullable=False),
+    Column("language", String(20), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("parameters", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("author_user_id", String(255), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("change_note", Text, nullable=False, server_default=""),
+    Column("deprecated_at", DateTime(timezone=True), nullable=True),
+    Column("deprecated_by_user_id", String(255), nullable=True),
+    Column("deprecation_reason", Text, nullable=False, server_default=""),
+    CheckConstraint("version >= 1", name="ck_script_template_versions_version"),
+    CheckConstraint(
+        "language IN ('powershell', 'bash', 'python')",
+        name="ck_script_template_versions_language",
+    ),
+    CheckConstraint(
+        "(deprecated_at IS NULL) = (deprecated_by_user_id IS NULL)",
+        name="ck_script_template_versions_deprecation",
     ),
 )

@@ -50,6 +50,9 @@ class Template:
     updated_at: datetime
     # The catalogue recipe it was imported from (`flowpilot templates import`).
     source_recipe_id: str | None = None
+    # The version `body`, `parameters` and `language` are.
+    current_version: int = 1
+    current_version_deprecated: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,8 @@ class NewTemplate:
     body: str
     parameters: tuple[Parameter, ...] = field(default=())
     status: TemplateStatus = TemplateStatus.PUBLISHED
+    # The note of the version this write makes.
+    change_note: str = ""
 
 
 NOT_TEMPLATE_CREATOR = "NOT_TEMPLATE_CREATOR"
@@ -143,4 +148,5 @@ def draft_from_fix(
         body=body,
         parameters=inferred_parameters(body, drafted_parameters, MAX_PARAMETERS),
         status=TemplateStatus.DRAFT,
+        change_note=f"Proposed by fix {fix_id}",
     )

@@ -36,13 +36,14 @@ class Client(GrpcClient):
         template_id: str | None = None,
         parameters: dict[str, Any] | None = None,
         title: str = "Restart Outlook",
+        script_language: int = types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
         **more: Any,
     ) -> pb.SuggestedFix:
         fields: dict[str, Any] = {
             "session_id": session_id,
             "title": title,
             "description": "Kills the hung process",
-            "script_language": types_pb2.SCRIPT_LANGUAGE_POWERSHELL,
+            "script_language": script_language,
         }
         if script is not None:
             fields["ai_drafted_script"] = script

@@ -132,10 +132,14 @@ def test_what_calls_out_today() -> None:
     the analysis sees the calls)."""
     assert _calling_out(FIXES) == {"CreateSuggestedFix", "ApplyFix"}
     assert {"CreateSession", "SendMessage"} <= _calling_out(SCRIPTBUILDER)
-    assert called_methods(_read(FIXES.package, FIXES.client_module)) == {"GetTemplate"}
-    assert "CheckAiSessionAccess" in called_methods(
+    assert called_methods(_read(FIXES.package, FIXES.client_module)) == {
+        "GetTemplate",
+        "GetTemplateVersion",
+    }
+    assert {"CheckAiSessionAccess", "UpdateFixScript"} <= called_methods(
         _read(SCRIPTBUILDER.package, SCRIPTBUILDER.client_module)
     )
+    assert "SubmitDraft" in _calling_out(SCRIPTBUILDER)
 
 
 def test_a_loop_is_caught() -> None:

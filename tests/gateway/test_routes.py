@@ -84,17 +84,31 @@ def test_the_protos_have_the_contract_surface() -> None:
         ("POST", "/api/v1/script-templates/{}/publish"),
         ("POST", f"{_FIX}:render"),
         ("POST", "/api/v1/script-builder/sessions/{}/messages:stream"),
+        # Issue 16: template versions, provenance-stating submit, analytics.
+        ("POST", "/api/v1/script-templates/{}/versions"),
+        ("GET", "/api/v1/script-templates/{}/versions"),
+        ("GET", "/api/v1/script-templates/{}/versions/{}"),
+        ("GET", "/api/v1/script-templates/{}/versions:diff"),
+        ("POST", "/api/v1/script-templates/{}/versions/{}:deprecate"),
+        ("POST", "/api/v1/script-builder/sessions/{}:submit"),
+        ("GET", "/api/v1/analytics/outcomes"),
+        ("GET", "/api/v1/analytics/success-rate"),
     }
     internal = {"CheckAiSessionAccess", "ListPendingTemplateProposals", "AckTemplateProposal"}
     assert not internal & {rpc for _, rpc, _, _ in RPCS}
 
 
-def concrete(template: str) -> tuple[str, dict[str, str]]:
-    values: dict[str, str] = {}
+# Path variables bound to integer fields (a template version).
+INTEGER_PATH_FIELDS = frozenset({"version"})
+
+
+def concrete(template: str) -> tuple[str, dict[str, str | int]]:
+    values: dict[str, str | int] = {}
 
     def fill(match: re.Match[str]) -> str:
-        values[match.group(1)] = str(uuid.uuid4())
-        return values[match.group(1)]
+        name = match.group(1)
+        values[name] = 7 if name in INTEGER_PATH_FIELDS else str(uuid.uuid4())
+        return str(values[name])
 
     return re.sub(r"\{([a-z_.]+)\}", fill, template), values
 

@@ -118,6 +118,7 @@ def test_downgrade_to_base_and_up_again(pg: EmbeddedPostgres, empty_db: tuple[st
         "script_builder_sessions",
         "script_builder_messages",
         "script_templates",
+        "script_template_versions",
     }
 
 

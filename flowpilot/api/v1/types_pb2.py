@@ -26,7 +26,7 @@ from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior_
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x66lowpilot/api/v1/types.proto\x12\x10\x66lowpilot.api.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xbb\x01\n\x0fScriptParameter\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x04type\x18\x02 \x01(\x0e\x32\x1f.flowpilot.api.v1.ParameterTypeB\x04\xe2\x41\x01\x02\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\'\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07\x63hoices\x18\x05 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t*\x87\x01\n\x0eScriptLanguage\x12\x1f\n\x1bSCRIPT_LANGUAGE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSCRIPT_LANGUAGE_POWERSHELL\x10\x01\x12\x18\n\x14SCRIPT_LANGUAGE_BASH\x10\x02\x12\x1a\n\x16SCRIPT_LANGUAGE_PYTHON\x10\x03*\x9b\x01\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x03\x12\x17\n\x13PARAMETER_TYPE_ENUM\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x66lowpilot/api/v1/types.proto\x12\x10\x66lowpilot.api.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xbb\x01\n\x0fScriptParameter\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x33\n\x04type\x18\x02 \x01(\x0e\x32\x1f.flowpilot.api.v1.ParameterTypeB\x04\xe2\x41\x01\x02\x12\x10\n\x08required\x18\x03 \x01(\x08\x12\'\n\x07\x64\x65\x66\x61ult\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x0f\n\x07\x63hoices\x18\x05 \x03(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\"s\n\x08\x45\x64itSize\x12\x10\n\x08\x61i_chars\x18\x01 \x01(\x05\x12\x13\n\x0b\x66inal_chars\x18\x02 \x01(\x05\x12\x15\n\rchanged_chars\x18\x03 \x01(\x05\x12\x15\n\rchanged_lines\x18\x04 \x01(\x05\x12\x12\n\nsimilarity\x18\x05 \x01(\x01\"\xe4\x02\n\x10ScriptProvenance\x12.\n\x06origin\x18\x01 \x01(\x0e\x32\x1e.flowpilot.api.v1.ScriptOrigin\x12(\n\x04\x65\x64it\x18\x02 \x01(\x0b\x32\x1a.flowpilot.api.v1.EditSize\x12\x18\n\x0btemplate_id\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x1d\n\x10template_version\x18\x04 \x01(\x05H\x01\x88\x01\x01\x12\x16\n\trecipe_id\x18\x05 \x01(\tH\x02\x88\x01\x01\x12&\n\x19script_builder_session_id\x18\x06 \x01(\tH\x03\x88\x01\x01\x12\x1a\n\rai_message_id\x18\x07 \x01(\tH\x04\x88\x01\x01\x42\x0e\n\x0c_template_idB\x13\n\x11_template_versionB\x0c\n\n_recipe_idB\x1c\n\x1a_script_builder_session_idB\x10\n\x0e_ai_message_id*\x87\x01\n\x0eScriptLanguage\x12\x1f\n\x1bSCRIPT_LANGUAGE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSCRIPT_LANGUAGE_POWERSHELL\x10\x01\x12\x18\n\x14SCRIPT_LANGUAGE_BASH\x10\x02\x12\x1a\n\x16SCRIPT_LANGUAGE_PYTHON\x10\x03*\x9b\x01\n\rParameterType\x12\x1e\n\x1aPARAMETER_TYPE_UNSPECIFIED\x10\x00\x12\x19\n\x15PARAMETER_TYPE_STRING\x10\x01\x12\x1a\n\x16PARAMETER_TYPE_INTEGER\x10\x02\x12\x1a\n\x16PARAMETER_TYPE_BOOLEAN\x10\x03\x12\x17\n\x13PARAMETER_TYPE_ENUM\x10\x04*\xa8\x01\n\x0cScriptOrigin\x12\x1d\n\x19SCRIPT_ORIGIN_UNSPECIFIED\x10\x00\x12\x1a\n\x16SCRIPT_ORIGIN_AI_DRAFT\x10\x01\x12!\n\x1dSCRIPT_ORIGIN_AI_DRAFT_EDITED\x10\x02\x12\x1a\n\x16SCRIPT_ORIGIN_TEMPLATE\x10\x03\x12\x1e\n\x1aSCRIPT_ORIGIN_HAND_WRITTEN\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,10 +37,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SCRIPTPARAMETER'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_SCRIPTPARAMETER'].fields_by_name['type']._loaded_options = None
   _globals['_SCRIPTPARAMETER'].fields_by_name['type']._serialized_options = b'\342A\001\002'
-  _globals['_SCRIPTLANGUAGE']._serialized_start=304
-  _globals['_SCRIPTLANGUAGE']._serialized_end=439
-  _globals['_PARAMETERTYPE']._serialized_start=442
-  _globals['_PARAMETERTYPE']._serialized_end=597
+  _globals['_SCRIPTLANGUAGE']._serialized_start=780
+  _globals['_SCRIPTLANGUAGE']._serialized_end=915
+  _globals['_PARAMETERTYPE']._serialized_start=918
+  _globals['_PARAMETERTYPE']._serialized_end=1073
+  _globals['_SCRIPTORIGIN']._serialized_start=1076
+  _globals['_SCRIPTORIGIN']._serialized_end=1244
   _globals['_SCRIPTPARAMETER']._serialized_start=114
   _globals['_SCRIPTPARAMETER']._serialized_end=301
+  _globals['_EDITSIZE']._serialized_start=303
+  _globals['_EDITSIZE']._serialized_end=418
+  _globals['_SCRIPTPROVENANCE']._serialized_start=421
+  _globals['_SCRIPTPROVENANCE']._serialized_end=777
 # @@protoc_insertion_point(module_scope)

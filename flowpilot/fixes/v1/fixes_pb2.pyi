@@ -131,6 +131,16 @@ class AiSessionChangeKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AI_SESSION_CHANGE_KIND_FIX_CREATED: _ClassVar[AiSessionChangeKind]
     AI_SESSION_CHANGE_KIND_FIX_UPDATED: _ClassVar[AiSessionChangeKind]
     AI_SESSION_CHANGE_KIND_SESSION_UPDATED: _ClassVar[AiSessionChangeKind]
+
+class OutcomeDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    OUTCOME_DIMENSION_UNSPECIFIED: _ClassVar[OutcomeDimension]
+    OUTCOME_DIMENSION_TEMPLATE_VERSION: _ClassVar[OutcomeDimension]
+    OUTCOME_DIMENSION_TEMPLATE: _ClassVar[OutcomeDimension]
+    OUTCOME_DIMENSION_ORIGIN: _ClassVar[OutcomeDimension]
+    OUTCOME_DIMENSION_LANGUAGE: _ClassVar[OutcomeDimension]
+    OUTCOME_DIMENSION_TITLE_CLUSTER: _ClassVar[OutcomeDimension]
+    OUTCOME_DIMENSION_RECIPE: _ClassVar[OutcomeDimension]
 AI_SESSION_STATUS_UNSPECIFIED: AiSessionStatus
 AI_SESSION_STATUS_ACTIVE: AiSessionStatus
 AI_SESSION_STATUS_RESOLVED: AiSessionStatus
@@ -208,6 +218,13 @@ AI_SESSION_CHANGE_KIND_SNAPSHOT: AiSessionChangeKind
 AI_SESSION_CHANGE_KIND_FIX_CREATED: AiSessionChangeKind
 AI_SESSION_CHANGE_KIND_FIX_UPDATED: AiSessionChangeKind
 AI_SESSION_CHANGE_KIND_SESSION_UPDATED: AiSessionChangeKind
+OUTCOME_DIMENSION_UNSPECIFIED: OutcomeDimension
+OUTCOME_DIMENSION_TEMPLATE_VERSION: OutcomeDimension
+OUTCOME_DIMENSION_TEMPLATE: OutcomeDimension
+OUTCOME_DIMENSION_ORIGIN: OutcomeDimension
+OUTCOME_DIMENSION_LANGUAGE: OutcomeDimension
+OUTCOME_DIMENSION_TITLE_CLUSTER: OutcomeDimension
+OUTCOME_DIMENSION_RECIPE: OutcomeDimension
 
 class AiSession(_message.Message):
     __slots__ = ("id", "owner_user_id", "account_id", "title", "status", "state_version", "created_at", "updated_at", "escalation_reason", "etag", "allowed_actions", "escalation_choices")
@@ -258,7 +275,7 @@ class FixNote(_message.Message):
     def __init__(self, outcome: _Optional[_Union[FixOutcome, str]] = ..., notes: _Optional[str] = ..., recorded_by_user_id: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class FixRun(_message.Message):
-    __slots__ = ("id", "kind", "source", "script_template_id", "language", "script", "parameters", "rendered", "declared_by_user_id", "declared_at", "state_version")
+    __slots__ = ("id", "kind", "source", "script_template_id", "language", "script", "parameters", "rendered", "declared_by_user_id", "declared_at", "state_version", "script_template_version", "provenance")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
@@ -270,6 +287,8 @@ class FixRun(_message.Message):
     DECLARED_BY_USER_ID_FIELD_NUMBER: _ClassVar[int]
     DECLARED_AT_FIELD_NUMBER: _ClassVar[int]
     STATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
     id: str
     kind: FixRunKind
     source: FixRunSource
@@ -281,7 +300,9 @@ class FixRun(_message.Message):
     declared_by_user_id: str
     declared_at: _timestamp_pb2.Timestamp
     state_version: int
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[FixRunKind, str]] = ..., source: _Optional[_Union[FixRunSource, str]] = ..., script_template_id: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., script: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., rendered: _Optional[bool] = ..., declared_by_user_id: _Optional[str] = ..., declared_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_version: _Optional[int] = ...) -> None: ...
+    script_template_version: int
+    provenance: _types_pb2.ScriptProvenance
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[FixRunKind, str]] = ..., source: _Optional[_Union[FixRunSource, str]] = ..., script_template_id: _Optional[str] = ..., language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., script: _Optional[str] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., rendered: _Optional[bool] = ..., declared_by_user_id: _Optional[str] = ..., declared_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., state_version: _Optional[int] = ..., script_template_version: _Optional[int] = ..., provenance: _Optional[_Union[_types_pb2.ScriptProvenance, _Mapping]] = ...) -> None: ...
 
 class AiOutcomeProposal(_message.Message):
     __slots__ = ("outcome", "rationale", "proposed_at")
@@ -294,7 +315,7 @@ class AiOutcomeProposal(_message.Message):
     def __init__(self, outcome: _Optional[_Union[FixOutcome, str]] = ..., rationale: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class SuggestedFix(_message.Message):
-    __slots__ = ("id", "ai_session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id", "status", "applied_at", "outcome_notes", "ai_outcome_proposal", "script_decision", "created_at", "updated_at", "banner_mode", "apply_route", "needs_script", "etag", "state_version", "allowed_actions", "script_parameters", "last_run", "notes_history")
+    __slots__ = ("id", "ai_session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id", "status", "applied_at", "outcome_notes", "ai_outcome_proposal", "script_decision", "created_at", "updated_at", "banner_mode", "apply_route", "needs_script", "etag", "state_version", "allowed_actions", "script_parameters", "last_run", "notes_history", "script_template_version", "provenance")
     ID_FIELD_NUMBER: _ClassVar[int]
     AI_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -319,6 +340,8 @@ class SuggestedFix(_message.Message):
     SCRIPT_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     LAST_RUN_FIELD_NUMBER: _ClassVar[int]
     NOTES_HISTORY_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROVENANCE_FIELD_NUMBER: _ClassVar[int]
     id: str
     ai_session_id: str
     title: str
@@ -343,7 +366,9 @@ class SuggestedFix(_message.Message):
     script_parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
     last_run: FixRun
     notes_history: _containers.RepeatedCompositeFieldContainer[FixNote]
-    def __init__(self, id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ..., status: _Optional[_Union[FixStatus, str]] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome_notes: _Optional[str] = ..., ai_outcome_proposal: _Optional[_Union[AiOutcomeProposal, _Mapping]] = ..., script_decision: _Optional[_Union[ScriptDecision, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., banner_mode: _Optional[_Union[BannerMode, str]] = ..., apply_route: _Optional[_Union[ApplyRoute, str]] = ..., needs_script: _Optional[bool] = ..., etag: _Optional[str] = ..., state_version: _Optional[int] = ..., allowed_actions: _Optional[_Iterable[_Union[FixAction, str]]] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., last_run: _Optional[_Union[FixRun, _Mapping]] = ..., notes_history: _Optional[_Iterable[_Union[FixNote, _Mapping]]] = ...) -> None: ...
+    script_template_version: int
+    provenance: _types_pb2.ScriptProvenance
+    def __init__(self, id: _Optional[str] = ..., ai_session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ..., status: _Optional[_Union[FixStatus, str]] = ..., applied_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., outcome_notes: _Optional[str] = ..., ai_outcome_proposal: _Optional[_Union[AiOutcomeProposal, _Mapping]] = ..., script_decision: _Optional[_Union[ScriptDecision, str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., banner_mode: _Optional[_Union[BannerMode, str]] = ..., apply_route: _Optional[_Union[ApplyRoute, str]] = ..., needs_script: _Optional[bool] = ..., etag: _Optional[str] = ..., state_version: _Optional[int] = ..., allowed_actions: _Optional[_Iterable[_Union[FixAction, str]]] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., last_run: _Optional[_Union[FixRun, _Mapping]] = ..., notes_history: _Optional[_Iterable[_Union[FixNote, _Mapping]]] = ..., script_template_version: _Optional[int] = ..., provenance: _Optional[_Union[_types_pb2.ScriptProvenance, _Mapping]] = ...) -> None: ...
 
 class FixEvent(_message.Message):
     __slots__ = ("id", "fix_id", "ai_session_id", "actor_user_id", "action", "from_status", "to_status", "details", "state_version", "created_at", "run")
@@ -430,7 +455,7 @@ class EscalateAiSessionRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., reason: _Optional[str] = ..., fix_outcomes: _Optional[_Iterable[_Union[FixOutcomeChoice, _Mapping]]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class CreateSuggestedFixRequest(_message.Message):
-    __slots__ = ("session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id", "etag", "script_parameters")
+    __slots__ = ("session_id", "title", "description", "script_language", "ai_drafted_script", "ai_drafted_parameters", "script_template_id", "etag", "script_parameters", "script_template_version")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -440,6 +465,7 @@ class CreateSuggestedFixRequest(_message.Message):
     SCRIPT_TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]
     SCRIPT_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     title: str
     description: str
@@ -449,7 +475,8 @@ class CreateSuggestedFixRequest(_message.Message):
     script_template_id: str
     etag: str
     script_parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
-    def __init__(self, session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ..., etag: _Optional[str] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ...) -> None: ...
+    script_template_version: int
+    def __init__(self, session_id: _Optional[str] = ..., title: _Optional[str] = ..., description: _Optional[str] = ..., script_language: _Optional[_Union[_types_pb2.ScriptLanguage, str]] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., script_template_id: _Optional[str] = ..., etag: _Optional[str] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., script_template_version: _Optional[int] = ...) -> None: ...
 
 class ListSuggestedFixesRequest(_message.Message):
     __slots__ = ("session_id", "page_size", "page_token")
@@ -478,7 +505,7 @@ class GetSuggestedFixRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ...) -> None: ...
 
 class UpdateFixScriptRequest(_message.Message):
-    __slots__ = ("session_id", "fix_id", "ai_drafted_script", "ai_drafted_parameters", "etag", "script_parameters", "update_mask")
+    __slots__ = ("session_id", "fix_id", "ai_drafted_script", "ai_drafted_parameters", "etag", "script_parameters", "update_mask", "basis")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     FIX_ID_FIELD_NUMBER: _ClassVar[int]
     AI_DRAFTED_SCRIPT_FIELD_NUMBER: _ClassVar[int]
@@ -486,6 +513,7 @@ class UpdateFixScriptRequest(_message.Message):
     ETAG_FIELD_NUMBER: _ClassVar[int]
     SCRIPT_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     fix_id: str
     ai_drafted_script: str
@@ -493,7 +521,20 @@ class UpdateFixScriptRequest(_message.Message):
     etag: str
     script_parameters: _containers.RepeatedCompositeFieldContainer[_types_pb2.ScriptParameter]
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., etag: _Optional[str] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    basis: DraftBasis
+    def __init__(self, session_id: _Optional[str] = ..., fix_id: _Optional[str] = ..., ai_drafted_script: _Optional[str] = ..., ai_drafted_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., etag: _Optional[str] = ..., script_parameters: _Optional[_Iterable[_Union[_types_pb2.ScriptParameter, _Mapping]]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., basis: _Optional[_Union[DraftBasis, _Mapping]] = ...) -> None: ...
+
+class DraftBasis(_message.Message):
+    __slots__ = ("ai_script", "recipe_id", "script_builder_session_id", "ai_message_id")
+    AI_SCRIPT_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_ID_FIELD_NUMBER: _ClassVar[int]
+    SCRIPT_BUILDER_SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    AI_MESSAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    ai_script: str
+    recipe_id: str
+    script_builder_session_id: str
+    ai_message_id: str
+    def __init__(self, ai_script: _Optional[str] = ..., recipe_id: _Optional[str] = ..., script_builder_session_id: _Optional[str] = ..., ai_message_id: _Optional[str] = ...) -> None: ...
 
 class ApplyFixRequest(_message.Message):
     __slots__ = ("session_id", "fix_id", "etag", "parameters")
@@ -698,3 +739,109 @@ class AckTemplateProposalRequest(_message.Message):
     proposal_id: str
     template_id: str
     def __init__(self, proposal_id: _Optional[str] = ..., template_id: _Optional[str] = ...) -> None: ...
+
+class OutcomeCounts(_message.Message):
+    __slots__ = ("runs", "success", "failed", "partial", "never_applied", "pending", "decided", "success_rate")
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    PARTIAL_FIELD_NUMBER: _ClassVar[int]
+    NEVER_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    DECIDED_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_RATE_FIELD_NUMBER: _ClassVar[int]
+    runs: int
+    success: int
+    failed: int
+    partial: int
+    never_applied: int
+    pending: int
+    decided: int
+    success_rate: float
+    def __init__(self, runs: _Optional[int] = ..., success: _Optional[int] = ..., failed: _Optional[int] = ..., partial: _Optional[int] = ..., never_applied: _Optional[int] = ..., pending: _Optional[int] = ..., decided: _Optional[int] = ..., success_rate: _Optional[float] = ...) -> None: ...
+
+class DurationStats(_message.Message):
+    __slots__ = ("samples", "p50_seconds", "p90_seconds")
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    P50_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    P90_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    samples: int
+    p50_seconds: float
+    p90_seconds: float
+    def __init__(self, samples: _Optional[int] = ..., p50_seconds: _Optional[float] = ..., p90_seconds: _Optional[float] = ...) -> None: ...
+
+class OutcomeGroup(_message.Message):
+    __slots__ = ("key", "counts", "proposal_to_run", "run_to_outcome", "template_id", "template_version")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_TO_RUN_FIELD_NUMBER: _ClassVar[int]
+    RUN_TO_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    counts: OutcomeCounts
+    proposal_to_run: DurationStats
+    run_to_outcome: DurationStats
+    template_id: str
+    template_version: int
+    def __init__(self, key: _Optional[str] = ..., counts: _Optional[_Union[OutcomeCounts, _Mapping]] = ..., proposal_to_run: _Optional[_Union[DurationStats, _Mapping]] = ..., run_to_outcome: _Optional[_Union[DurationStats, _Mapping]] = ..., template_id: _Optional[str] = ..., template_version: _Optional[int] = ...) -> None: ...
+
+class GetOutcomeAnalyticsRequest(_message.Message):
+    __slots__ = ("start_time", "end_time", "group_by", "page_size")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    group_by: OutcomeDimension
+    page_size: int
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Union[OutcomeDimension, str]] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class OutcomeAnalytics(_message.Message):
+    __slots__ = ("start_time", "end_time", "group_by", "totals", "proposal_to_run", "run_to_outcome", "groups", "groups_truncated")
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    TOTALS_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_TO_RUN_FIELD_NUMBER: _ClassVar[int]
+    RUN_TO_OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_FIELD_NUMBER: _ClassVar[int]
+    GROUPS_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    group_by: OutcomeDimension
+    totals: OutcomeCounts
+    proposal_to_run: DurationStats
+    run_to_outcome: DurationStats
+    groups: _containers.RepeatedCompositeFieldContainer[OutcomeGroup]
+    groups_truncated: bool
+    def __init__(self, start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., group_by: _Optional[_Union[OutcomeDimension, str]] = ..., totals: _Optional[_Union[OutcomeCounts, _Mapping]] = ..., proposal_to_run: _Optional[_Union[DurationStats, _Mapping]] = ..., run_to_outcome: _Optional[_Union[DurationStats, _Mapping]] = ..., groups: _Optional[_Iterable[_Union[OutcomeGroup, _Mapping]]] = ..., groups_truncated: _Optional[bool] = ...) -> None: ...
+
+class GetSuccessRateRequest(_message.Message):
+    __slots__ = ("template_id", "recipe_id", "start_time", "end_time")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    recipe_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    def __init__(self, template_id: _Optional[str] = ..., recipe_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class SuccessRate(_message.Message):
+    __slots__ = ("template_id", "recipe_id", "start_time", "end_time", "counts", "versions")
+    TEMPLATE_ID_FIELD_NUMBER: _ClassVar[int]
+    RECIPE_ID_FIELD_NUMBER: _ClassVar[int]
+    START_TIME_FIELD_NUMBER: _ClassVar[int]
+    END_TIME_FIELD_NUMBER: _ClassVar[int]
+    COUNTS_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    template_id: str
+    recipe_id: str
+    start_time: _timestamp_pb2.Timestamp
+    end_time: _timestamp_pb2.Timestamp
+    counts: OutcomeCounts
+    versions: _containers.RepeatedCompositeFieldContainer[OutcomeGroup]
+    def __init__(self, template_id: _Optional[str] = ..., recipe_id: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., counts: _Optional[_Union[OutcomeCounts, _Mapping]] = ..., versions: _Optional[_Iterable[_Union[OutcomeGroup, _Mapping]]] = ...) -> None: ...

@@ -124,6 +124,16 @@ class FixesServiceStub:
                 request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.WatchAiSessionRequest.SerializeToString,
                 response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.AiSessionChange.FromString,
                 _registered_method=True)
+        self.GetOutcomeAnalytics = channel.unary_unary(
+                '/flowpilot.fixes.v1.FixesService/GetOutcomeAnalytics',
+                request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.GetOutcomeAnalyticsRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.OutcomeAnalytics.FromString,
+                _registered_method=True)
+        self.GetSuccessRate = channel.unary_unary(
+                '/flowpilot.fixes.v1.FixesService/GetSuccessRate',
+                request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.GetSuccessRateRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.SuccessRate.FromString,
+                _registered_method=True)
         self.CheckAiSessionAccess = channel.unary_unary(
                 '/flowpilot.fixes.v1.FixesService/CheckAiSessionAccess',
                 request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.CheckAiSessionAccessRequest.SerializeToString,
@@ -280,6 +290,27 @@ class FixesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetOutcomeAnalytics(self, request, context):
+        """Outcome analytics of the caller's account over a time window (issue 16):
+        runs declared, their outcomes, the success rate with its counts, and the
+        time from proposal to run and from run to outcome (p50, p90), in total
+        and grouped by one dimension (template and version, template, origin,
+        language, fix title cluster, recipe). Every role of the account may read
+        it; no account sees another's numbers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSuccessRate(self, request, context):
+        """The success rate of one template (by version too) or one catalogue
+        recipe for the caller's account, with its sample size: what the
+        TemplateMatchPanel and the NoTemplateDialog show. One index range read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckAiSessionAccess(self, request, context):
         """gRPC only, for the script-builder service: may the caller (the identity
         in the call's own token) use this AI session? OK, or NOT_FOUND for absent,
@@ -399,6 +430,16 @@ def add_FixesServiceServicer_to_server(servicer, server):
                     servicer.WatchAiSession,
                     request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.WatchAiSessionRequest.FromString,
                     response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.AiSessionChange.SerializeToString,
+            ),
+            'GetOutcomeAnalytics': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOutcomeAnalytics,
+                    request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.GetOutcomeAnalyticsRequest.FromString,
+                    response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.OutcomeAnalytics.SerializeToString,
+            ),
+            'GetSuccessRate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSuccessRate,
+                    request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.GetSuccessRateRequest.FromString,
+                    response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.SuccessRate.SerializeToString,
             ),
             'CheckAiSessionAccess': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckAiSessionAccess,
@@ -902,6 +943,60 @@ class FixesService:
             '/flowpilot.fixes.v1.FixesService/WatchAiSession',
             flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.WatchAiSessionRequest.SerializeToString,
             flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.AiSessionChange.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOutcomeAnalytics(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.fixes.v1.FixesService/GetOutcomeAnalytics',
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.GetOutcomeAnalyticsRequest.SerializeToString,
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.OutcomeAnalytics.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSuccessRate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.fixes.v1.FixesService/GetSuccessRate',
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.GetSuccessRateRequest.SerializeToString,
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.SuccessRate.FromString,
             options,
             channel_credentials,
             insecure,

@@ -105,6 +105,36 @@ class ScriptBuilderServiceStub:
                 request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.RenderTemplateRequest.SerializeToString,
                 response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.RenderTemplateResponse.FromString,
                 _registered_method=True)
+        self.CreateTemplateVersion = channel.unary_unary(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/CreateTemplateVersion',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.CreateTemplateVersionRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.FromString,
+                _registered_method=True)
+        self.ListTemplateVersions = channel.unary_unary(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/ListTemplateVersions',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ListTemplateVersionsRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ListTemplateVersionsResponse.FromString,
+                _registered_method=True)
+        self.GetTemplateVersion = channel.unary_unary(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/GetTemplateVersion',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.GetTemplateVersionRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.FromString,
+                _registered_method=True)
+        self.DiffTemplateVersions = channel.unary_unary(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/DiffTemplateVersions',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DiffTemplateVersionsRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DiffTemplateVersionsResponse.FromString,
+                _registered_method=True)
+        self.DeprecateTemplateVersion = channel.unary_unary(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/DeprecateTemplateVersion',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DeprecateTemplateVersionRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.FromString,
+                _registered_method=True)
+        self.SubmitDraft = channel.unary_unary(
+                '/flowpilot.scriptbuilder.v1.ScriptBuilderService/SubmitDraft',
+                request_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SubmitDraftRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SubmitDraftResponse.FromString,
+                _registered_method=True)
 
 
 class ScriptBuilderServiceServicer:
@@ -224,6 +254,59 @@ class ScriptBuilderServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateTemplateVersion(self, request, context):
+        """Edits a template: a new immutable version (body, parameters, language,
+        author, time, change note) becomes the template's current version.
+        `base_version`, when given, must be the current version (ABORTED
+        `TEMPLATE_VERSION_CONFLICT` otherwise: someone else edited meanwhile).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplateVersions(self, request, context):
+        """A template's versions, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplateVersion(self, request, context):
+        """One version of a template, as it was written (versions never change).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DiffTemplateVersions(self, request, context):
+        """A unified diff of two versions of a template (body, and the parameters
+        and language when they differ).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeprecateTemplateVersion(self, request, context):
+        """Marks a version as deprecated: new fixes no longer pin it (fixes already
+        pinned to it keep rendering it). Its content never changes; deprecating
+        it again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SubmitDraft(self, request, context):
+        """Inline submit with provenance: sends the session's script (the editor
+        buffer in editor mode, else the AI's latest script for the fix) to the
+        fix as its drafted script, and says where it came from (`ai_draft`,
+        `ai_draft_edited` with the edit's size, `hand_written`). The script
+        builder knows the AI's text and the buffer, so it states the basis; the
+        fixes service measures the edit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScriptBuilderServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -296,6 +379,36 @@ def add_ScriptBuilderServiceServicer_to_server(servicer, server):
                     servicer.RenderTemplate,
                     request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.RenderTemplateRequest.FromString,
                     response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.RenderTemplateResponse.SerializeToString,
+            ),
+            'CreateTemplateVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTemplateVersion,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.CreateTemplateVersionRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.SerializeToString,
+            ),
+            'ListTemplateVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplateVersions,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ListTemplateVersionsRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ListTemplateVersionsResponse.SerializeToString,
+            ),
+            'GetTemplateVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplateVersion,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.GetTemplateVersionRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.SerializeToString,
+            ),
+            'DiffTemplateVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.DiffTemplateVersions,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DiffTemplateVersionsRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DiffTemplateVersionsResponse.SerializeToString,
+            ),
+            'DeprecateTemplateVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeprecateTemplateVersion,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DeprecateTemplateVersionRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.SerializeToString,
+            ),
+            'SubmitDraft': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitDraft,
+                    request_deserializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SubmitDraftRequest.FromString,
+                    response_serializer=flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SubmitDraftResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -676,6 +789,168 @@ class ScriptBuilderService:
             '/flowpilot.scriptbuilder.v1.ScriptBuilderService/RenderTemplate',
             flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.RenderTemplateRequest.SerializeToString,
             flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.RenderTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTemplateVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/CreateTemplateVersion',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.CreateTemplateVersionRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplateVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/ListTemplateVersions',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ListTemplateVersionsRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ListTemplateVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplateVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/GetTemplateVersion',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.GetTemplateVersionRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DiffTemplateVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/DiffTemplateVersions',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DiffTemplateVersionsRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DiffTemplateVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeprecateTemplateVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/DeprecateTemplateVersion',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.DeprecateTemplateVersionRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.ScriptTemplateVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitDraft(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.scriptbuilder.v1.ScriptBuilderService/SubmitDraft',
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SubmitDraftRequest.SerializeToString,
+            flowpilot_dot_scriptbuilder_dot_v1_dot_scriptbuilder__pb2.SubmitDraftResponse.FromString,
             options,
             channel_credentials,
             insecure,

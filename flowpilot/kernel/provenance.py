@@ -1,0 +1,211 @@
+"""Where a script came from (issue 16, point 2), as pure code both services use.
+
+A script that runs carries its *origin*:
+
+* `ai_draft`: the AI's text, run as the AI wrote it;
+* `ai_draft_edited`: the AI's text after the engineer edited it, with the size
+  of the edit (`EditSize`, measured against the AI's text);
+* `template`: a script template, with the version it was rendered from;
+* `hand_written`: written in the editor without an AI draft to start from.
+
+`edit_size` is the one measure of an edit: a line diff (difflib) of the two
+texts, then a character diff inside each changed block, so a one-character
+fix in a long line counts as one changed line and one or two characters, not
+the whole line. Line endings are normalised (`\\r\\n` is `\\n`) and trailing
+white space at the very end is ignored: an editor that adds a final newline
+has not edited the script.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+
+class ScriptOrigin(StrEnum):
+    """`flowpilot.api.v1.ScriptOrigin`."""
+
+    AI_DRAFT = "ai_draft"
+    AI_DRAFT_EDITED = "ai_draft_edited"
+    TEMPLATE = "template"
+    HAND_WRITTEN = "hand_written"
+
+
+@dataclass(frozen=True, slots=True)
+class EditSize:
+    """How far the script that runs is from the AI's text."""
+
+    # Lengths of both texts (normalised).
+    ai_chars: int
+    final_chars: int
+    # Characters removed from the AI's text plus characters added.
+    changed_chars: int
+    # Lines removed from the AI's text plus lines added.
+    changed_lines: int
+    # 1 - changed_chars / (ai_chars + final_chars): 1.0 identical, 0.0 nothing kept.
+    similarity: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ai_chars": self.ai_chars,
+            "final_chars": self.final_chars,
+            "changed_chars": self.changed_chars,
+            "changed_lines": self.changed_lines,
+            "similarity": self.similarity,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EditSize:
+        return cls(
+            ai_chars=int(data["ai_chars"]),
+            final_chars=int(data["final_chars"]),
+            changed_chars=int(data["changed_chars"]),
+            changed_lines=int(data["changed_lines"]),
+            similarity=float(data["similarity"]),
+        )
+
+
+def normalised(text: str) -> str:
+    """The text as compared: `\\r\\n` and `\\r` are `\\n`, no trailing white space at the end."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+
+
+def same_script(a: str, b: str) -> bool:
+    return normalised(a) == normalised(b)
+
+
+def edit_size(ai_text: str, final_text: str) -> EditSize:
+    """The edit that turned `ai_text` into `final_text` (pure, deterministic)."""
+    before, after = normalised(ai_text), normalised(final_text)
+    old_lines, new_lines = before.split("\n"), after.split("\n")
+    lines = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
+    changed_lines = 0
+    changed_chars = 0
+    for tag, i1, i2, j1, j2 in lines.get_opcodes():
+        if tag == "equal":
+            continue
+        changed_lines += (i2 - i1) + (j2 - j1)
+        old_block = "\n".join(old_lines[i1:i2])
+        new_block = "\n".join(new_lines[j1:j2])
+        if tag == "replace":
+            chars = difflib.SequenceMatcher(None, old_block, new_block, autojunk=False)
+            changed_chars += sum(
+                (b2 - b1) + (d2 - d1) for op, b1, b2, d1, d2 in chars.get_opcodes() if op != "equal"
+            )
+        else:
+            # A whole block inserted or deleted, with the newline that joined it.
+            changed_chars += len(old_block) + len(new_block) + 1
+    total = len(before) + len(after)
+    # A block's joining newline may be counted where no text was: stay within 0..1.
+    changed_chars = min(changed_chars, total)
+    return EditSize(
+        ai_chars=len(before),
+        final_chars=len(after),
+        changed_chars=changed_chars,
+        changed_lines=changed_lines,
+        similarity=round(1 - changed_chars / total, 4) if total else 1.0,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a script came from (`flowpilot.api.v1.ScriptProvenance`)."""
+
+    origin: ScriptOrigin
+    # `ai_draft_edited` (and `ai_draft`: all zero): the edit against the AI's text.
+    edit: EditSize | None = None
+    # `template`: which template, at which version.
+    template_id: UUID | None = None
+    template_version: int | None = None
+    # The vetted catalogue recipe behind the AI's draft or the template, if any.
+    recipe_id: str | None = None
+    # The script-builder conversation and AI message the draft came from.
+    script_builder_session_id: UUID | None = None
+    ai_message_id: UUID | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"origin": self.origin.value}
+        if self.edit is not None:
+            data["edit"] = self.edit.to_json()
+        if self.template_id is not None:
+            data["template_id"] = str(self.template_id)
+        if self.template_version is not None:
+            data["template_version"] = self.template_version
+        if self.recipe_id is not None:
+            data["recipe_id"] = self.recipe_id
+        if self.script_builder_session_id is not None:
+            data["script_builder_session_id"] = str(self.script_builder_session_id)
+        if self.ai_message_id is not None:
+            data["ai_message_id"] = str(self.ai_message_id)
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Provenance:
+        def uuid_of(key: str) -> UUID | None:
+            return UUID(data[key]) if data.get(key) else None
+
+        edit = data.get("edit")
+        version = data.get("template_version")
+        return cls(
+            origin=ScriptOrigin(data["origin"]),
+            edit=EditSize.from_json(edit) if edit else None,
+            template_id=uuid_of("template_id"),
+            template_version=int(version) if version is not None else None,
+            recipe_id=data.get("recipe_id"),
+            script_builder_session_id=uuid_of("script_builder_session_id"),
+            ai_message_id=uuid_of("ai_message_id"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DraftBasis:
+    """What a submitted script started from, as the script builder (or a
+    client) states it: the AI's text, or nothing (written by hand)."""
+
+    ai_script: str | None = None
+    recipe_id: str | None = None
+    script_builder_session_id: UUID | None = None
+    ai_message_id: UUID | None = None
+
+
+# Below this similarity to the AI's text, an edited script counts as written
+# by hand: the engineer kept less than a fifth of what the AI wrote.
+HAND_WRITTEN_BELOW = 0.2
+
+
+def drafted_provenance(basis: DraftBasis, script: str) -> Provenance:
+    """The provenance of a drafted script: `ai_draft` when it is the AI's text
+    as written, `ai_draft_edited` with the edit's size when the engineer
+    changed it, `hand_written` without an AI text to start from or when less
+    than `HAND_WRITTEN_BELOW` of it is left (the edit is kept to show why)."""
+    common = {
+        "recipe_id": basis.recipe_id,
+        "script_builder_session_id": basis.script_builder_session_id,
+        "ai_message_id": basis.ai_message_id,
+    }
+    if basis.ai_script is None:
+        return Provenance(
+            ScriptOrigin.HAND_WRITTEN,
+            script_builder_session_id=basis.script_builder_session_id,
+        )
+    size = edit_size(basis.ai_script, script)
+    if size.changed_chars == 0:
+        return Provenance(ScriptOrigin.AI_DRAFT, edit=size, **common)
+    if size.similarity < HAND_WRITTEN_BELOW:
+        return Provenance(ScriptOrigin.HAND_WRITTEN, edit=size, **common)
+    return Provenance(ScriptOrigin.AI_DRAFT_EDITED, edit=size, **common)
+
+
+def template_provenance(
+    template_id: UUID, version: int | None, recipe_id: str | None = None
+) -> Provenance:
+    return Provenance(
+        ScriptOrigin.TEMPLATE,
+        template_id=template_id,
+        template_version=version,
+        recipe_id=recipe_id,
+    )

@@ -1,0 +1,88 @@
+"""Provenance and the size of an edit (issue 16, point 2): pure code."""
+
+from __future__ import annotations
+
+import uuid
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flowpilot.kernel.provenance import (
+    HAND_WRITTEN_BELOW,
+    DraftBasis,
+    EditSize,
+    Provenance,
+    ScriptOrigin,
+    drafted_provenance,
+    edit_size,
+    template_provenance,
+)
+
+AI = "$ErrorActionPreference = 'Stop'\nRestart-Service -Name {{service}}\nGet-Service {{service}}"
+
+
+def test_the_same_text_is_no_edit_whatever_its_line_endings() -> None:
+    size = edit_size(AI, AI.replace("\n", "\r\n") + "\n\n")
+    assert (size.changed_chars, size.changed_lines, size.similarity) == (0, 0, 1.0)
+
+
+def test_a_one_character_fix_counts_one_line_pair_and_two_characters() -> None:
+    size = edit_size(AI, AI.replace("Get-Service", "get-Service"))
+    assert (size.changed_lines, size.changed_chars) == (2, 2)
+    assert size.ai_chars == size.final_chars == len(AI)
+
+
+def test_an_added_line_counts_its_characters_and_newline() -> None:
+    size = edit_size(AI, AI + "\nWrite-Host done")
+    assert (size.changed_lines, size.changed_chars) == (1, len("Write-Host done") + 1)
+
+
+def test_a_removed_line() -> None:
+    size = edit_size(AI, AI.rsplit("\n", 1)[0])
+    assert (size.changed_lines, size.changed_chars) == (1, len("Get-Service {{service}}") + 1)
+
+
+def test_everything_replaced() -> None:
+    size = edit_size("abc", "xyz")
+    assert (size.changed_chars, size.similarity) == (6, 0.0)
+
+
+@given(st.text(max_size=200), st.text(max_size=200))
+def test_edit_size_is_bounded_and_symmetric_in_size(a: str, b: str) -> None:
+    forward, backward = edit_size(a, b), edit_size(b, a)
+    assert 0.0 <= forward.similarity <= 1.0
+    assert forward.changed_chars <= forward.ai_chars + forward.final_chars
+    assert forward.changed_chars == backward.changed_chars
+    assert (forward.changed_chars == 0) == (forward.similarity == 1.0)
+
+
+def test_origins_of_a_drafted_script() -> None:
+    session, message = uuid.uuid4(), uuid.uuid4()
+    basis = DraftBasis(
+        ai_script=AI,
+        recipe_id="restart-windows-service",
+        script_builder_session_id=session,
+        ai_message_id=message,
+    )
+    as_is = drafted_provenance(basis, AI + "\n")
+    assert as_is.origin is ScriptOrigin.AI_DRAFT
+    assert (as_is.recipe_id, as_is.ai_message_id) == ("restart-windows-service", message)
+    edited = drafted_provenance(basis, AI + "\nWrite-Host done")
+    assert edited.origin is ScriptOrigin.AI_DRAFT_EDITED
+    assert edited.edit == edit_size(AI, AI + "\nWrite-Host done")
+    rewritten = drafted_provenance(basis, "x" * 500)
+    assert rewritten.origin is ScriptOrigin.HAND_WRITTEN
+    assert rewritten.edit is not None and rewritten.edit.similarity < HAND_WRITTEN_BELOW
+    by_hand = drafted_provenance(DraftBasis(script_builder_session_id=session), "ls")
+    assert by_hand == Provenance(ScriptOrigin.HAND_WRITTEN, script_builder_session_id=session)
+
+
+def test_provenance_round_trips_through_json() -> None:
+    values = [
+        template_provenance(uuid.uuid4(), 3, "clear-print-queue"),
+        drafted_provenance(DraftBasis(ai_script=AI, ai_message_id=uuid.uuid4()), AI + "x"),
+        Provenance(ScriptOrigin.HAND_WRITTEN),
+        Provenance(ScriptOrigin.AI_DRAFT, edit=EditSize(1, 1, 0, 0, 1.0)),
+    ]
+    for value in values:
+        assert Provenance.from_json(value.to_json()) == value
