@@ -60,7 +60,7 @@ export function ThreeWayCompare({
           setOpen(!open)
         }}
       >
-        {open ? 'Hide the comparison' : 'Compare'}
+        Compare
         <span className="visually-hidden"> the AI draft, the template render and what is about to run</span>
       </button>
       <div id={`${ids}-compare`} hidden={!open} data-testid="compare">
