@@ -80,6 +80,7 @@ async def test_template_panel_shows_the_success_rate_and_the_comparison(open_con
     await expect(rendered).not_to_contain_text("Spooler2")
     await expect(about).to_contain_text("Spooler2")
     await expect(about.locator("mark")).to_contain_text("Spooler2")
+    await about.scroll_into_view_if_needed()
     await console.screenshot("issue16-template-panel-compare")
 
 
@@ -114,10 +115,10 @@ async def test_analytics_page_shows_the_hand_counted_figures(open_console) -> No
     )
     by_language = page.get_by_role("table", name="By language")
     await expect(
-        by_language.get_by_role("row", name="bash").get_by_role("cell").first
+        by_language.get_by_role("row", name="Bash").get_by_role("cell").first
     ).to_have_text("1")
     await expect(
-        by_language.get_by_role("row", name="powershell").get_by_role("cell").first
+        by_language.get_by_role("row", name="PowerShell").get_by_role("cell").first
     ).to_have_text("4")
     assert await console.axe() == []
     await console.screenshot("analytics")

@@ -177,6 +177,7 @@ export function NoTemplateDialog({
         aiDraft={{ text: fix.ai_drafted_script, missing: 'The AI drafted no script for this fix.' }}
         templateRender={aiRender}
         renderTitle="Rendered with the AI's values"
+        renderName="the render with the AI's values"
         aboutToRun={rendered ? { text: rendered.script } : { text: null, missing: 'Not rendered yet.' }}
         onOpen={() => setComparing(true)}
       />

@@ -17,8 +17,10 @@ export function ThreeWayCompare({
   aboutToRun,
   onOpen,
   renderTitle = 'Template render',
+  renderName = 'the template render',
 }: {
   renderTitle?: string
+  renderName?: string
   aiDraft: CompareText
   templateRender: CompareText
   aboutToRun: CompareText
@@ -27,7 +29,7 @@ export function ThreeWayCompare({
   const ids = useId()
   const [open, setOpen] = useState(false)
   const base = templateRender.text ?? aiDraft.text
-  const baseName = templateRender.text !== null ? renderTitle.toLowerCase() : 'the AI draft'
+  const baseName = templateRender.text !== null ? renderName : 'the AI draft'
   const changed = new Set<number>()
   if (base !== null && aboutToRun.text !== null) {
     let line = 0
@@ -41,7 +43,7 @@ export function ThreeWayCompare({
   if (aboutToRun.text !== null) {
     if (aiDraft.text !== null) summary.push(`From the AI draft: ${describeDifference(aiDraft.text, aboutToRun.text)}.`)
     if (templateRender.text !== null)
-      summary.push(`From ${renderTitle.toLowerCase()}: ${describeDifference(templateRender.text, aboutToRun.text)}.`)
+      summary.push(`From ${renderName}: ${describeDifference(templateRender.text, aboutToRun.text)}.`)
   }
   const columns: { key: string; title: string; content: CompareText; marked: boolean }[] = [
     { key: 'ai', title: 'AI draft', content: aiDraft, marked: false },

@@ -7,6 +7,7 @@ import type { DurationStats, OutcomeAnalytics, OutcomeDimension, OutcomeGroup, S
 import { LoadFailed, Loading } from '../components/ErrorNote'
 import { describeRate } from '../components/SuccessRateNote'
 import { useLoader } from '../lib/hooks'
+import { LANGUAGE_LABEL } from '../lib/words'
 
 const WINDOWS = [7, 30, 90] as const
 
@@ -55,6 +56,7 @@ function groupName(dimension: OutcomeDimension, group: OutcomeGroup, templates: 
     return `${name}, version ${group.template_version ?? '?'}`
   }
   if (dimension === 'origin') return ORIGIN_LABEL[group.key] ?? group.key
+  if (dimension === 'language') return (LANGUAGE_LABEL as Record<string, string>)[group.key] ?? group.key
   return group.key
 }
 
