@@ -6,7 +6,7 @@ unhashed files (the favicon). It is served from the same origin as `/api/v1`,
 so the console needs no CORS and no token in a cookie.
 
 - Console routes (`/`, `/ai-sessions/{id}`, `/script-builder[/{id}]`,
-  `/script-templates`) answer `index.html`; the client-side router takes over.
+  `/script-templates`, `/analytics`) answer `index.html`; the client-side router takes over.
   `/api/*`, `/docs`, `/openapi.json`, `/healthz` and `/readyz` keep their
   behaviour, and any other path is still the gateway's JSON 404.
 - `index.html`: `Cache-Control: no-cache` (revalidated with its ETag), so a new
@@ -76,6 +76,7 @@ CONSOLE_PATHS = [
     "/script-builder",
     "/script-builder/{session_id}",
     "/script-templates",
+    "/analytics",
 ]
 _ENV_META = re.compile(r'<meta name="flowpilot-env" content="[^"]*"\s*/?>')
 _TEXT_TYPES = ("text/", "application/javascript", "application/json", "image/svg+xml")

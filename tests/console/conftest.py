@@ -228,9 +228,14 @@ async def open_console(
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
 
     async def factory(
-        viewport: dict[str, int] | None = None, role: str = "engineer", user: str | None = None
+        viewport: dict[str, int] | None = None,
+        role: str = "engineer",
+        user: str | None = None,
+        account: str = "acct-1",
     ) -> Console:
-        token = make_token(user_id=user or f"eng-{uuid.uuid4().hex[:8]}", role=role)
+        token = make_token(
+            user_id=user or f"eng-{uuid.uuid4().hex[:8]}", role=role, account_id=account
+        )
         context = await browser.new_context(viewport=viewport or DESKTOP, base_url=gateway_url)
         await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=gateway_url)
         context.set_default_timeout(20_000)

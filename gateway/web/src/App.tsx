@@ -5,6 +5,7 @@ import { AiSessionPage } from './pages/AiSessionPage'
 import { ScriptBuilderPage } from './pages/ScriptBuilderPage'
 import { SessionsPage } from './pages/SessionsPage'
 import { TemplatesPage } from './pages/TemplatesPage'
+import { AnalyticsPage } from './pages/AnalyticsPage'
 import { Link, matchRoute, usePath } from './router'
 
 function isDevelopment(): boolean {
@@ -113,6 +114,9 @@ function Shell({ token }: { token: string }) {
     case 'templates':
       page = <TemplatesPage canWrite={canWrite} />
       break
+    case 'analytics':
+      page = <AnalyticsPage />
+      break
     default:
       page = (
         <div className="page">
@@ -148,6 +152,11 @@ function Shell({ token }: { token: string }) {
             <li>
               <Link to="/script-templates" aria-current={section === 'templates' ? 'page' : undefined}>
                 Templates
+              </Link>
+            </li>
+            <li>
+              <Link to="/analytics" aria-current={section === 'analytics' ? 'page' : undefined}>
+                Analytics
               </Link>
             </li>
           </ul>

@@ -31,6 +31,7 @@ export type Route =
   | { name: 'ai-session'; sessionId: string }
   | { name: 'script-builder'; sessionId: string | null }
   | { name: 'templates' }
+  | { name: 'analytics' }
   | { name: 'not-found' }
 
 export function matchRoute(path: string): Route {
@@ -42,6 +43,7 @@ export function matchRoute(path: string): Route {
   match = /^\/script-builder\/([^/]+)$/.exec(trimmed)
   if (match) return { name: 'script-builder', sessionId: decodeURIComponent(match[1]) }
   if (trimmed === '/script-templates') return { name: 'templates' }
+  if (trimmed === '/analytics') return { name: 'analytics' }
   return { name: 'not-found' }
 }
 

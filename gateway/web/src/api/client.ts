@@ -16,6 +16,9 @@ import type {
   EditorMode,
   EscalationChoice,
   FixAction,
+  OutcomeAnalytics,
+  OutcomeDimension,
+  SuccessRate,
   FixEvent,
   FixOutcome,
   JsonObject,
@@ -415,9 +418,40 @@ export function renderTemplate(
   templateId: string,
   parameters: Record<string, JsonValue>,
   signal?: AbortSignal,
+  version?: number | null,
 ): Promise<RenderedScript> {
   return request('POST', `/script-templates/${segment(templateId)}/render`, {
-    body: { parameters },
+    body: version ? { parameters, version } : { parameters },
+    signal,
+  })
+}
+
+// ------------------------------------------------------------------ analytics
+
+/** A template's or a recipe's success rate in the caller's account (the last 90 days). */
+export function getSuccessRate(
+  subject: { templateId: string } | { recipeId: string },
+  signal?: AbortSignal,
+): Promise<SuccessRate> {
+  const query = 'templateId' in subject ? { template_id: subject.templateId } : { recipe_id: subject.recipeId }
+  return request('GET', '/analytics/success-rate', { query, signal })
+}
+
+/** The account's outcomes over the last `days`, totals and (with `groupBy`) per group. */
+export function getOutcomeAnalytics(
+  days: number,
+  groupBy: OutcomeDimension | null,
+  signal?: AbortSignal,
+): Promise<OutcomeAnalytics> {
+  const end = new Date()
+  const start = new Date(end.getTime() - days * 86_400_000)
+  return request('GET', '/analytics/outcomes', {
+    query: {
+      start_time: start.toISOString(),
+      end_time: end.toISOString(),
+      group_by: groupBy ?? undefined,
+      page_size: groupBy ? 100 : undefined,
+    },
     signal,
   })
 }

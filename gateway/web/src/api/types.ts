@@ -114,6 +114,8 @@ export interface SuggestedFix {
   ai_drafted_script: string | null
   ai_drafted_parameters: JsonObject | null
   script_template_id: string | null
+  /** The template version the fix is pinned to (issue 16). */
+  script_template_version?: number | null
   status: FixStatus
   applied_at: string | null
   outcome_notes: string | null
@@ -130,6 +132,62 @@ export interface SuggestedFix {
   script_parameters: TemplateParameter[]
   last_run: FixRun | null
   notes_history: FixNote[]
+  /** Where the script came from (issue 16); absent from older gateways. */
+  provenance?: ScriptProvenance | null
+}
+
+export interface ScriptProvenance {
+  origin: string | null
+  template_id: string | null
+  template_version: number | null
+  recipe_id: string | null
+}
+
+/** How declared runs ended (`decided` is the sample size of `success_rate`). */
+export interface OutcomeCounts {
+  runs: number
+  success: number
+  failed: number
+  partial: number
+  never_applied: number
+  pending: number
+  decided: number
+  success_rate: number | null
+}
+
+export interface DurationStats {
+  samples: number
+  p50_seconds: number | null
+  p90_seconds: number | null
+}
+
+export interface OutcomeGroup {
+  key: string
+  counts: OutcomeCounts
+  proposal_to_run: DurationStats
+  run_to_outcome: DurationStats
+  template_id: string | null
+  template_version: number | null
+}
+
+export type OutcomeDimension = 'template_version' | 'template' | 'origin' | 'language' | 'title_cluster' | 'recipe'
+
+export interface OutcomeAnalytics {
+  start_time: string
+  end_time: string
+  group_by: OutcomeDimension | null
+  totals: OutcomeCounts
+  proposal_to_run: DurationStats
+  run_to_outcome: DurationStats
+  groups: OutcomeGroup[]
+  groups_truncated: boolean
+}
+
+export interface SuccessRate {
+  template_id: string | null
+  recipe_id: string | null
+  counts: OutcomeCounts
+  versions: OutcomeGroup[]
 }
 
 export type FixEventAction =

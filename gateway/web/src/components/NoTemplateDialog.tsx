@@ -13,6 +13,8 @@ import { describeError, LANGUAGE_LABEL } from '../lib/words'
 import { CopyButton } from './CopyButton'
 import { Dialog } from './Dialog'
 import { ErrorNote } from './ErrorNote'
+import { SuccessRateNote } from './SuccessRateNote'
+import { ThreeWayCompare, type CompareText } from './ThreeWayCompare'
 import { initialValues, ParameterForm, toRenderValues, type ParameterValues } from './ParameterForm'
 
 const CARDS: { decision: ScriptDecision; title: string; description: string }[] = [
@@ -69,6 +71,21 @@ export function NoTemplateDialog({
   const [editing, setEditing] = useState(false)
   const allowed = api.fixActions(fix).decide
   const runValues = useMemo(() => toRenderValues(parameters, values), [parameters, values])
+  const [comparing, setComparing] = useState(false)
+  const [aiRender, setAiRender] = useState<CompareText>({ text: null, missing: 'Rendering…' })
+
+  // For "Compare": the draft rendered with the AI's own values (the fix's).
+  useEffect(() => {
+    if (!comparing) return
+    const controller = new AbortController()
+    api.renderDraftedScript(fix, {}, controller.signal).then(
+      (result) => setAiRender({ text: result.script }),
+      (error: unknown) => {
+        if (!api.isAbort(error)) setAiRender({ text: null, missing: `Could not render: ${describeError(error)}` })
+      },
+    )
+    return () => controller.abort()
+  }, [comparing, fix])
 
   // The server renders the script with these values, quoted for the fix's
   // language; what is shown (and copied) is what a run declares.
@@ -156,6 +173,15 @@ export function NoTemplateDialog({
       <div className="actions">
         <CopyButton text={shown} label="Copy script" />
       </div>
+      <ThreeWayCompare
+        aiDraft={{ text: fix.ai_drafted_script, missing: 'The AI drafted no script for this fix.' }}
+        templateRender={aiRender}
+        renderTitle="Rendered with the AI's values"
+        renderName="the render with the AI's values"
+        aboutToRun={rendered ? { text: rendered.script } : { text: null, missing: 'Not rendered yet.' }}
+        onOpen={() => setComparing(true)}
+      />
+      <SuccessRateNote recipeId={fix.provenance?.recipe_id ?? null} />
       <div className="cards" role="group" aria-label="How to run it" data-testid="no-template-cards">
         {CARDS.map((card) => (
           // The whole card is the button's hit area (see .card-button::after);
