@@ -459,8 +459,10 @@ def observe_engine(engine: Any, database: str) -> None:
 
     @event.listens_for(sync_engine, "handle_error")
     def _failed(context: Any) -> None:
-        if context.connection is not None:
-            context.connection.info.pop("flowpilot_statement_started", None)
+        # Only counts: the failed statement's connection may be invalid by now,
+        # and touching it here (its `info`) raises inside SQLAlchemy's error
+        # handling, which then never returns the connection to the pool. The
+        # start time left behind is overwritten by the next statement's.
         if context.is_disconnect or context.connection is None:
             connection_errors.inc()
         else:
