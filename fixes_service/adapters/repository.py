@@ -134,7 +134,8 @@ class FixesRepository:
         driver connection (CheckAiSessionAccess precedes every inline create)."""
         read = sql.SESSION_ACCESS[scope.owner_user_id is None]
         params = {"key_session_id": session_id, **sql.scope_params(scope)}
-        row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
+        with driver_statement(self._conn, read.sql):
+            row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
         return session_from_row(dict(row.items())) if row else None
 
     async def list_sessions(
@@ -264,7 +265,8 @@ class FixesRepository:
         """The fix and its session's status, or None outside `scope`."""
         read = sql.READ_FIX[scope.owner_user_id is None]
         params = {"key_session_id": session_id, "key_fix_id": fix_id, **sql.scope_params(scope)}
-        row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
+        with driver_statement(self._conn, read.sql):
+            row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
         return _snapshot(row) if row else None
 
     async def list_fixes(

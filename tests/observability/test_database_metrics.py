@@ -42,7 +42,9 @@ async def test_statements_pool_and_errors_are_measured(fixes_db_url: str) -> Non
         assert sample("flowpilot_db_errors_total", database=database, kind="statement") == 1
         assert sample("flowpilot_db_errors_total", database=database, kind="connection") == 0
         assert sample("flowpilot_db_pool_wait_seconds_count", database=database) >= 1
-        assert sample("flowpilot_db_pool_size", database=database) == 2
+        # The pool keeps every connection it may open (size + overflow, no
+        # overflow of its own: flowpilot.runtime.db.create_engine), so it is 3.
+        assert sample("flowpilot_db_pool_size", database=database) == 3
         assert sample("flowpilot_db_pool_max_connections", database=database) == 3
         assert sample("flowpilot_db_pool_checked_out", database=database) == 0
         assert sample("flowpilot_db_pool_open_connections", database=database) == 1
