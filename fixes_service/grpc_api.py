@@ -28,9 +28,9 @@ from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
-from flowpilot.kernel.scripts import Parameter, ParameterType
+from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime.context import current_principal
-from flowpilot.runtime.kernel_proto import provenance_out
+from flowpilot.runtime.kernel_proto import PARAMETER_TYPE, parameter_out, provenance_out
 from flowpilot.runtime.proto_enums import ProtoEnum
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FixesService"].full_name
@@ -44,7 +44,6 @@ INTERNAL_METHODS = frozenset(
 SESSION_STATUS = ProtoEnum(model.SessionStatus, pb.AiSessionStatus)
 FIX_STATUS = ProtoEnum(model.FixStatus, pb.FixStatus)
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
-PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
 OUTCOME = ProtoEnum(model.Outcome, pb.FixOutcome)
 DECISION = ProtoEnum(model.ScriptDecision, pb.ScriptDecision)
 CHOICE = ProtoEnum(model.EscalationChoice, pb.EscalationChoice)
@@ -143,19 +142,6 @@ def _basis_in(basis: pb.DraftBasis) -> BasisRequest:
 
 
 # --- domain -> proto ---------------------------------------------------------------
-
-
-def parameter_out(p: Parameter) -> types_pb2.ScriptParameter:
-    message = types_pb2.ScriptParameter(
-        name=p.name,
-        type=PARAMETER_TYPE.to_proto(p.type),
-        required=p.required,
-        choices=list(p.choices),
-        description=p.description,
-    )
-    if p.default is not None:
-        json_format.ParseDict(p.default, message.default)
-    return message
 
 
 def session_out(view: model.SessionView) -> pb.AiSession:

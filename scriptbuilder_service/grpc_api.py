@@ -16,9 +16,9 @@ from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.kernel import ScriptLanguage
-from flowpilot.kernel.scripts import Parameter, ParameterType
+from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
-from flowpilot.runtime.kernel_proto import provenance_out
+from flowpilot.runtime.kernel_proto import PARAMETER_TYPE, parameter_out, provenance_out
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
@@ -41,7 +41,6 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScriptBuilderService"].full_name
 LANGUAGE = ProtoEnum(ScriptLanguage, types_pb2.ScriptLanguage)
 ORIGIN = ProtoEnum(Origin, pb.Origin)
 MODE = ProtoEnum(EditorMode, pb.EditorMode)
-PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
 SESSION_STATUS = ProtoEnum(SessionStatus, pb.SessionStatus)
 TEMPLATE_STATUS = ProtoEnum(tpl.TemplateStatus, pb.TemplateStatus)
 ROLE = ProtoEnum(Role, pb.MessageRole)
@@ -116,19 +115,6 @@ def parameter_in(p: types_pb2.ScriptParameter, index: int) -> Parameter:
         choices=tuple(p.choices),
         description=p.description,
     )
-
-
-def parameter_out(p: Parameter) -> types_pb2.ScriptParameter:
-    message = types_pb2.ScriptParameter(
-        name=p.name,
-        type=PARAMETER_TYPE.to_proto(p.type),
-        required=p.required,
-        choices=list(p.choices),
-        description=p.description,
-    )
-    if p.default is not None:
-        json_format.ParseDict(p.default, message.default)
-    return message
 
 
 def template_out(t: tpl.Template) -> pb.ScriptTemplate:
