@@ -424,6 +424,38 @@ async def _load(
     return report
 
 
+async def _hold(
+    args: argparse.Namespace,
+    ports: dict[str, int],
+    targets: dict[str, Path],
+    token: str,
+    started: dict[str, subprocess.Popen[bytes]],
+    postgres_pid: int,
+) -> None:
+    """`--hold`: print each process's pid and each path's wrk command, then wait
+    for Ctrl-C, so a profiler (py-spy) can attach while wrk runs by hand."""
+    for name in PROCESSES:
+        print(f"  {name:<14} pid {started[name].pid}")
+    print(f"  {'postgres':<14} pid {postgres_pid}")
+    for path, (mode, server) in PATHS.items():
+        command = wrk_command(
+            f"http://127.0.0.1:{ports[server]}",
+            mode,
+            targets["bare" if server == "bare" else "system"],
+            token,
+            seconds=args.seconds,
+            threads=args.threads,
+            connections=args.connections,
+        )
+        print(f"{path}:\n  {' '.join(command)}")
+    print("holding; Ctrl-C stops everything", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
 # -------------------------------------------------------------------------- run
 
 
@@ -488,6 +520,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
                     workdir / "bare-targets.txt", await seed_bare(bare_dsn, args.sessions)
                 ),
             }
+            if args.hold:
+                await _hold(args, ports, targets, token, started, cluster.pid())
+                return 0
             meter = CpuMeter({name: started[name].pid for name in PROCESSES}, cluster.pid())
             report = await _load(args, ports, targets, token, workdir, meter)
             report.rss_peak_kb = {name: rss_peak_kb(started[name].pid) for name in PROCESSES}
@@ -541,6 +576,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (logs)")
+    parser.add_argument(
+        "--hold",
+        action="store_true",
+        help="start and seed everything, print pids and wrk commands, and wait for Ctrl-C "
+        "(to profile by hand)",
+    )
     parser.add_argument(
         "--serve-bare-grpc", nargs=2, metavar=("PORT", "DSN"), help=argparse.SUPPRESS
     )
