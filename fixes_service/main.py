@@ -6,6 +6,7 @@ import grpc
 
 from fixes_service.adapters.change_feed import PostgresChangeFeed, listener_url
 from fixes_service.adapters.repository import FixesRepository
+from fixes_service.adapters.snapshots import SnapshotCache
 from fixes_service.adapters.templates_client import SCRIPTBUILDER_SERVICE, TemplatesClient
 from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
 from fixes_service.service import FixesService
@@ -44,7 +45,13 @@ async def create_server(
         max_per_user=settings.watch_max_per_user,
     )
     servicer = FixesServicer(
-        FixesService(uow, templates=templates, feed=feed, pages=PageTokens.from_settings(settings))
+        FixesService(
+            uow,
+            templates=templates,
+            feed=feed,
+            pages=PageTokens.from_settings(settings),
+            snapshots=SnapshotCache(settings.fixes_snapshot_cache_size),
+        )
     )
 
     def register(server: grpc.aio.Server) -> None:

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -63,7 +63,7 @@ from flowpilot.kernel.provenance import DraftBasis
 from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime import paging
 from flowpilot.runtime.auth import LEEWAY_SECONDS, Principal
-from flowpilot.runtime.errors import InvalidArgument, Unauthenticated
+from flowpilot.runtime.errors import DomainError, InvalidArgument, Unauthenticated
 from flowpilot.runtime.etags import EntityTag
 from flowpilot.runtime.paging import Keyset, Page, PageTokens
 from flowpilot.runtime.uow import UnitOfWork
@@ -71,8 +71,10 @@ from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import check_text, parse_uuid
 
 if TYPE_CHECKING:
-    # Only a type here: the use cases reach the repository through the unit of work.
-    from fixes_service.adapters.repository import FixesRepository
+    # Only types here: the use cases reach the repository through the unit of
+    # work, and main.py hands them the snapshot cache.
+    from fixes_service.adapters.repository import FixesRepository, FixSnapshot
+    from fixes_service.adapters.snapshots import SnapshotCache
 
 Clock = Callable[[], datetime]
 # A lifecycle action of `model`: (fix, session_status=, now=, actor=, **arguments)
@@ -182,12 +184,14 @@ class FixesService:
         feed: ChangeFeed,
         pages: PageTokens,
         clock: Clock = utcnow,
+        snapshots: SnapshotCache | None = None,
     ) -> None:
         self._uow = uow
         self._templates = templates
         self._feed = feed
         self._clock = clock
         self._pages = pages
+        self._snapshots = snapshots
 
     # --- AI sessions --------------------------------------------------------------
 
@@ -580,14 +584,19 @@ class FixesService:
         """Runs a lifecycle `action` on the fix as it is and writes its change.
 
         The hot path: read, check the etag, decide, compare-and-swap, in an
-        autocommit unit (no BEGIN/COMMIT); the view is derived in memory. A
-        writer that keeps losing the swap takes row locks in a transaction
-        instead, where it cannot lose.
+        autocommit unit (no BEGIN/COMMIT); the view is derived in memory. The
+        read is skipped when this process holds the fix's last snapshot and
+        the swap confirms it is still current. A writer that keeps losing the
+        swap takes row locks in a transaction instead, where it cannot lose.
         """
         principal.require_writer()
         now = self._clock()
         scope, actor, can_write = Scope.of(principal), principal.user_id, principal.can_write
+        key = (scope, *ids)
         async with self._uow.autocommit() as repo:
+            written = await self._change_cached(repo, key, expected, action, now, actor, arguments)
+            if written is not None:
+                return model.view_fix(written.fix, written.session_status, can_write=can_write)
             for _ in range(OPTIMISTIC_ATTEMPTS):
                 seen = await repo.read_fix(scope, *ids)
                 model.check_etag(expected, seen.fix.state_version)
@@ -596,10 +605,11 @@ class FixesService:
                 )
                 if change is None:
                     return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
-                written = await repo.compare_and_swap(seen, change, actor=actor, now=now)
-                if written is not None:
+                fix = await repo.compare_and_swap(seen, change, actor=actor, now=now)
+                if fix is not None:
                     metrics.fix_changed(change)
-                    return model.view_fix(written, seen.session_status, can_write=can_write)
+                    self._remember(key, seen, fix)
+                    return model.view_fix(fix, seen.session_status, can_write=can_write)
         async with self._uow.transaction() as repo:
             seen = await repo.lock_fix(scope, *ids)
             model.check_etag(expected, seen.fix.state_version)
@@ -608,9 +618,49 @@ class FixesService:
             )
             if change is None:
                 return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
-            written = await repo.write_locked(seen, change, actor=actor, now=now)
+            fix = await repo.write_locked(seen, change, actor=actor, now=now)
             metrics.fix_changed(change)
-            return model.view_fix(written, seen.session_status, can_write=can_write)
+            self._remember(key, seen, fix)
+            return model.view_fix(fix, seen.session_status, can_write=can_write)
+
+    async def _change_cached(
+        self,
+        repo: FixesRepository,
+        key: tuple[Scope, UUID, UUID],
+        expected: EntityTag | None,
+        action: FixAction,
+        now: datetime,
+        actor: str,
+        arguments: dict[str, Any],
+    ) -> FixSnapshot | None:
+        """The change written on the cached snapshot, or None when there is
+        none or it may be stale. Only a landed write is answered from it: a
+        refused etag or action, a no-op or a lost swap are decided again on
+        the row as read, since the snapshot may be behind."""
+        if self._snapshots is None or (seen := self._snapshots.get(key)) is None:
+            return None
+        try:
+            model.check_etag(expected, seen.fix.state_version)
+            change = action(
+                seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
+            )
+        except DomainError:
+            return None
+        if change is None:
+            return None
+        fix = await repo.compare_and_swap(seen, change, actor=actor, now=now)
+        if fix is None:
+            self._snapshots.discard(key, seen)
+            return None
+        metrics.fix_changed(change)
+        return self._remember(key, seen, fix)
+
+    def _remember(self, key: tuple[Scope, UUID, UUID], seen: FixSnapshot, fix: Fix) -> FixSnapshot:
+        """The snapshot after a write of `fix` on `seen` (the session one version on)."""
+        after = replace(seen, fix=fix, session_version=seen.session_version + 1)
+        if self._snapshots is not None:
+            self._snapshots.put(key, after)
+        return after
 
     # --- live updates ---------------------------------------------------------------
 

@@ -209,6 +209,9 @@ class Settings(BaseSettings):
 
     # Deadlines and limits.
     fixes_call_timeout_seconds: float = 2.0
+    # Fix snapshots each fixes replica keeps to skip the read of a write
+    # (checked by the write itself); 0 turns the cache off.
+    fixes_snapshot_cache_size: int = Field(default=4096, ge=0, le=1_000_000)
     # The fixes service's calls to the script-builder (templates).
     scriptbuilder_call_timeout_seconds: float = Field(default=2.0, gt=0)
     # Open WatchAiSession streams per user, across every replica.
