@@ -11,7 +11,11 @@ A script that runs carries its *origin*:
 `edit_size` is the one measure of an edit: a line diff (difflib) of the two
 texts, then a character diff inside each changed block, so a one-character
 fix in a long line counts as one changed line and one or two characters, not
-the whole line. Line endings are normalised (`\\r\\n` is `\\n`) and trailing
+the whole line. The lines (and, inside a changed block, the characters) both
+texts start and end with are set aside before difflib runs: an edit is
+usually local, and difflib's cost grows with the product of the lengths it
+compares (difflib is a heuristic, so on contrived texts this can count a few
+characters differently than a diff of the whole). Line endings are normalised (`\\r\\n` is `\\n`) and trailing
 white space at the very end is ignored: an editor that adds a final newline
 has not edited the script.
 """
@@ -19,7 +23,7 @@ has not edited the script.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -78,10 +82,41 @@ def same_script(a: str, b: str) -> bool:
     return normalised(a) == normalised(b)
 
 
+def _common_ends(a: Sequence[Any], b: Sequence[Any]) -> tuple[int, int]:
+    """How many items `a` and `b` share at their start, and then at their end."""
+    limit = min(len(a), len(b))
+    head = 0
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    return head, tail
+
+
+def _changed_chars(old: str, new: str) -> int:
+    """Characters removed plus added by a character diff of two blocks. The
+    shared start and end are set aside first: an edit is usually local, and
+    difflib's cost grows with the product of the lengths it compares."""
+    head, tail = _common_ends(old, new)
+    old, new = old[head : len(old) - tail], new[head : len(new) - tail]
+    if not old or not new:
+        return len(old) + len(new)
+    chars = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return sum((b2 - b1) + (d2 - d1) for op, b1, b2, d1, d2 in chars.get_opcodes() if op != "equal")
+
+
 def edit_size(ai_text: str, final_text: str) -> EditSize:
     """The edit that turned `ai_text` into `final_text` (pure, deterministic)."""
     before, after = normalised(ai_text), normalised(final_text)
+    total = len(before) + len(after)
+    if before == after:
+        return EditSize(len(before), len(after), 0, 0, 1.0)
     old_lines, new_lines = before.split("\n"), after.split("\n")
+    # Lines both texts start and end with are equal blocks of any line diff.
+    head, tail = _common_ends(old_lines, new_lines)
+    old_lines = old_lines[head : len(old_lines) - tail]
+    new_lines = new_lines[head : len(new_lines) - tail]
     lines = difflib.SequenceMatcher(None, old_lines, new_lines, autojunk=False)
     changed_lines = 0
     changed_chars = 0
@@ -92,14 +127,10 @@ def edit_size(ai_text: str, final_text: str) -> EditSize:
         old_block = "\n".join(old_lines[i1:i2])
         new_block = "\n".join(new_lines[j1:j2])
         if tag == "replace":
-            chars = difflib.SequenceMatcher(None, old_block, new_block, autojunk=False)
-            changed_chars += sum(
-                (b2 - b1) + (d2 - d1) for op, b1, b2, d1, d2 in chars.get_opcodes() if op != "equal"
-            )
+            changed_chars += _changed_chars(old_block, new_block)
         else:
             # A whole block inserted or deleted, with the newline that joined it.
             changed_chars += len(old_block) + len(new_block) + 1
-    total = len(before) + len(after)
     # A block's joining newline may be counted where no text was: stay within 0..1.
     changed_chars = min(changed_chars, total)
     return EditSize(

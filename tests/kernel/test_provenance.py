@@ -86,3 +86,41 @@ def test_provenance_round_trips_through_json() -> None:
     ]
     for value in values:
         assert Provenance.from_json(value.to_json()) == value
+
+
+def _whole_diff_changed_chars(a: str, b: str) -> tuple[int, int]:
+    """The measure without setting shared ends aside: difflib over the whole texts."""
+    import difflib
+
+    old, new = a.split("\n"), b.split("\n")
+    lines, chars = 0, 0
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, False).get_opcodes():
+        if tag == "equal":
+            continue
+        lines += (i2 - i1) + (j2 - j1)
+        x, y = "\n".join(old[i1:i2]), "\n".join(new[j1:j2])
+        if tag == "replace":
+            ops = difflib.SequenceMatcher(None, x, y, False).get_opcodes()
+            chars += sum((b2 - b1) + (d2 - d1) for op, b1, b2, d1, d2 in ops if op != "equal")
+        else:
+            chars += len(x) + len(y) + 1
+    return lines, chars
+
+
+@given(st.integers(0, 59), st.sampled_from(["replace", "insert", "delete", "retype"]))
+def test_a_local_edit_in_a_long_script_measures_as_a_whole_diff_would(line: int, edit: str) -> None:
+    """Setting the shared start and end aside (for speed) changes nothing for
+    the edits engineers make: one line changed, added or removed."""
+    script = [f'Write-Output "step {n}: checking the spooler"' for n in range(60)]
+    edited = list(script)
+    if edit == "replace":
+        edited[line] = edited[line].replace("checking", "restarting")
+    elif edit == "insert":
+        edited.insert(line, "Start-Sleep -Seconds 2")
+    elif edit == "delete":
+        del edited[line]
+    else:
+        edited[line] = "Get-Service Spooler | Restart-Service -PassThru"
+    a, b = "\n".join(script), "\n".join(edited)
+    size = edit_size(a, b)
+    assert (size.changed_lines, size.changed_chars) == _whole_diff_changed_chars(a, b)
