@@ -15,9 +15,9 @@ the whole line. The lines (and, inside a changed block, the characters) both
 texts start and end with are set aside before difflib runs: an edit is
 usually local, and difflib's cost grows with the product of the lengths it
 compares (difflib is a heuristic, so on contrived texts this can count a few
-characters differently than a diff of the whole). Line endings are normalised (`\\r\\n` is `\\n`) and trailing
-white space at the very end is ignored: an editor that adds a final newline
-has not edited the script.
+characters differently than a diff of the whole). Line endings are
+normalised (`\\r\\n` is `\\n`) and trailing white space at the very end is
+ignored: an editor that adds a final newline has not edited the script.
 """
 
 from __future__ import annotations
