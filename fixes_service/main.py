@@ -33,7 +33,9 @@ async def create_server(
     """The fixes gRPC server, built but not started. Stopping it ends the
     watches first, then drains the calls, closes the script-builder channel
     and disposes the pool."""
-    uow = UnitOfWork.from_settings(database_url, FixesRepository, settings)
+    uow = UnitOfWork.from_settings(
+        database_url, FixesRepository, settings, on_driver=FixesRepository.on_driver
+    )
     templates = TemplatesClient(
         scriptbuilder_target or settings.scriptbuilder_target,
         timeout_seconds=settings.scriptbuilder_call_timeout_seconds,

@@ -232,13 +232,12 @@ class FixesService:
         and it comes back as every read shows it."""
         parsed_session = parse_uuid(ai_session_id, "ai_session_id")
         parsed_fix = parse_uuid(fix_id, "fix_id") if fix_id else None
-        async with self._uow.autocommit() as repo:
+        async with self._uow.driver() as repo:
             session = await repo.read_session_access(Scope.of(principal), parsed_session)
-        if session is None:
-            raise session_not_found()
-        if parsed_fix is None:
-            return session, None
-        async with self._uow.autocommit() as repo:
+            if session is None:
+                raise session_not_found()
+            if parsed_fix is None:
+                return session, None
             seen = await repo.get_fix(Scope.of(principal), session.id, parsed_fix)
         if seen is None:
             raise fix_not_found()
@@ -406,7 +405,7 @@ class FixesService:
 
     async def get_fix(self, principal: Principal, session_id: str, fix_id: str) -> FixView:
         ids = _ids(session_id, fix_id)
-        async with self._uow.autocommit() as repo:
+        async with self._uow.driver() as repo:
             seen = await repo.get_fix(Scope.of(principal), *ids)
         if seen is None:
             raise fix_not_found()
@@ -450,7 +449,7 @@ class FixesService:
         """The fix-level "Generate": a read, so viewers may call it; it never stamps."""
         ids = _ids(session_id, fix_id)
         checked = valid.values(values) if values is not None else {}
-        async with self._uow.autocommit() as repo:
+        async with self._uow.driver() as repo:
             seen = await repo.get_fix(Scope.of(principal), *ids)
         if seen is None:
             raise fix_not_found()
@@ -482,7 +481,7 @@ class FixesService:
         """The values a run declared; for a template fix about to be stamped,
         also the template rendered with them (from the script-builder, read
         before any unit of work opens, like `create_fix`'s check)."""
-        async with self._uow.autocommit() as repo:
+        async with self._uow.driver() as repo:
             seen = await repo.get_fix(Scope.of(principal), *ids)
         if seen is None:
             raise fix_not_found()
@@ -583,8 +582,8 @@ class FixesService:
     ) -> FixView:
         """Runs a lifecycle `action` on the fix as it is and writes its change.
 
-        The hot path: read, check the etag, decide, compare-and-swap, in an
-        autocommit unit (no BEGIN/COMMIT); the view is derived in memory. The
+        The hot path: read, check the etag, decide, compare-and-swap, in a
+        driver unit (no BEGIN/COMMIT, asyncpg alone); the view is derived in memory. The
         read is skipped when this process holds the fix's last snapshot and
         the swap confirms it is still current. A writer that keeps losing the
         swap takes row locks in a transaction instead, where it cannot lose.
@@ -593,7 +592,7 @@ class FixesService:
         now = self._clock()
         scope, actor, can_write = Scope.of(principal), principal.user_id, principal.can_write
         key = (scope, *ids)
-        async with self._uow.autocommit() as repo:
+        async with self._uow.driver() as repo:
             written = await self._change_cached(repo, key, expected, action, now, actor, arguments)
             if written is not None:
                 return model.view_fix(written.fix, written.session_status, can_write=can_write)

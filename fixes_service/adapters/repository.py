@@ -71,8 +71,9 @@ from fixes_service.domain.model import (
     TemplateProposal,
     template_proposal_parameters,
 )
-from flowpilot.runtime.metrics import driver_statement
+from flowpilot.runtime.metrics import DATABASE_INFO_KEY, DriverStatement
 from flowpilot.runtime.paging import Keyset
+from flowpilot.runtime.uow import Driver
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,16 +88,35 @@ class FixSnapshot:
 
 
 class FixesRepository:
+    """On a SQLAlchemy connection (every unit), or on the asyncpg connection
+    alone (`on_driver`, a driver unit: only the hot path's reads and
+    compare-and-swap, the methods that run on the driver connection)."""
+
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._driver_connection: asyncpg.Connection | None = None
+        self._database: str | None = None
+
+    @classmethod
+    def on_driver(cls, driver: Driver) -> FixesRepository:
+        repository = cls.__new__(cls)
+        repository._conn = None  # type: ignore[assignment]
+        repository._driver_connection = driver.connection
+        repository._database = driver.database
+        return repository
 
     async def _driver(self) -> asyncpg.Connection:
-        """The pooled asyncpg connection under the SQLAlchemy one (hot path)."""
+        """The pooled asyncpg connection (under the SQLAlchemy one, if any)."""
         if self._driver_connection is None:
             raw = await self._conn.get_raw_connection()
             self._driver_connection = raw.driver_connection  # type: ignore[assignment]
         return self._driver_connection  # type: ignore[return-value]
+
+    def _statement(self, sql: str) -> DriverStatement:
+        """Measures a statement run on the driver connection."""
+        if self._database is None:
+            self._database = str(self._conn.info.get(DATABASE_INFO_KEY, "unknown"))
+        return DriverStatement(self._database, sql)
 
     # --- sessions -------------------------------------------------------------
 
@@ -134,7 +154,7 @@ class FixesRepository:
         driver connection (CheckAiSessionAccess precedes every inline create)."""
         read = sql.SESSION_ACCESS[scope.owner_user_id is None]
         params = {"key_session_id": session_id, **sql.scope_params(scope)}
-        with driver_statement(self._conn, read.sql):
+        with self._statement(read.sql):
             row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
         return session_from_row(dict(row.items())) if row else None
 
@@ -265,7 +285,7 @@ class FixesRepository:
         """The fix and its session's status, or None outside `scope`."""
         read = sql.READ_FIX[scope.owner_user_id is None]
         params = {"key_session_id": session_id, "key_fix_id": fix_id, **sql.scope_params(scope)}
-        with driver_statement(self._conn, read.sql):
+        with self._statement(read.sql):
             row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
         return _snapshot(row) if row else None
 
@@ -297,7 +317,7 @@ class FixesRepository:
         driver connection. NOT_FOUND outside `scope`."""
         read = sql.READ_FIX[scope.owner_user_id is None]
         params = {"key_session_id": session_id, "key_fix_id": fix_id, **sql.scope_params(scope)}
-        with driver_statement(self._conn, read.sql):
+        with self._statement(read.sql):
             row = await (await self._driver()).fetchrow(read.sql, *read.args(params))
         return _snapshot(row)
 
@@ -312,7 +332,7 @@ class FixesRepository:
         variant = _write_variant(seen.fix, change)
         write = sql.WRITE_FIX[variant]
         params, written = _write_params(seen, change, variant, actor=actor, now=now)
-        with driver_statement(self._conn, write.sql):
+        with self._statement(write.sql):
             landed = await (await self._driver()).fetchval(write.sql, *write.args(params))
         return written if landed is not None else None
 

@@ -31,7 +31,6 @@ no lock; prometheus-client's own per-value lock is uncontended).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import weakref
@@ -472,22 +471,49 @@ def observe_engine(engine: Any, database: str) -> None:
 DATABASE_INFO_KEY = "flowpilot_database"
 
 
-@contextlib.contextmanager
-def driver_statement(connection: Any, statement: str) -> Iterator[None]:
-    """Measures (and, while tracing is on, spans) a statement run on the
-    asyncpg connection under a SQLAlchemy one (the fixes hot path), which
-    SQLAlchemy's events do not see. `connection` is the SQLAlchemy
-    connection; its pooled connection knows its database's name."""
-    from flowpilot.runtime import tracing
+class DriverStatement:
+    """Measures (and, while tracing is on, spans) a statement run on an
+    asyncpg connection directly (the fixes hot paths), which SQLAlchemy's
+    events do not see, under the database's name. A class, not a generator:
+    it runs on every request of the hot path."""
 
-    database = str(connection.info.get(DATABASE_INFO_KEY, "unknown"))
-    operation = statement_operation(statement)
-    started = time.perf_counter()
-    with tracing.database_span(database, operation, statement):
-        try:
-            yield
-        finally:
-            DB_STATEMENT.labels(database, operation).observe(time.perf_counter() - started)
+    __slots__ = ("_series", "_span", "_started")
+
+    def __init__(self, database: str, statement: str) -> None:
+        from flowpilot.runtime import tracing
+
+        self._series = _statement_series(database, statement)
+        self._span = (
+            tracing.database_span(database, self._series[1], statement)
+            if tracing.tracing_enabled()
+            else None
+        )
+
+    def __enter__(self) -> None:
+        if self._span is not None:
+            self._span.__enter__()
+        self._started = time.perf_counter()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._series[0].observe(time.perf_counter() - self._started)
+        if self._span is not None:
+            self._span.__exit__(*exc_info)
+
+
+_STATEMENT_SERIES: dict[tuple[str, str], tuple[Any, str]] = {}
+
+
+def _statement_series(database: str, statement: str) -> tuple[Any, str]:
+    """The histogram child of (database, the statement's operation), and the
+    operation; kept per statement text (the hot paths run a few, constant ones)."""
+    key = (database, statement)
+    found = _STATEMENT_SERIES.get(key)
+    if found is None:
+        operation = statement_operation(statement)
+        found = (DB_STATEMENT.labels(database, operation), operation)
+        if len(_STATEMENT_SERIES) < 10_000:  # a bound, should texts ever vary
+            _STATEMENT_SERIES[key] = found
+    return found
 
 
 def counting_connection_failures(

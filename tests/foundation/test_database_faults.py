@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from flowpilot.runtime.db import StatementBounds
 from flowpilot.runtime.embedded_pg import EmbeddedPostgres, free_port
 from flowpilot.runtime.errors import Aborted, DomainError, Unavailable
-from flowpilot.runtime.uow import UnitOfWork
+from flowpilot.runtime.uow import Driver, UnitOfWork
 from tests.conftest import postgres_dir
 
 pytestmark = pytest.mark.integration
@@ -58,6 +58,7 @@ async def uow(cluster: EmbeddedPostgres) -> AsyncIterator[UnitOfWork[AsyncConnec
     unit = UnitOfWork(
         cluster.url(),
         as_is,
+        on_driver=as_is,  # type: ignore[arg-type]  # a driver unit yields its Driver
         pool_size=2,
         max_overflow=0,
         connect_timeout=2.0,
@@ -81,6 +82,13 @@ async def via_driver(connection: AsyncConnection) -> Any:
 
 
 PATHS = [via_sqlalchemy, via_driver]
+
+
+async def via_driver_unit(uow: UnitOfWork[Any]) -> Any:
+    """The same read in a driver unit (asyncpg alone, no SQLAlchemy connection)."""
+    async with uow.driver() as driver:
+        assert isinstance(driver, Driver)
+        return await driver.connection.fetchval("SELECT n FROM rows WHERE id = 1")
 
 
 async def refusal(call: Callable[[], Awaitable[Any]]) -> DomainError:
@@ -117,12 +125,15 @@ async def test_the_database_down_is_unavailable_and_back_after_it_starts(
             error = await refusal(work)
             assert isinstance(error, Unavailable)
             assert error.reason == "DATABASE_UNAVAILABLE"
+        error = await refusal(lambda: via_driver_unit(uow))
+        assert (type(error), error.reason) == (Unavailable, "DATABASE_UNAVAILABLE")
         assert await uow.probe(1.0) is False
     finally:
         await asyncio.to_thread(cluster.start)
     assert await uow.probe(1.0) is True
     async with uow.autocommit() as connection:
         assert await path(connection) == 0
+    assert await via_driver_unit(uow) == 0
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.__name__)
@@ -137,6 +148,15 @@ async def test_the_first_work_after_a_restart_succeeds(
     for unit in (uow.autocommit, uow.transaction, uow.autocommit):
         async with unit() as connection:
             assert await path(connection) == 0
+
+
+async def test_the_first_driver_unit_after_a_restart_succeeds(
+    uow: UnitOfWork[AsyncConnection], cluster: EmbeddedPostgres
+) -> None:
+    await warm(uow)
+    await asyncio.to_thread(cluster.stop, "fast")
+    await asyncio.to_thread(cluster.start)
+    assert [await via_driver_unit(uow) for _ in range(3)] == [0, 0, 0]
 
 
 async def test_a_host_that_never_answers_is_unavailable_after_the_connect_timeout() -> None:
@@ -180,6 +200,8 @@ async def test_every_connection_busy_is_database_busy(uow: UnitOfWork[AsyncConne
                 await via_sqlalchemy(connection)
 
         error = await refusal(third)
+        assert (type(error), error.reason) == (Unavailable, "DATABASE_BUSY")
+        error = await refusal(lambda: via_driver_unit(uow))
         assert (type(error), error.reason) == (Unavailable, "DATABASE_BUSY")
         # Busy is not down: the probe cannot tell, and says so.
         assert await uow.probe(0.5) is None
@@ -227,6 +249,39 @@ async def test_a_row_held_past_the_lock_timeout_is_resource_busy(
                 await connection.execute(text("UPDATE rows SET n = n WHERE id = 2"))
     finally:
         await holder.close()
+
+
+async def test_a_statement_past_its_timeout_in_a_driver_unit_is_database_timeout(
+    uow: UnitOfWork[AsyncConnection],
+) -> None:
+    async def slow() -> None:
+        async with uow.driver() as driver:
+            await driver.connection.execute("SELECT pg_sleep(30)")
+
+    error = await refusal(slow)
+    assert (type(error), error.reason) == (Unavailable, "DATABASE_TIMEOUT")
+    assert await via_driver_unit(uow) == 0
+
+
+async def test_a_driver_unit_cancelled_mid_statement_gives_its_connection_back(
+    uow: UnitOfWork[AsyncConnection],
+) -> None:
+    """A caller gone (a deadline, a client hanging up) while its statement
+    runs: the connection is back in the pool and serves the next unit."""
+    pool = uow.engine.sync_engine.pool
+
+    async def slow() -> None:
+        async with uow.driver() as driver:
+            await driver.connection.execute("SELECT pg_sleep(0.3)")
+
+    for _ in range(3):  # more than the pool's two connections
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert await via_driver_unit(uow) == 0
 
 
 async def test_errors_that_are_not_faults_stay_what_they_are(

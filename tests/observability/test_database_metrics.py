@@ -11,7 +11,7 @@ from sqlalchemy.exc import ProgrammingError
 from flowpilot.runtime.db import create_engine, parse_database_url
 from flowpilot.runtime.embedded_pg import free_port
 from flowpilot.runtime.errors import Unavailable
-from flowpilot.runtime.metrics import driver_statement
+from flowpilot.runtime.metrics import DriverStatement
 from flowpilot.runtime.uow import UnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -75,7 +75,7 @@ async def test_statements_on_the_driver_connection_are_measured(fixes_db_url: st
         async with engine.connect() as connection:
             driver = (await connection.get_raw_connection()).driver_connection
             before = sample("flowpilot_db_statement_duration_seconds_count", **labels)
-            with driver_statement(connection, "SELECT 41 + 1"):
+            with DriverStatement(database, "SELECT 41 + 1"):
                 assert await driver.fetchval("SELECT 41 + 1") == 42
         after = sample("flowpilot_db_statement_duration_seconds_count", **labels)
         assert after == before + 1
