@@ -557,23 +557,38 @@ def _snapshot(row: Mapping[str, Any] | None) -> FixSnapshot:
     )
 
 
-def _write_variant(fix: Fix, change: FixChange) -> tuple[bool, bool, bool]:
-    """Which `WRITE_FIX` statement: (script changed, leaves a template
-    proposal, declares a run)."""
+def _write_variant(fix: Fix, change: FixChange) -> tuple[bool, bool, bool, bool]:
+    """Which `WRITE_FIX` statement: (script changed, lifecycle changed,
+    leaves a template proposal, declares a run). A field the change left
+    alone is the very object it was (`replace`), so identity says "unchanged"."""
     after = change.after
     script_changed = (
         after.ai_drafted_script is not fix.ai_drafted_script
         or after.ai_drafted_parameters is not fix.ai_drafted_parameters
         or after.script_parameters is not fix.script_parameters
         or after.script_provenance is not fix.script_provenance
+        or after.ai_script_basis is not fix.ai_script_basis
     )
-    return script_changed, change.leaves_template_proposal, change.run is not None
+    lifecycle_changed = (
+        after.status is not fix.status
+        or after.applied_at is not fix.applied_at
+        or after.outcome_notes is not fix.outcome_notes
+        or after.script_decision is not fix.script_decision
+        or after.ai_outcome_proposal is not fix.ai_outcome_proposal
+        or after.notes_history is not fix.notes_history
+    )
+    return (
+        script_changed,
+        lifecycle_changed,
+        change.leaves_template_proposal,
+        change.run is not None,
+    )
 
 
 def _write_params(
     seen: FixSnapshot,
     change: FixChange,
-    variant: tuple[bool, bool, bool],
+    variant: tuple[bool, bool, bool, bool],
     *,
     actor: str,
     now: datetime,
@@ -582,7 +597,7 @@ def _write_params(
     version = seen.session_version + 1
     params = sql.event_params(change, actor=actor, state_version=version, now=now)
     params["key_read_version"] = seen.session_version
-    script_changed, leaves_proposal, declares_run = variant
+    script_changed, _, leaves_proposal, declares_run = variant
     run_id = uuid.uuid4() if declares_run else None
     written = change.written(version, run_id)
     params.update(sql.lifecycle_params(written, now, version))

@@ -197,8 +197,13 @@ LOCK_SESSION_FIXES = (
 
 # --- writes ------------------------------------------------------------------------
 
-_LIFECYCLE_VALUES = {
+# What every write of a fix sets.
+_VERSION_VALUES = {
     "state_version": bindparam("set_state_version", type_=BigInteger),
+    "updated_at": bindparam(NOW),
+}
+_LIFECYCLE_VALUES = {
+    **_VERSION_VALUES,
     "notes_history": bindparam("set_notes_history", type_=_JSON),
     "status": bindparam("set_status"),
     "applied_at": bindparam("set_applied_at"),
@@ -207,7 +212,6 @@ _LIFECYCLE_VALUES = {
     "ai_outcome_proposal_outcome": bindparam("set_proposal_outcome"),
     "ai_outcome_proposal_rationale": bindparam("set_proposal_rationale"),
     "ai_outcome_proposal_at": bindparam("set_proposal_at"),
-    "updated_at": bindparam(NOW),
 }
 
 _EVENT_VALUES = {
@@ -259,14 +263,16 @@ _RUN_VALUES = {
 }
 
 
-def _write_fix(*, script: bool, proposal: bool, run: bool) -> Insert:
+def _write_fix(*, script: bool, lifecycle: bool, proposal: bool, run: bool) -> Insert:
     """Fix, bump and audit row (and outbox row, run row) in one statement, or nothing.
+    Sets the script's columns and the lifecycle's only when they changed (a
+    script edit, the hot path, binds 8 values and a JSON document fewer).
 
     Returns the audit row's id, or no row when the compare-and-swap lost.
     """
     bump = _bump_cte(compare_and_swap=True)
     bumped = exists(select(bump.c.id))
-    values: dict[str, Any] = dict(_LIFECYCLE_VALUES)
+    values: dict[str, Any] = dict(_LIFECYCLE_VALUES if lifecycle else _VERSION_VALUES)
     if script:
         values["ai_drafted_script"] = bindparam("set_script")
         values["ai_drafted_parameters"] = bindparam("set_parameters", type_=_JSON)
@@ -324,10 +330,13 @@ def _write_fix(*, script: bool, proposal: bool, run: bool) -> Insert:
     return stmt
 
 
-# By (script changed, leaves a template proposal, declares a run).
+# By (script changed, lifecycle changed, leaves a template proposal, declares a run).
 WRITE_FIX = {
-    (script, proposal, run): Compiled(_write_fix(script=script, proposal=proposal, run=run))
+    (script, lifecycle, proposal, run): Compiled(
+        _write_fix(script=script, lifecycle=lifecycle, proposal=proposal, run=run)
+    )
     for script in (False, True)
+    for lifecycle in (False, True)
     for proposal in (False, True)
     for run in (False, True)
 }

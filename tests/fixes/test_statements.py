@@ -43,7 +43,7 @@ def test_every_bind_parameter_has_a_named_prefix() -> None:
     found = _statements()
     assert {
         "READ_FIX[True]",
-        "WRITE_FIX[(True, True, True)]",
+        "WRITE_FIX[(True, True, True, True)]",
         "CREATE_FIX",
         "WRITE_SESSION",
     } <= set(found)
