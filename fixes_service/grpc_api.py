@@ -30,7 +30,12 @@ from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime.context import current_principal
-from flowpilot.runtime.kernel_proto import PARAMETER_TYPE, parameter_out, provenance_out
+from flowpilot.runtime.kernel_proto import (
+    PARAMETER_TYPE,
+    parameter_out,
+    provenance_out,
+    timestamp,
+)
 from flowpilot.runtime.proto_enums import ProtoEnum
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["FixesService"].full_name
@@ -198,8 +203,8 @@ def fix_out(view: model.FixView) -> pb.SuggestedFix:
         description=fix.description,
         script_language=LANGUAGE.to_proto(fix.script_language),
         status=FIX_STATUS.to_proto(fix.status),
-        created_at=fix.created_at,
-        updated_at=fix.updated_at,
+        created_at=timestamp(fix.created_at),
+        updated_at=timestamp(fix.updated_at),
         banner_mode=BANNER.to_proto(view.banner_mode),
         apply_route=ROUTE.to_proto(view.apply_route),
         needs_script=view.needs_script,
@@ -214,7 +219,7 @@ def fix_out(view: model.FixView) -> pb.SuggestedFix:
     if fix.script_template_id is not None:
         message.script_template_id = str(fix.script_template_id)
     if fix.applied_at is not None:
-        message.applied_at.FromDatetime(fix.applied_at)
+        message.applied_at.CopyFrom(timestamp(fix.applied_at))
     if fix.outcome_notes is not None:
         message.outcome_notes = fix.outcome_notes
     if fix.ai_outcome_proposal is not None:

@@ -5,8 +5,9 @@ the clients between them."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
-from google.protobuf import json_format
+from google.protobuf import json_format, timestamp_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.kernel.provenance import EditSize, Provenance, ScriptOrigin
@@ -15,6 +16,21 @@ from flowpilot.runtime.proto_enums import ProtoEnum
 
 ORIGIN = ProtoEnum(ScriptOrigin, types_pb2.ScriptOrigin)
 PARAMETER_TYPE = ProtoEnum(ParameterType, types_pb2.ParameterType)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    """`moment` as a Timestamp, exactly (microseconds), naive read as UTC.
+    Whole-number arithmetic: a third of the cost of protobuf's own
+    `FromDatetime`, which every fix and session answer paid several times."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000
+    )
 
 
 def parameter_out(p: Parameter) -> types_pb2.ScriptParameter:
