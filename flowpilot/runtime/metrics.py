@@ -34,7 +34,7 @@ import asyncio
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Sequence
 from typing import Any
 
 import grpc
@@ -221,6 +221,11 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
     for live-update subscriptions (server-streaming `Watch...` methods),
     which are subscribers instead."""
 
+    def __init__(self) -> None:
+        # Wrapped once per method, not once per call (the handler is the
+        # same object every call; the call is the wrapper's argument).
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -230,6 +235,14 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(handler, method)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 _observed_unary(handler.unary_unary, _SERVER_SERIES.get(method, UNARY)),
@@ -304,29 +317,72 @@ def _observed_stream(
     return behavior
 
 
-class UnaryUnaryClientMetrics(grpc.aio.UnaryUnaryClientInterceptor):
-    """Counts and times the unary calls a channel makes, by method and code."""
+class _MeteredUnaryUnary:
+    """A unary multicallable that counts and times its calls, by method and
+    code. Not an interceptor: with one, grpc.aio runs every call behind an
+    extra task of its own (measured: 15-40 us of CPU per call)."""
 
-    async def intercept_unary_unary(
-        self,
-        continuation: Callable[..., Any],
-        client_call_details: grpc.aio.ClientCallDetails,
-        request: Any,
-    ) -> Any:
-        series = _CLIENT_SERIES.get(client_call_details.method, UNARY)
+    __slots__ = ("_inner", "_series")
+
+    def __init__(self, inner: grpc.aio.UnaryUnaryMultiCallable, series: _MethodSeries) -> None:
+        self._inner = inner
+        self._series = series
+
+    def __call__(self, request: Any, **kwargs: Any) -> _MeteredCall:
+        return _MeteredCall(self._inner(request, **kwargs), self._series)
+
+
+class _MeteredCall:
+    """The call, as the caller would have it; awaiting it records how it ended."""
+
+    __slots__ = ("_call", "_series", "_started")
+
+    def __init__(self, call: grpc.aio.UnaryUnaryCall, series: _MethodSeries) -> None:
         series.started.inc()
-        started = time.perf_counter()
+        self._call = call
+        self._series = series
+        self._started = time.perf_counter()
+
+    def __await__(self) -> Generator[Any, None, Any]:
         code = grpc.StatusCode.CANCELLED
         try:
-            call = await continuation(client_call_details, request)
-            # Waits for the status; the caller then awaits the finished call.
-            code = await call.code()
-            return call
+            response = yield from self._call.__await__()
+            code = grpc.StatusCode.OK
+            return response
         except grpc.aio.AioRpcError as exc:
             code = exc.code()
             raise
         finally:
-            series.done(code, time.perf_counter() - started)
+            self._series.done(code, time.perf_counter() - self._started)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._call, name)
+
+
+class MeteredChannel(grpc.aio._channel.Channel):
+    """A channel whose unary calls are counted and timed
+    (`flowpilot_grpc_client_*`); its streams are, by `UnaryStreamClientMetrics`."""
+
+    def unary_unary(  # type: ignore[override]
+        self,
+        method: str,
+        request_serializer: Callable[[Any], bytes] | None = None,
+        response_deserializer: Callable[[bytes], Any] | None = None,
+        _registered_method: bool | None = False,
+    ) -> _MeteredUnaryUnary:
+        inner = super().unary_unary(
+            method, request_serializer, response_deserializer, _registered_method
+        )
+        return _MeteredUnaryUnary(inner, _CLIENT_SERIES.get(method, UNARY))
+
+
+def metered_insecure_channel(
+    target: str, *, options: Sequence[tuple[str, Any]], interceptors: Sequence[Any]
+) -> grpc.aio.Channel:
+    """`grpc.aio.insecure_channel`, metered (`MeteredChannel`)."""
+    return MeteredChannel(
+        target, tuple(options), None, None, [*interceptors, *client_interceptors()]
+    )
 
 
 class UnaryStreamClientMetrics(grpc.aio.UnaryStreamClientInterceptor):
@@ -366,7 +422,8 @@ _PENDING: set[asyncio.Future[None]] = set()
 
 
 def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
-    return [UnaryUnaryClientMetrics(), UnaryStreamClientMetrics()]
+    """Stream metrics; a `MeteredChannel` meters its unary calls itself."""
+    return [UnaryStreamClientMetrics()]
 
 
 def server_interceptors() -> list[grpc.aio.ServerInterceptor]:

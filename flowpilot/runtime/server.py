@@ -591,5 +591,6 @@ def open_channel(
         options.append(("grpc.service_config", service_config))
     if own_subchannels:
         options.append(("grpc.use_local_subchannel_pool", 1))
-    interceptors = [*tracing.client_interceptors(), *metrics.client_interceptors()]
-    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return metrics.metered_insecure_channel(
+        target, options=options, interceptors=tracing.client_interceptors()
+    )
