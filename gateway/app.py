@@ -37,9 +37,11 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from starlette.convertors import StringConvertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flowpilot.fixes.v1 import fixes_pb2
 from flowpilot.runtime.auth import Role, TokenVerifier, bearer_token
@@ -73,7 +75,7 @@ from gateway.errors import (
 )
 from gateway.observability import observe_app
 from gateway.openapi import build_openapi
-from gateway.routes import RpcRoute, build_routes
+from gateway.routes import PathTemplate, RpcRoute, build_routes
 from gateway.rules import (
     conflicting_etag,
     unsupported_if_match,
@@ -780,11 +782,85 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
         first_route.items(),
         key=lambda item: (not item[1].path.verb, len(item[1].path.variables), item[0]),
     )
-    for pattern, route in ordered:
-        app.router.routes.append(_starlette_route(gateway, by_pattern[pattern], route))
+    api_routes = [
+        (route.path, _starlette_route(gateway, by_pattern[pattern], route))
+        for pattern, route in ordered
+    ]
+    app.router.routes.extend(route for _, route in api_routes)
     # The web console last: its paths never overlap the API's (docs/gateway.md).
     app.router.routes.extend(console_routes(settings))
+    # Inside the metrics (and tracing) middleware, which `observe_app` added
+    # before it: `add_middleware` puts each one outside the ones before.
+    app.user_middleware.append(Middleware(ApiFastPath, routes=api_routes))
     return app
+
+
+def _by_shape(
+    routes: Sequence[tuple[PathTemplate, Route]],
+) -> dict[tuple[int, str | None], list[tuple[re.Pattern[str], Route]]]:
+    """The routes a path may match, in the router's order, by the path's shape:
+    its count of `/` and its last segment when some route ends in that
+    literal (None: any other). A route whose variable may span segments
+    (`{name=a/*}`) is a candidate for every shape."""
+    shapes: list[tuple[int, str | None] | None] = []
+    for template, _ in routes:
+        if any("=" in part for part in template.template.split("{")[1:]):
+            shapes.append(None)
+            continue
+        last = template.openapi_path.rpartition("/")[2]
+        shapes.append((template.openapi_path.count("/"), None if "{" in last else last))
+    keys = {shape for shape in shapes if shape is not None}
+    keys |= {(count, None) for count, _ in keys}
+    table = {}
+    for count, last in keys:
+        table[(count, last)] = [
+            (route.path_regex, route)
+            for shape, (_, route) in zip(shapes, routes, strict=True)
+            if shape is None or shape == (count, last) or shape == (count, None)
+        ]
+    return table
+
+
+class ApiFastPath:
+    """Serves the API's routes without the framework's per-request layers
+    (exception middleware, the route scan, the request-response wrapper):
+    the same routes, in the router's order, answered by the same endpoints,
+    which handle every error themselves. Anything else (a method a path does
+    not take, the docs, the console) goes on to the app as before.
+
+    Measured on the benchmark's PATCH: the layers it skips were 8% of the
+    gateway's CPU."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[tuple[PathTemplate, Route]]) -> None:
+        self._app = app
+        # The routes' first segments (`/api/`): other paths skip the lookup.
+        self._prefixes = tuple({"/" + route.path.split("/")[1] + "/" for _, route in routes})
+        self._candidates = _by_shape(routes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Behind a root path, the router's own matching knows how to strip it.
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(self._prefixes)
+            and not scope.get("root_path")
+        ):
+            path = scope["path"]
+            count, _, last = path.count("/"), *path.rpartition("/")[1:]
+            candidates = self._candidates.get((count, last)) or self._candidates.get((count, None))
+            for regex, route in candidates or ():
+                match = regex.match(path)
+                if match is None:
+                    continue
+                if route.methods is not None and scope["method"] not in route.methods:
+                    break  # a 405, written by the router
+                # What the router leaves in the scope (the metrics read it).
+                scope["path_params"] = match.groupdict()
+                scope["endpoint"] = route.endpoint
+                scope["route"] = route
+                response = await route.endpoint(Request(scope, receive, send))
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 def uvicorn_config(app: FastAPI, settings: Settings) -> Any:
