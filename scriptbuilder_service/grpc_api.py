@@ -8,17 +8,21 @@ translated: one without a domain value cannot be passed on.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Any
 
 import grpc
-from google.protobuf import empty_pb2, json_format, struct_pb2, timestamp_pb2
+from google.protobuf import empty_pb2, json_format, struct_pb2
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.kernel import ScriptLanguage
 from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
-from flowpilot.runtime.kernel_proto import PARAMETER_TYPE, parameter_out, provenance_out
+from flowpilot.runtime.kernel_proto import (
+    PARAMETER_TYPE,
+    parameter_out,
+    provenance_out,
+    timestamp,
+)
 from flowpilot.runtime.proto_enums import ProtoEnum
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2 as pb
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
@@ -47,12 +51,6 @@ ROLE = ProtoEnum(Role, pb.MessageRole)
 SUBMIT_SOURCE = ProtoEnum(SubmitSource, pb.SubmitSource)
 
 
-def _ts(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def session_out(s: Session) -> pb.Session:
     message = pb.Session(
         id=str(s.id),
@@ -64,8 +62,8 @@ def session_out(s: Session) -> pb.Session:
         status=SESSION_STATUS.to_proto(s.status),
         editor_buffer=s.editor_buffer,
         mode=MODE.to_proto(s.mode),
-        created_at=_ts(s.created_at),
-        updated_at=_ts(s.updated_at),
+        created_at=timestamp(s.created_at),
+        updated_at=timestamp(s.updated_at),
     )
     if s.ai_session_id is not None:
         message.ai_session_id = str(s.ai_session_id)
@@ -79,7 +77,7 @@ def message_out(m: Message) -> pb.Message:
         id=str(m.id),
         role=ROLE.to_proto(m.role),
         content=m.content,
-        created_at=_ts(m.created_at),
+        created_at=timestamp(m.created_at),
         parameters=[parameter_out(p) for p in m.parameters],
         explanation=m.explanation,
     )
@@ -128,8 +126,8 @@ def template_out(t: tpl.Template) -> pb.ScriptTemplate:
         body=t.body,
         parameters=[parameter_out(p) for p in t.parameters],
         status=TEMPLATE_STATUS.to_proto(t.status),
-        created_at=_ts(t.created_at),
-        updated_at=_ts(t.updated_at),
+        created_at=timestamp(t.created_at),
+        updated_at=timestamp(t.updated_at),
     )
     if t.source_fix_id is not None:
         message.source_fix_id = str(t.source_fix_id)
@@ -150,13 +148,13 @@ def version_out(v: versions.TemplateVersion) -> pb.ScriptTemplateVersion:
         body=v.body,
         parameters=[parameter_out(p) for p in v.parameters],
         author_user_id=v.author_user_id,
-        created_at=_ts(v.created_at),
+        created_at=timestamp(v.created_at),
         change_note=v.change_note,
         deprecated=v.deprecated,
         deprecation_reason=v.deprecation_reason,
     )
     if v.deprecated_at is not None:
-        message.deprecated_at.CopyFrom(_ts(v.deprecated_at))
+        message.deprecated_at.CopyFrom(timestamp(v.deprecated_at))
     if v.deprecated_by_user_id is not None:
         message.deprecated_by_user_id = v.deprecated_by_user_id
     if v.source_recipe_id is not None:

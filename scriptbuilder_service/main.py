@@ -68,7 +68,9 @@ async def create_server(
     channel and the drafter, and closes the connection pool."""
     # The provider first: a misconfigured drafter fails before anything is opened.
     provider = drafter or provider_from_settings(settings)
-    uow = UnitOfWork.from_settings(database_url, ScriptBuilderRepository, settings)
+    uow = UnitOfWork.from_settings(
+        database_url, ScriptBuilderRepository, settings, on_driver=ScriptBuilderRepository.on_driver
+    )
     fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
     service = ScriptBuilderService(uow, fixes, provider, pages=PageTokens.from_settings(settings))
     servicer = ScriptBuilderServicer(service)

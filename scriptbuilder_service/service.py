@@ -163,8 +163,9 @@ class ScriptBuilderService:
         if request.origin is Origin.PILOT_INLINE:
             assert request.ai_session_id is not None
             language_now = (fix.language if fix else None) or request.language
-            # One atomic statement in the common case: no BEGIN/COMMIT round trips.
-            async with self._uow.autocommit() as repo:
+            # One atomic statement in the common case: no BEGIN/COMMIT round
+            # trips, on the driver connection alone.
+            async with self._uow.driver() as repo:
                 session, created = await repo.get_or_create_inline(
                     owner,
                     ai_session_id=request.ai_session_id,
@@ -172,7 +173,8 @@ class ScriptBuilderService:
                     language=language_now,
                     fix_id=request.fix_id,
                 )
-                if not created and request.fix_id is not None:
+            if not created and request.fix_id is not None:
+                async with self._uow.autocommit() as repo:
                     session = (
                         await repo.target_fix(
                             owner, session.id, fix_id=request.fix_id, language=language_now

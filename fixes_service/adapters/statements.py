@@ -28,7 +28,6 @@ Bind parameters are named by the part of a statement they feed:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -48,7 +47,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, aggregate_order_by
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.sql.dml import Insert
 
 from fixes_service.adapters.rows import notes_json, parameters_json, provenance_json
@@ -61,6 +59,7 @@ from fixes_service.adapters.tables import (
 )
 from fixes_service.domain.access import Scope
 from fixes_service.domain.model import Fix, FixChange, FixStatus
+from flowpilot.runtime.compiled import Compiled
 
 S, F, E, P, R = ai_sessions, suggested_fixes, fix_events, template_proposals, fix_runs
 
@@ -68,36 +67,6 @@ BIND_PREFIXES = ("scope_", "key_", "set_", "new_", "event_", "outbox_", "run_", 
 NOW = "now"
 
 _JSON = JSONB(none_as_null=True)
-_ASYNCPG_DIALECT = asyncpg_dialect()
-
-
-class Compiled:
-    """A Core statement compiled once to asyncpg's `$n` SQL.
-
-    The per-fix mutation is the hot path (UpdateFixScript is benchmarked); it
-    runs on the pooled asyncpg connection directly, skipping SQLAlchemy's
-    per-execute work, while the SQL is still defined (and type-cast) by Core.
-    """
-
-    def __init__(self, stmt: Any) -> None:
-        self.statement = stmt
-        compiled = stmt.compile(dialect=_ASYNCPG_DIALECT)
-        self.sql = compiled.string
-        self._names = tuple(compiled.positiontup or ())
-        self._defaults = dict(compiled.params)
-        # SQLAlchemy's asyncpg codec exchanges JSONB as text.
-        self._json = frozenset(
-            name for name, bind in compiled.binds.items() if isinstance(bind.type, JSONB)
-        )
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        values = []
-        for name in self._names:
-            value = params[name] if name in params else self._defaults[name]
-            if name in self._json and value is not None:
-                value = json.dumps(value, separators=(",", ":"))
-            values.append(value)
-        return values
 
 
 # --- scope -------------------------------------------------------------------------

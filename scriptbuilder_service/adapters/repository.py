@@ -19,6 +19,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flowpilot.kernel import ScriptLanguage
+from flowpilot.runtime.compiled import Compiled
+from flowpilot.runtime.metrics import DriverStatement
+from flowpilot.runtime.uow import Driver
 from scriptbuilder_service.adapters import statements as sql
 from scriptbuilder_service.adapters.rows import (
     draft_columns,
@@ -57,8 +60,19 @@ _TEMPLATE = (*templates.c, _CURRENT_DEPRECATED)
 
 
 class ScriptBuilderRepository:
+    """On a SQLAlchemy connection (every unit), or on the asyncpg connection
+    alone (`on_driver`, a driver unit: only the inline get-or-create)."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._driver: Driver | None = None
+
+    @classmethod
+    def on_driver(cls, driver: Driver) -> ScriptBuilderRepository:
+        repository = cls.__new__(cls)
+        repository._conn = None  # type: ignore[assignment]
+        repository._driver = driver
+        return repository
 
     # Sessions.
 
@@ -72,7 +86,9 @@ class ScriptBuilderRepository:
         fix_id: uuid.UUID | None = None,
     ) -> tuple[Session, bool]:
         """(session, created). A new row drafts for `fix_id` in `language`;
-        an existing one is returned as it is (see `target_fix`)."""
+        an existing one is returned as it is (see `target_fix`). In a driver
+        unit only."""
+        assert self._driver is not None, "the inline get-or-create runs in a driver unit"
         params = {
             "user_id": owner.user_id,
             "account_id": owner.account_id,
@@ -81,14 +97,20 @@ class ScriptBuilderRepository:
             "language": language.value,
             "fix_id": fix_id,
         }
-        row = (await self._conn.execute(sql.GET_OR_CREATE_INLINE, params)).first()
+        row = await self._on_driver(sql.GET_OR_CREATE_INLINE_ON_DRIVER, params)
         if row is not None:
-            return session_from_row(row), bool(row._mapping["created"])
+            return session_from_row(row), bool(row["created"])
         # Lost a race to a concurrent insert that committed meanwhile.
-        existing = await self.find_inline(owner, ai_session_id=ai_session_id)
+        existing = await self._on_driver(sql.FIND_INLINE_ON_DRIVER, params)
         if existing is None:  # pragma: no cover - the index guarantees a row
             raise RuntimeError("inline session vanished during get-or-create")
-        return existing, False
+        return session_from_row(existing), False
+
+    async def _on_driver(self, statement: Compiled, params: Mapping[str, Any]) -> Any:
+        """The first row of `statement` on the driver connection, measured."""
+        assert self._driver is not None
+        with DriverStatement(self._driver.database, statement.sql):
+            return await self._driver.connection.fetchrow(statement.sql, *statement.args(params))
 
     async def target_fix(
         self, owner: Owner, session_id: uuid.UUID, *, fix_id: uuid.UUID, language: ScriptLanguage
@@ -112,18 +134,6 @@ class ScriptBuilderRepository:
         if row is not None:
             return session_from_row(row)
         return await self.get_session(owner, session_id)
-
-    async def find_inline(self, owner: Owner, *, ai_session_id: uuid.UUID) -> Session | None:
-        row = (
-            await self._conn.execute(
-                select(sessions).where(
-                    *_owned_by(owner),
-                    sessions.c.ai_session_id == ai_session_id,
-                    sessions.c.origin == Origin.PILOT_INLINE.value,
-                )
-            )
-        ).first()
-        return session_from_row(row) if row else None
 
     async def lock_owner_sessions(self, owner: Owner) -> None:
         """Serialises standalone creates of one owner until the transaction

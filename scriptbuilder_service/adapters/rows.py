@@ -20,7 +20,7 @@ from scriptbuilder_service.domain.templates import Template, TemplateStatus
 
 
 def session_from_row(row: Any) -> Session:
-    m = row._mapping
+    m = getattr(row, "_mapping", row)  # a SQLAlchemy row, or asyncpg's record
     return Session(
         id=m["id"],
         user_id=m["user_id"],

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
+from flowpilot.runtime.compiled import Compiled
+
 # First key of the two-key advisory lock that serialises one owner's standalone
 # creates (the second is a hash of the owner: account and user). Distinct from
 # the single-bigint key space that the migration lock uses. Two owners whose
@@ -50,6 +52,18 @@ GET_OR_CREATE_INLINE = text(
     WHERE account_id = :account_id AND user_id = :user_id AND ai_session_id = :ai_session_id
       AND origin = 'pilot_inline' AND NOT EXISTS (SELECT 1 FROM inserted)
     """
+)
+
+# The inline path's statements, as the driver unit runs them (asyncpg alone).
+GET_OR_CREATE_INLINE_ON_DRIVER = Compiled(GET_OR_CREATE_INLINE)
+FIND_INLINE_ON_DRIVER = Compiled(
+    text(
+        f"""
+        SELECT {SESSION_COLUMNS} FROM script_builder_sessions
+        WHERE account_id = :account_id AND user_id = :user_id AND ai_session_id = :ai_session_id
+          AND origin = 'pilot_inline'
+        """
+    )
 )
 
 # Counts and inserts in one statement, after the owner's lock: the count sees

@@ -119,24 +119,42 @@ async def test_existing_inline_row_costs_one_statement(
     scriptbuilder_server, scriptbuilder_channel, fixes_channel, make_token
 ):
     """Performance (issue 4): get-or-create of an existing inline row is one
-    call to the fixes service and one SQL statement, outside any BEGIN/COMMIT."""
+    call to the fixes service and one SQL statement, outside any BEGIN/COMMIT:
+    on the driver connection (issue 13), so SQLAlchemy runs nothing and the
+    driver's statement metrics count exactly one."""
+    from prometheus_client import REGISTRY
     from sqlalchemy import event
+
+    def driver_statements() -> dict[str, float]:
+        counts: dict[str, float] = {}
+        for metric in REGISTRY.collect():
+            for sample in metric.samples:
+                if sample.name == "flowpilot_db_statement_duration_seconds_count":
+                    labels = sample.labels
+                    if labels["database"] == database:
+                        counts[labels["operation"]] = sample.value
+        return counts
 
     stub = sb_stub(scriptbuilder_channel)
     token = make_token()
     ai = await create_ai_session(fixes_channel, token)
     first, _ = await create_session(stub, token, ai_session_id=ai)
     statements: list[str] = []
-    engine = scriptbuilder_server.service._uow.engine.sync_engine
+    uow = scriptbuilder_server.service._uow
+    database = uow._database
+    engine = uow.engine.sync_engine
 
     def record(conn, cursor, statement, *args) -> None:
         statements.append(statement)
 
+    before = driver_statements()
     event.listen(engine, "before_cursor_execute", record)
     try:
         again, created = await create_session(stub, token, ai_session_id=ai)
     finally:
         event.remove(engine, "before_cursor_execute", record)
+    after = driver_statements()
     assert again.id == first.id and not created
-    assert len(statements) == 1, statements
-    assert statements[0].lstrip().startswith("WITH inserted AS")
+    assert statements == []
+    grown = {op: after[op] - before.get(op, 0) for op in after if after[op] != before.get(op, 0)}
+    assert grown == {"WITH": 1}

@@ -1,0 +1,39 @@
+"""Statements compiled once to asyncpg's `$n` SQL, for the hot paths that run
+on a pooled asyncpg connection directly (`UnitOfWork.driver()`), skipping
+SQLAlchemy's per-execute work while the SQL is still defined (and typed) by
+SQLAlchemy Core or `text()`. Both services' hot paths use it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+
+_ASYNCPG_DIALECT = asyncpg_dialect()
+
+
+class Compiled:
+    """One statement: its SQL and how to order a mapping of bind values."""
+
+    def __init__(self, stmt: Any) -> None:
+        self.statement = stmt
+        compiled = stmt.compile(dialect=_ASYNCPG_DIALECT)
+        self.sql = compiled.string
+        self._names = tuple(compiled.positiontup or ())
+        self._defaults = dict(compiled.params)
+        # SQLAlchemy's asyncpg codec exchanges JSONB as text.
+        self._json = frozenset(
+            name for name, bind in compiled.binds.items() if isinstance(bind.type, JSONB)
+        )
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        values = []
+        for name in self._names:
+            value = params[name] if name in params else self._defaults[name]
+            if name in self._json and value is not None:
+                value = json.dumps(value, separators=(",", ":"))
+            values.append(value)
+        return values
