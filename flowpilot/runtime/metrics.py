@@ -42,6 +42,8 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_se
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from flowpilot.runtime.interceptors import WrappingInterceptor
+
 log = logging.getLogger("flowpilot.metrics")
 
 # Latency buckets (seconds) for calls and requests: the objectives are 250 ms
@@ -213,34 +215,13 @@ def _server_code(context: grpc.aio.ServicerContext) -> grpc.StatusCode:
     return grpc.StatusCode.OK if code is None else grpc.StatusCode.UNKNOWN
 
 
-class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
+class ServerMetricsInterceptor(WrappingInterceptor):
     """Counts and times every call the server handles, by method and code.
 
     Outermost (before the call interceptor that maps domain errors), so the
     code is the one the client receives. Calls are requests in flight, but
     for live-update subscriptions (server-streaming `Watch...` methods),
     which are subscribers instead."""
-
-    def __init__(self) -> None:
-        # Wrapped once per method, not once per call (the handler is the
-        # same object every call; the call is the wrapper's argument).
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return handler
-        method = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:

@@ -62,6 +62,7 @@ from flowpilot.runtime.context import (
 from flowpilot.runtime.errors import DomainError, InvalidArgument, PermissionDenied
 from flowpilot.runtime.grpc_errors import abort_with_error, status_code
 from flowpilot.runtime.heap import freeze_startup_heap
+from flowpilot.runtime.interceptors import WrappingInterceptor
 from flowpilot.runtime.settings import Settings
 
 log = logging.getLogger("flowpilot.grpc")
@@ -76,7 +77,7 @@ def dependency_health_name(service_name: str) -> str:
     return DEPENDENCY_HEALTH_PREFIX + service_name
 
 
-class CallInterceptor(grpc.aio.ServerInterceptor):
+class CallInterceptor(WrappingInterceptor):
     """Authenticates every call, binds its context, maps domain errors.
 
     Unary calls and server-streaming calls get the same treatment: the token
@@ -92,10 +93,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     def __init__(
         self, verifier: TokenVerifier, *, error_domain: str, internal_methods: frozenset[str]
     ) -> None:
+        super().__init__()
         self._verifier = verifier
         self._domain = error_domain
         self._internal = internal_methods
-        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
 
     def _authorize(self, method: str, principal: Principal) -> None:
         is_service = principal.role is Role.SERVICE
@@ -105,24 +106,6 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             raise PermissionDenied(
                 "SERVICE_IDENTITY_REFUSED", "service identities cannot call user methods"
             )
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None:
-            return handler
-        # Wrapped once per method, not once per call: the wrapper depends on
-        # nothing but the method and its handler (the call is its argument).
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(handler, method)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:
