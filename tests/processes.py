@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -160,3 +161,7 @@ class Stack:
         for name in reversed(SERVICES):
             with contextlib.suppress(Exception):
                 self.stop(name, signal.SIGKILL)
+        # The logs were read into any failure's message while the processes
+        # ran; FLOWPILOT_KEEP_TEST_LOGS=1 keeps the directory to read later.
+        if not os.environ.get("FLOWPILOT_KEEP_TEST_LOGS"):
+            shutil.rmtree(self.log_dir, ignore_errors=True)
