@@ -583,25 +583,30 @@ class FixesService:
         """Runs a lifecycle `action` on the fix as it is and writes its change.
 
         The hot path: read, check the etag, decide, compare-and-swap, in a
-        driver unit (no BEGIN/COMMIT, asyncpg alone); the view is derived in memory. The
-        read is skipped when this process holds the fix's last snapshot and
-        the swap confirms it is still current. A writer that keeps losing the
-        swap takes row locks in a transaction instead, where it cannot lose.
+        driver unit (no BEGIN/COMMIT, asyncpg alone); the view is derived in
+        memory. The read is skipped when this process holds the fix's last
+        snapshot and the swap confirms it is still current. A writer that
+        keeps losing the swap takes row locks in a transaction instead, where
+        it cannot lose.
         """
         principal.require_writer()
         now = self._clock()
         scope, actor, can_write = Scope.of(principal), principal.user_id, principal.can_write
         key = (scope, *ids)
+
+        def decide(seen: FixSnapshot) -> FixChange | None:
+            model.check_etag(expected, seen.fix.state_version)
+            return action(
+                seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
+            )
+
         async with self._uow.driver() as repo:
-            written = await self._change_cached(repo, key, expected, action, now, actor, arguments)
+            written = await self._change_cached(repo, key, decide, actor=actor, now=now)
             if written is not None:
                 return model.view_fix(written.fix, written.session_status, can_write=can_write)
             for _ in range(OPTIMISTIC_ATTEMPTS):
                 seen = await repo.read_fix(scope, *ids)
-                model.check_etag(expected, seen.fix.state_version)
-                change = action(
-                    seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
-                )
+                change = decide(seen)
                 if change is None:
                     return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
                 fix = await repo.compare_and_swap(seen, change, actor=actor, now=now)
@@ -611,10 +616,7 @@ class FixesService:
                     return model.view_fix(fix, seen.session_status, can_write=can_write)
         async with self._uow.transaction() as repo:
             seen = await repo.lock_fix(scope, *ids)
-            model.check_etag(expected, seen.fix.state_version)
-            change = action(
-                seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
-            )
+            change = decide(seen)
             if change is None:
                 return model.view_fix(seen.fix, seen.session_status, can_write=can_write)
             fix = await repo.write_locked(seen, change, actor=actor, now=now)
@@ -626,11 +628,10 @@ class FixesService:
         self,
         repo: FixesRepository,
         key: tuple[Scope, UUID, UUID],
-        expected: EntityTag | None,
-        action: FixAction,
-        now: datetime,
+        decide: Callable[[FixSnapshot], FixChange | None],
+        *,
         actor: str,
-        arguments: dict[str, Any],
+        now: datetime,
     ) -> FixSnapshot | None:
         """The change written on the cached snapshot, or None when there is
         none or it may be stale. Only a landed write is answered from it: a
@@ -639,10 +640,7 @@ class FixesService:
         if self._snapshots is None or (seen := self._snapshots.get(key)) is None:
             return None
         try:
-            model.check_etag(expected, seen.fix.state_version)
-            change = action(
-                seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
-            )
+            change = decide(seen)
         except DomainError:
             return None
         if change is None:
