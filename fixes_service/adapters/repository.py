@@ -597,10 +597,12 @@ def _write_params(
     version = seen.session_version + 1
     params = sql.event_params(change, actor=actor, state_version=version, now=now)
     params["key_read_version"] = seen.session_version
-    script_changed, _, leaves_proposal, declares_run = variant
+    script_changed, lifecycle_changed, leaves_proposal, declares_run = variant
     run_id = uuid.uuid4() if declares_run else None
     written = change.written(version, run_id)
-    params.update(sql.lifecycle_params(written, now, version))
+    params["set_state_version"] = version
+    if lifecycle_changed:
+        params.update(sql.lifecycle_params(written, now, version))
     if script_changed:
         params.update(sql.script_params(written))
     if declares_run:
