@@ -357,6 +357,27 @@ def _write_targets(path: Path, targets: list[tuple[str, str]]) -> Path:
 # ------------------------------------------------------------------------- load
 
 
+def _path_command(
+    args: argparse.Namespace,
+    path: str,
+    ports: dict[str, int],
+    targets: dict[str, Path],
+    token: str,
+    seconds: float,
+) -> list[str]:
+    """The wrk command that loads `path` (the chain on its own rows)."""
+    mode, server = PATHS[path]
+    return wrk_command(
+        f"http://127.0.0.1:{ports[server]}",
+        mode,
+        targets["bare" if server == "bare" else "system"],
+        token,
+        seconds=seconds,
+        threads=args.threads,
+        connections=args.connections,
+    )
+
+
 async def _phase(
     args: argparse.Namespace,
     path: str,
@@ -367,16 +388,7 @@ async def _phase(
     log: Path,
     meter: CpuMeter | None = None,
 ) -> tuple[WrkResult, dict[str, float]]:
-    mode, server = PATHS[path]
-    command = wrk_command(
-        f"http://127.0.0.1:{ports[server]}",
-        mode,
-        targets["bare" if server == "bare" else "system"],
-        token,
-        seconds=seconds,
-        threads=args.threads,
-        connections=args.connections,
-    )
+    command = _path_command(args, path, ports, targets, token, seconds)
     if meter is not None:
         meter.start()
     result = await run_wrk(command, log)
@@ -437,16 +449,8 @@ async def _hold(
     for name in PROCESSES:
         print(f"  {name:<14} pid {started[name].pid}")
     print(f"  {'postgres':<14} pid {postgres_pid}")
-    for path, (mode, server) in PATHS.items():
-        command = wrk_command(
-            f"http://127.0.0.1:{ports[server]}",
-            mode,
-            targets["bare" if server == "bare" else "system"],
-            token,
-            seconds=args.seconds,
-            threads=args.threads,
-            connections=args.connections,
-        )
+    for path in PATHS:
+        command = _path_command(args, path, ports, targets, token, args.seconds)
         print(f"{path}:\n  {' '.join(command)}")
     print("holding; Ctrl-C stops everything", flush=True)
     stop = asyncio.Event()

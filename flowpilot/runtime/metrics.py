@@ -511,7 +511,7 @@ DATABASE_INFO_KEY = "flowpilot_database"
 
 class DriverStatement:
     """Measures (and, while tracing is on, spans) a statement run on an
-    asyncpg connection directly (the fixes hot paths), which SQLAlchemy's
+    asyncpg connection directly (both services' hot paths), which SQLAlchemy's
     events do not see, under the database's name. A class, not a generator:
     it runs on every request of the hot path."""
 
