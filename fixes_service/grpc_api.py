@@ -28,11 +28,10 @@ from flowpilot.api.v1 import types_pb2
 from flowpilot.fixes.v1 import fixes_pb2 as pb
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.kernel import ScriptLanguage
-from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime.context import current_principal
 from flowpilot.runtime.kernel_proto import (
-    PARAMETER_TYPE,
     parameter_out,
+    parameters_in,
     provenance_out,
     timestamp,
 )
@@ -117,21 +116,6 @@ def _optional_json(request: Any, field: str) -> Any:
 
 
 # --- proto -> plain values ---------------------------------------------------------------
-
-
-def parameter_in(p: types_pb2.ScriptParameter, index: int, field: str) -> Parameter:
-    return Parameter(
-        name=p.name,
-        type=PARAMETER_TYPE.required(p.type, f"{field}[{index}].type"),
-        required=p.required,
-        default=json_format.MessageToDict(p.default) if p.HasField("default") else None,
-        choices=tuple(p.choices),
-        description=p.description,
-    )
-
-
-def parameters_in(repeated: Any, field: str = "script_parameters") -> list[Parameter]:
-    return [parameter_in(p, i, field) for i, p in enumerate(repeated)]
 
 
 def _basis_in(basis: pb.DraftBasis) -> BasisRequest:
@@ -386,7 +370,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             script_template_id=(
                 request.script_template_id if request.HasField("script_template_id") else None
             ),
-            script_parameters=parameters_in(request.script_parameters),
+            script_parameters=parameters_in(request.script_parameters, "script_parameters"),
             script_template_version=request.script_template_version,
         )
         fix = await self._service.create_fix(
@@ -428,7 +412,7 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
         update = ScriptUpdate(
             script=request.ai_drafted_script,
             parameters=_optional_json(request, "ai_drafted_parameters"),
-            script_parameters=parameters_in(request.script_parameters),
+            script_parameters=parameters_in(request.script_parameters, "script_parameters"),
             mask=list(request.update_mask.paths) if request.HasField("update_mask") else None,
             basis=_basis_in(request.basis) if request.HasField("basis") else None,
         )

@@ -8,18 +8,16 @@ translated: one without a domain value cannot be passed on.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import grpc
-from google.protobuf import empty_pb2, json_format, struct_pb2
+from google.protobuf import empty_pb2, json_format
 
 from flowpilot.api.v1 import types_pb2
 from flowpilot.kernel import ScriptLanguage
-from flowpilot.kernel.scripts import Parameter
 from flowpilot.runtime.context import RESOURCE_CREATED_KEY, current_principal
 from flowpilot.runtime.kernel_proto import (
-    PARAMETER_TYPE,
     parameter_out,
+    parameters_in,
     provenance_out,
     timestamp,
 )
@@ -98,21 +96,6 @@ def event_out(event: TurnEvent) -> pb.SendMessageEvent:
     if event.role is Role.ASSISTANT:
         return pb.SendMessageEvent(assistant_message=message_out(event))
     return pb.SendMessageEvent(user_message=message_out(event))
-
-
-def _value_in(value: struct_pb2.Value) -> Any:
-    return json_format.MessageToDict(value) if value.WhichOneof("kind") else None
-
-
-def parameter_in(p: types_pb2.ScriptParameter, index: int) -> Parameter:
-    return Parameter(
-        name=p.name,
-        type=PARAMETER_TYPE.required(p.type, f"parameters[{index}].type"),
-        required=p.required,
-        default=_value_in(p.default) if p.HasField("default") else None,
-        choices=tuple(p.choices),
-        description=p.description,
-    )
 
 
 def template_out(t: tpl.Template) -> pb.ScriptTemplate:
@@ -261,7 +244,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             request.session_id,
             name=request.name,
             description=request.description,
-            parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
+            parameters=parameters_in(request.parameters, "parameters"),
         )
         return template_out(template)
 
@@ -274,7 +257,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             description=request.description,
             language=LANGUAGE.optional(request.language, "language"),
             body=request.body,
-            parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
+            parameters=parameters_in(request.parameters, "parameters"),
         )
         return template_out(template)
 
@@ -327,7 +310,7 @@ class ScriptBuilderServicer(scriptbuilder_pb2_grpc.ScriptBuilderServiceServicer)
             request.template_id,
             language=LANGUAGE.optional(request.language, "language"),
             body=request.body,
-            parameters=[parameter_in(p, i) for i, p in enumerate(request.parameters)],
+            parameters=parameters_in(request.parameters, "parameters"),
             change_note=request.change_note,
             base_version=request.base_version,
         )

@@ -5,6 +5,7 @@ the clients between them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from google.protobuf import json_format, timestamp_pb2
@@ -44,6 +45,22 @@ def parameter_out(p: Parameter) -> types_pb2.ScriptParameter:
     if p.default is not None:
         json_format.ParseDict(p.default, message.default)
     return message
+
+
+def parameters_in(repeated: Iterable[types_pb2.ScriptParameter], field: str) -> list[Parameter]:
+    """The typed parameters a request carries in `field`; a missing or
+    unknown type is INVALID_ARGUMENT naming `field[i].type`."""
+    return [
+        Parameter(
+            name=p.name,
+            type=PARAMETER_TYPE.required(p.type, f"{field}[{index}].type"),
+            required=p.required,
+            default=json_format.MessageToDict(p.default) if p.HasField("default") else None,
+            choices=tuple(p.choices),
+            description=p.description,
+        )
+        for index, p in enumerate(repeated)
+    ]
 
 
 def provenance_out(p: Provenance) -> types_pb2.ScriptProvenance:
