@@ -726,6 +726,11 @@ def create_app(settings: Settings, services: Sequence[BackendService]) -> FastAP
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        # Our own telemetry (flowpilot.runtime.tracing, the Prometheus
+        # middleware) covers every request. FastAPI's native one would add a
+        # second server span per request once tracing sets the global
+        # provider, and asks the providers on every request whether it is on.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.gateway = gateway
     app.state.routes = routes

@@ -9,7 +9,10 @@ but what the wire carries."""
 from __future__ import annotations
 
 import secrets
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -176,3 +179,51 @@ async def test_tracing_is_off_unless_configured() -> None:
     assert not tracing.tracing_enabled()
     assert tracing.server_interceptors() == [] and tracing.client_interceptors() == []
     assert tracing.asgi_middleware() is None
+
+
+_GLOBAL_PROVIDER_APP = """
+import asyncio
+
+import httpx
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from flowpilot.runtime.settings import Settings
+from gateway.app import create_app
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)  # what configure_tracing does in a deployment
+app = create_app(Settings(jwt_secret="x" * 32), [])
+
+
+async def main() -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        assert (await client.get("/healthz")).status_code == 200
+        assert (await client.get("/api/v1/no-such-route")).status_code == 404
+
+
+asyncio.run(main())
+print(sorted(span.name for span in exporter.get_finished_spans()))
+"""
+
+
+def test_fastapi_adds_no_spans_of_its_own_once_a_global_provider_is_set() -> None:
+    """Tracing sets OpenTelemetry's global provider; FastAPI's native
+    telemetry would then open a second server span per request beside ours
+    (and asks the providers on every request). It is off: only the spans of
+    flowpilot.runtime.tracing (none here, it is not on) are made. In a
+    process of its own: the global provider can be set once per process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _GLOBAL_PROVIDER_APP],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
