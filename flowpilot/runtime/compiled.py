@@ -13,6 +13,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 _ASYNCPG_DIALECT = asyncpg_dialect()
+# One encoder for every call: `json.dumps` with any non-default argument
+# builds a new one each time (3.3 against 2.5 us for a provenance document).
+_ENCODE_JSON = json.JSONEncoder(separators=(",", ":")).encode
 
 
 class Compiled:
@@ -34,6 +37,6 @@ class Compiled:
         for name in self._names:
             value = params[name] if name in params else self._defaults[name]
             if name in self._json and value is not None:
-                value = json.dumps(value, separators=(",", ":"))
+                value = _ENCODE_JSON(value)
             values.append(value)
         return values
