@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
@@ -654,7 +654,7 @@ class FixesService:
 
     def _remember(self, key: tuple[Scope, UUID, UUID], seen: FixSnapshot, fix: Fix) -> FixSnapshot:
         """The snapshot after a write of `fix` on `seen` (the session one version on)."""
-        after = replace(seen, fix=fix, session_version=seen.session_version + 1)
+        after = seen.after_write(fix)
         if self._snapshots is not None:
             self._snapshots.put(key, after)
         return after

@@ -86,6 +86,11 @@ class FixSnapshot:
     session_version: int
     account_id: str
 
+    def after_write(self, fix: Fix) -> FixSnapshot:
+        """The snapshot once `fix` was written on this one: a fix change bumps
+        its session's version by one."""
+        return FixSnapshot(fix, self.session_status, self.session_version + 1, self.account_id)
+
 
 class FixesRepository:
     """On a SQLAlchemy connection (every unit), or on the asyncpg connection

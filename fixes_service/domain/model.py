@@ -27,6 +27,7 @@ from flowpilot.kernel.provenance import (
     drafted_provenance,
     template_provenance,
 )
+from flowpilot.kernel.records import replacer
 from flowpilot.kernel.scripts import (
     Parameter,
     check_placeholders,
@@ -355,6 +356,10 @@ class Fix:
         )
 
 
+# `replace` for the hot path: a script PATCH derives two `Fix`es (see `replacer`).
+replace_fix = replacer(Fix)
+
+
 @dataclass(frozen=True, slots=True)
 class FixFacts:
     stage: FixStage
@@ -383,7 +388,7 @@ class FixChange:
             if run_id is None:
                 raise ValueError("a change declaring a run needs the run's id")
             last_run = FixRun(id=run_id, state_version=state_version, run=self.run)
-        return replace(self.after, state_version=state_version, last_run=last_run)
+        return replace_fix(self.after, state_version=state_version, last_run=last_run)
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,7 +524,7 @@ def check_etag(expected: EntityTag | None, current: int) -> None:
 
 
 def _changed(before: Fix, now: datetime, **changes: Any) -> Fix:
-    return replace(before, updated_at=now, **changes)
+    return replace_fix(before, updated_at=now, **changes)
 
 
 def _proposal_details(fix: Fix) -> dict[str, Any]:
