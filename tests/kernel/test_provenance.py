@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import uuid
 
 from hypothesis import given
@@ -13,8 +14,10 @@ from flowpilot.kernel.provenance import (
     EditSize,
     Provenance,
     ScriptOrigin,
+    _common_ends,
     drafted_provenance,
     edit_size,
+    line_opcodes,
     template_provenance,
 )
 
@@ -90,8 +93,6 @@ def test_provenance_round_trips_through_json() -> None:
 
 def _whole_diff_changed_chars(a: str, b: str) -> tuple[int, int]:
     """The measure without setting shared ends aside: difflib over the whole texts."""
-    import difflib
-
     old, new = a.split("\n"), b.split("\n")
     lines, chars = 0, 0
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, False).get_opcodes():
@@ -124,3 +125,25 @@ def test_a_local_edit_in_a_long_script_measures_as_a_whole_diff_would(line: int,
     a, b = "\n".join(script), "\n".join(edited)
     size = edit_size(a, b)
     assert (size.changed_lines, size.changed_chars) == _whole_diff_changed_chars(a, b)
+
+
+# Few distinct lines, so that lists share some and not others.
+_LINES = st.lists(st.sampled_from(["a", "b", "c", "", "Get-Service x"]), max_size=8)
+
+
+@given(_LINES, _LINES)
+def test_line_opcodes_are_difflibs(old: list[str], new: list[str]) -> None:
+    """The shortcut for blocks without a shared line answers what difflib does."""
+    expected = difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    assert line_opcodes(old, new) == expected
+
+
+@given(st.text(alphabet="ab\n", max_size=40), st.text(alphabet="ab\n", max_size=40))
+def test_the_shared_start_and_end_are_found_as_an_item_by_item_scan_would(a: str, b: str) -> None:
+    head, tail = _common_ends(a, b)
+    limit = min(len(a), len(b))
+    scanned_head = next((i for i in range(limit) if a[i] != b[i]), limit)
+    scanned_tail = next(
+        (i for i in range(limit - scanned_head) if a[-1 - i] != b[-1 - i]), limit - scanned_head
+    )
+    assert (head, tail) == (scanned_head, scanned_tail)
