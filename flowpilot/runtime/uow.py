@@ -356,10 +356,18 @@ class _DriverUnit(Generic[R]):
         assert fairy is not None
         self._fairy = None
         try:
-            # No transaction is open on the connection, so the check-in does
-            # no I/O: it runs to its end in this one step, and a cancellation
-            # cannot leave the connection checked out.
-            await greenlet_spawn(fairy.close)
+            if _checks_in_without_io(fairy):
+                # The usual case, without a greenlet (11 us each here): the
+                # pool's rollback-on-return has no transaction to end and
+                # the connection goes back on the queue without waiting.
+                fairy.close()
+            else:
+                # An invalidated or closed connection is closed, or a
+                # transaction left open rolled back: I/O, awaited inside
+                # SQLAlchemy. Either way the check-in runs to its end in
+                # this one step, and a cancellation cannot leave the
+                # connection checked out.
+                await greenlet_spawn(fairy.close)
         except Exception as error:
             fault = database_fault(error)
             if fault is None:
@@ -367,6 +375,19 @@ class _DriverUnit(Generic[R]):
             raise fault from error
         if isinstance(exc, Exception) and (fault := database_fault(exc)) is not None:
             raise fault from exc
+
+
+def _checks_in_without_io(fairy: PoolProxiedConnection) -> bool:
+    """Whether checking `fairy` in awaits nothing: a valid connection, open,
+    with no transaction on it (a driver unit runs each statement on its own),
+    so SQLAlchemy's reset-on-return has nothing to roll back."""
+    connection = fairy.driver_connection
+    return (
+        fairy.is_valid
+        and connection is not None
+        and not connection.is_closed()
+        and not connection.is_in_transaction()
+    )
 
 
 def _translated(error: Exception, *, checking_out: bool = False) -> Exception:
