@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import inspect
 import logging
 import signal
@@ -40,7 +41,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Coroutine,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -128,9 +128,8 @@ class CallInterceptor(WrappingInterceptor):
         async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> Any:
             call = _CallScope(self, method, context)
             try:
-                with call.bound():
-                    request = _parsed(parse, raw)
-                    return serialize(await inner(request, context))
+                call.verify()
+                return serialize(await inner(_parsed(parse, raw), context))
             except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
             finally:
@@ -155,14 +154,14 @@ class CallInterceptor(WrappingInterceptor):
         async def behavior(raw: bytes, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             call = _CallScope(self, method, context)
             try:
-                with call.bound():
-                    produced = inner(_parsed(parse, raw), context)
-                    if inspect.isasyncgen(produced):
-                        async with contextlib.aclosing(produced):
-                            async for response in produced:
-                                yield serialize(response)
-                    elif inspect.isawaitable(produced):  # a handler with no message
-                        await produced
+                call.verify()
+                produced = inner(_parsed(parse, raw), context)
+                if inspect.isasyncgen(produced):
+                    async with contextlib.aclosing(produced):
+                        async for response in produced:
+                            yield serialize(response)
+                elif inspect.isawaitable(produced):  # a handler with no message
+                    await produced
             except BaseException as error:  # classified: mapped, or re-raised
                 await call.failed(error)
             finally:
@@ -228,6 +227,7 @@ class _CallScope:
         "_context",
         "_interceptor",
         "_method",
+        "_principal_token",
         "_request_token",
         "_started",
         "code",
@@ -246,19 +246,15 @@ class _CallScope:
         self._started = time.perf_counter()
         self.code = grpc.StatusCode.OK
         self._authorization = metadata.get("authorization")
+        self._principal_token: contextvars.Token[Principal] | None = None
 
-    @contextlib.contextmanager
-    def bound(self) -> Iterator[None]:
-        """Verifies the caller and binds it for the handler's duration."""
+    def verify(self) -> None:
+        """Verifies the caller and binds it until `finish` (a plain method, not
+        a context manager: a generator per call cost more than the check)."""
         interceptor = self._interceptor
         principal = interceptor._verifier.verify(bearer_token(self._authorization))
         interceptor._authorize(self._method, principal)
-        principal_token = principal_var.set(principal)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(ValueError):  # finalised in another context
-                principal_var.reset(principal_token)
+        self._principal_token = principal_var.set(principal)
 
     async def failed(self, error: BaseException) -> None:
         """Maps a domain error to its status, records how the call ended, and
@@ -292,6 +288,10 @@ class _CallScope:
                     "request_id": request_id_var.get(),
                 },
             )
+        # A streaming call may be finalised in another context: ValueError.
+        if self._principal_token is not None:
+            with contextlib.suppress(ValueError):
+                principal_var.reset(self._principal_token)
         with contextlib.suppress(ValueError):
             request_id_var.reset(self._request_token)
 
