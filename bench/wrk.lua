@@ -1,6 +1,6 @@
 -- wrk script of `python -m bench`: random targets from a generated list.
 --
---   wrk -s bench/wrk.lua URL -- MODE TARGETS TOKEN THREADS
+--   wrk -s bench/wrk.lua URL -- MODE TARGETS TOKEN THREADS [RUN]
 --
 -- MODE is one of
 --   patch-gateway  PATCH /api/v1/ai-sessions/{s}/suggested-fixes/{f}/script
@@ -10,15 +10,19 @@
 -- TARGETS is a file of "session_id fix_id" lines. Each wrk thread owns every
 -- THREADS-th target, so one fix's PATCHes come from one thread, which
 -- alternates two scripts per fix: a PATCH is never a no-op (the same script
--- twice writes nothing, and the benchmark measures writes).
+-- twice writes nothing, and the benchmark measures writes). RUN (optional,
+-- the time by default) tags both scripts, so a run's first PATCH of a fix
+-- differs from whatever the run before left: without it, every run began
+-- with the first script, which half the fixes already had.
 --
 -- Every request's status is counted; done() prints one line the benchmark
 -- parses (bench/wrk.py): "flowpilot-wrk key=value ...".
 
 local SCRIPTS = {
-  '{"ai_drafted_script":"Restart-Service -Name Spooler -Force"}',
-  '{"ai_drafted_script":"Restart-Service -Name Spooler -Force -PassThru"}',
+  '{"ai_drafted_script":"Restart-Service -Name Spooler -Force # run %s"}',
+  '{"ai_drafted_script":"Restart-Service -Name Spooler -Force -PassThru # run %s"}',
 }
+local run_tag = ""
 
 local threads = {}
 local next_thread = 0
@@ -48,8 +52,8 @@ local function build(mode, token, session_id, fix_id)
       path = "/bare/" .. session_id .. "/" .. fix_id .. "/script"
     end
     return {
-      wrk.format("PATCH", path, headers, SCRIPTS[1]),
-      wrk.format("PATCH", path, headers, SCRIPTS[2]),
+      wrk.format("PATCH", path, headers, string.format(SCRIPTS[1], run_tag)),
+      wrk.format("PATCH", path, headers, string.format(SCRIPTS[2], run_tag)),
     }
   elseif mode == "inline" then
     local body = '{"origin":"pilot_inline","ai_session_id":"' .. session_id .. '"}'
@@ -64,6 +68,7 @@ end
 
 function init(args)
   local mode, targets, token, thread_count = args[1], args[2], args[3], tonumber(args[4])
+  run_tag = args[5] or tostring(os.time())
   local line_number = 0
   for line in io.lines(targets) do
     if line_number % thread_count == thread_index then

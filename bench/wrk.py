@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,8 @@ def wrk_command(
         str(targets),
         token,
         str(threads),
+        # Tags this run's scripts (see wrk.lua): nanoseconds, unique per run.
+        str(time.time_ns()),
     ]
 
 
@@ -145,7 +148,7 @@ async def run_wrk(command: list[str], log: Path) -> WrkResult:
     )
     output, _ = await process.communicate()
     text = output.decode(errors="replace")
-    shown = [*command[:-2], "<token>", command[-1]]
+    shown = [*command[:-3], "<token>", *command[-2:]]
     await asyncio.to_thread(_append, log, f"$ {' '.join(shown)}\n{text}\n")
     if process.returncode != 0:
         raise WrkError(f"wrk exited with {process.returncode}: {text.strip()[-500:]}")
