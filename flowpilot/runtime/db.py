@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -274,10 +274,26 @@ def _adapted_creator(
         dbapi = engine[0].sync_engine.dialect.dbapi
         assert dbapi is not None
         return dbapi.connect(
-            async_creator_fn=connect, prepared_statement_cache_size=statement_cache_size
+            async_creator_fn=lambda: _Deferred(connect),
+            prepared_statement_cache_size=statement_cache_size,
         )
 
     return creator
+
+
+class _Deferred:
+    """An awaitable that calls `start` only once it is awaited. A checkout
+    tried outside a greenlet (the driver unit's fast path) is abandoned at
+    its first await, and what SQLAlchemy made before it is dropped: a
+    coroutine there would warn that it was never awaited."""
+
+    __slots__ = ("_start",)
+
+    def __init__(self, start: Callable[[], Awaitable[Any]]) -> None:
+        self._start = start
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._start().__await__()
 
 
 def _closed_on_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:

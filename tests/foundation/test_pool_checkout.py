@@ -1,14 +1,16 @@
-"""A driver unit's check-in against a real PostgreSQL (issue 13).
+"""A driver unit's checkout and check-in against a real PostgreSQL (issue 13).
 
 SQLAlchemy's pool awaits inside a greenlet, and starting one cost 11 µs
-here, twice per hot-path request. Checking a healthy connection in awaits
-nothing (no transaction to roll back, a free slot in the queue), so a
-driver unit does it directly; a closed or invalidated connection, or one
-left in a transaction, still goes through the greenlet.
+here, twice per hot-path request. Handing out a free healthy connection and
+taking it back await nothing, so a driver unit does both directly; waiting
+for a connection, opening or replacing one, and checking in a closed one
+still go through a greenlet.
 """
 
 from __future__ import annotations
 
+import gc
+import warnings
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,9 +45,8 @@ async def uow(pg: Any) -> AsyncIterator[UnitOfWork[AsyncConnection]]:
         await unit.dispose()
 
 
-async def test_a_driver_unit_checks_its_connection_in_without_a_greenlet(
-    uow: UnitOfWork[AsyncConnection], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _counting_spawns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of what the driver units run in a greenlet from now on."""
     spawned: list[str] = []
     real_spawn = uow_module.greenlet_spawn
 
@@ -54,22 +55,38 @@ async def test_a_driver_unit_checks_its_connection_in_without_a_greenlet(
         return await real_spawn(fn, *args, **kwargs)
 
     monkeypatch.setattr(uow_module, "greenlet_spawn", counting_spawn)
+    return spawned
+
+
+async def test_a_driver_unit_checks_its_connection_in_without_a_greenlet(
+    uow: UnitOfWork[AsyncConnection], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spawned = _counting_spawns(monkeypatch)
     for _ in range(3):
         async with uow.driver() as driver:
             assert isinstance(driver, Driver)
             await driver.connection.fetchval("SELECT 1")
-    # One greenlet per unit: the checkout (which may open a connection).
-    assert spawned == ["connect"] * 3
+    # One greenlet, for the first checkout, which opened the connection.
+    assert spawned == ["connect"]
     assert uow.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
-async def test_a_closed_connection_is_checked_in_through_the_pool_as_before(
-    uow: UnitOfWork[AsyncConnection],
+async def test_a_connection_closed_under_the_pool_is_replaced_in_a_greenlet(
+    uow: UnitOfWork[AsyncConnection], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A connection closed under the unit (a server restart looks the same)
-    goes back the slow way, and the next unit gets a working one."""
+    """A pooled connection the server closed (a restart looks the same): the
+    quick checkout finds it must open a new one, gives up before awaiting,
+    and the checkout runs again in a greenlet. Nothing is left behind that
+    was never awaited, and the pool holds no extra connection."""
     async with uow.driver() as driver:
-        await driver.connection.close()
-    async with uow.driver() as driver:
-        assert await driver.connection.fetchval("SELECT 7") == 7
-    assert uow.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        await driver.connection.close()  # checked in the slow way: closed
+    spawned = _counting_spawns(monkeypatch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        async with uow.driver() as driver:
+            assert await driver.connection.fetchval("SELECT 7") == 7
+        gc.collect()
+    assert spawned == ["connect"]
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+    pool = uow.engine.sync_engine.pool
+    assert (pool.checkedout(), pool.checkedin()) == (0, 1)  # type: ignore[attr-defined]
