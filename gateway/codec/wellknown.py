@@ -8,8 +8,10 @@ numbers are doubles: integral ones are written as integers.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
@@ -50,6 +52,33 @@ WRAPPERS = frozenset(
 STRING_WKTS = frozenset({TIMESTAMP, DURATION, FIELD_MASK})
 # The types whose JSON form is not their fields.
 WKT_NAMES = frozenset({TIMESTAMP, DURATION, FIELD_MASK, STRUCT, VALUE, LIST_VALUE, *WRAPPERS})
+
+
+# Timestamp's range (0001-01-01 to 9999-12-31), as protobuf checks it.
+_TIMESTAMP_SECONDS = range(-62_135_596_800, 253_402_300_800)
+_UNIX_EPOCH = datetime(1970, 1, 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def _second_text(seconds: int) -> str:
+    return (_UNIX_EPOCH + timedelta(seconds=seconds)).isoformat()
+
+
+def timestamp_to_json(message: Message) -> str:
+    """`Timestamp.ToJsonString`, character for character, at a quarter of
+    its cost (0.6 against 2.3 us; every fix answer has two or three): the
+    date and time of a second are formatted once and kept."""
+    seconds, nanos = message.seconds, message.nanos  # type: ignore[attr-defined]
+    if seconds not in _TIMESTAMP_SECONDS or not 0 <= nanos < 1_000_000_000:
+        return message.ToJsonString()  # type: ignore[attr-defined, no-any-return]  # raises
+    text = _second_text(seconds)
+    if nanos == 0:
+        return text + "Z"
+    if nanos % 1_000_000 == 0:
+        return f"{text}.{nanos // 1_000_000:03d}Z"
+    if nanos % 1000 == 0:
+        return f"{text}.{nanos // 1000:06d}Z"
+    return f"{text}.{nanos:09d}Z"
 
 
 def value_to_json(value: Message) -> Any:
@@ -140,9 +169,6 @@ def install_well_known(codec: MessageCodec, registry: CodecRegistry) -> None:
     name = codec.full_name
     if name == TIMESTAMP:
 
-        def encode_ts(message: Message) -> str:
-            return message.ToJsonString()  # type: ignore[attr-defined, no-any-return]
-
         def fill_ts(message: Message, value: Any, path: str) -> None:
             if not isinstance(value, str):
                 raise bad_value(
@@ -153,7 +179,7 @@ def install_well_known(codec: MessageCodec, registry: CodecRegistry) -> None:
             except (ValueError, TypeError) as exc:
                 raise bad_value(path, f"invalid RFC 3339 timestamp: {exc}") from exc
 
-        codec.encode, codec.fill = encode_ts, fill_ts
+        codec.encode, codec.fill = timestamp_to_json, fill_ts
     elif name == FIELD_MASK:
         codec.encode, codec.fill = encode_field_mask, fill_field_mask
     elif name == DURATION:
