@@ -25,18 +25,19 @@ class Compiled:
         self.statement = stmt
         compiled = stmt.compile(dialect=_ASYNCPG_DIALECT)
         self.sql = compiled.string
-        self._names = tuple(compiled.positiontup or ())
-        self._defaults = dict(compiled.params)
+        defaults = compiled.params
         # SQLAlchemy's asyncpg codec exchanges JSONB as text.
-        self._json = frozenset(
-            name for name, bind in compiled.binds.items() if isinstance(bind.type, JSONB)
+        json_names = {name for name, bind in compiled.binds.items() if isinstance(bind.type, JSONB)}
+        # Each positional parameter: its name, its default, and whether it is JSON.
+        self._positions = tuple(
+            (name, defaults.get(name), name in json_names) for name in compiled.positiontup or ()
         )
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
         values = []
-        for name in self._names:
-            value = params[name] if name in params else self._defaults[name]
-            if name in self._json and value is not None:
+        for name, default, is_json in self._positions:
+            value = params.get(name, default)
+            if is_json and value is not None:
                 value = _ENCODE_JSON(value)
             values.append(value)
         return values

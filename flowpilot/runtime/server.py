@@ -236,16 +236,20 @@ class _CallScope:
     def __init__(
         self, interceptor: CallInterceptor, method: str, context: grpc.aio.ServicerContext
     ) -> None:
-        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        request_id = authorization = None
+        for key, value in context.invocation_metadata() or ():
+            if isinstance(value, str):  # binary (-bin) values are bytes
+                if key == REQUEST_ID_HEADER:
+                    request_id = value
+                elif key == "authorization":
+                    authorization = value
         self._interceptor = interceptor
         self._method = method
         self._context = context
-        self._request_token = request_id_var.set(
-            metadata.get(REQUEST_ID_HEADER) or new_request_id()
-        )
+        self._request_token = request_id_var.set(request_id or new_request_id())
         self._started = time.perf_counter()
         self.code = grpc.StatusCode.OK
-        self._authorization = metadata.get("authorization")
+        self._authorization = authorization
         self._principal_token: contextvars.Token[Principal] | None = None
 
     def verify(self) -> None:

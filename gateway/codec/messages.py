@@ -23,6 +23,7 @@ reflection per request).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -227,7 +228,7 @@ class FieldCodec:
 
             return get_optional
         if item_encode is identity:
-            return lambda message: getattr(message, name)
+            return operator.attrgetter(name)  # C: a third of a lambda's cost
 
         def get_plain(message: Message) -> Any:
             return item_encode(getattr(message, name))
