@@ -375,11 +375,11 @@ class _DriverUnit(Generic[R]):
                 # the connection goes back on the queue without waiting.
                 fairy.close()
             else:
-                # An invalidated or closed connection is closed, or a
-                # transaction left open rolled back: I/O, awaited inside
-                # SQLAlchemy. Either way the check-in runs to its end in
-                # this one step, and a cancellation cannot leave the
-                # connection checked out.
+                # An invalidated or closed connection, or one left in a
+                # transaction (a driver unit opens none): the pool's
+                # check-in may do I/O, awaited inside SQLAlchemy. Either
+                # way it runs to its end in this one step, and a
+                # cancellation cannot leave the connection checked out.
                 await greenlet_spawn(fairy.close)
         except Exception as error:
             fault = database_fault(error)
