@@ -379,16 +379,9 @@ def _path_command(
 
 
 async def _phase(
-    args: argparse.Namespace,
-    path: str,
-    ports: dict[str, int],
-    targets: dict[str, Path],
-    token: str,
-    seconds: float,
-    log: Path,
-    meter: CpuMeter | None = None,
+    command: list[str], log: Path, meter: CpuMeter | None = None
 ) -> tuple[WrkResult, dict[str, float]]:
-    command = _path_command(args, path, ports, targets, token, seconds)
+    """One wrk run of `command`, and the CPU `meter` saw spent during it."""
     if meter is not None:
         meter.start()
     result = await run_wrk(command, log)
@@ -419,16 +412,15 @@ async def _load(
     if args.warmup > 0:
         print(f"warming up: {args.warmup:g} s per path (not measured) ...", flush=True)
         for path in (CHAIN, *args.system):
-            await _phase(args, path, ports, targets, token, args.warmup, log)
+            await _phase(_path_command(args, path, ports, targets, token, args.warmup), log)
     for number in range(1, args.rounds + 1):
         # Alternate who goes first, so a drift in the machine's load hits both.
         order = [CHAIN, *args.system] if number % 2 else [*args.system, CHAIN]
         results: dict[str, WrkResult] = {}
         cpu: dict[str, dict[str, float]] = {}
         for path in order:
-            results[path], cpu[path] = await _phase(
-                args, path, ports, targets, token, args.seconds, log, meter
-            )
+            command = _path_command(args, path, ports, targets, token, args.seconds)
+            results[path], cpu[path] = await _phase(command, log, meter)
             _print_result(f"round {number}", path, results[path], cpu[path])
         report.rounds.append({path: results[path] for path in PATHS if path in results})
         report.cpu.append(cpu)
