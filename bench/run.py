@@ -50,6 +50,12 @@ from typing import Any
 from bench.cpu import CpuMeter
 from bench.wrk import WrkError, WrkResult, run_wrk, wrk_binary, wrk_command
 
+# The caller's GRPC_EXPERIMENTS, read before anything imports flowpilot (which
+# sets its own default, flowpilot.runtime.grpc_transport): the bare chain runs
+# with this, so it stays on grpc's defaults unless the caller chose otherwise
+# for both (`GRPC_EXPERIMENTS=... python -m bench`).
+CALLER_GRPC_EXPERIMENTS = os.environ.get("GRPC_EXPERIMENTS")
+
 CHECKOUT = Path(__file__).resolve().parents[1]
 CHAIN = "chain PATCH"
 PATCH = "PATCH …/script"
@@ -152,6 +158,16 @@ def _span(values: Sequence[float], digits: int) -> str:
     return f"{low:,.{digits}f}–{high:,.{digits}f}"
 
 
+def _grpc_lines(config: dict[str, Any]) -> list[str]:
+    experiments = config.get("grpc_experiments")
+    if not experiments:
+        return []
+    return [
+        f"GRPC_EXPERIMENTS: {side} {experiments[side] or '(grpc defaults)'}"
+        for side in ("chain", "system")
+    ]
+
+
 def render(report: Report, config: dict[str, Any]) -> str:
     """The benchmark's printed summary: a Markdown table, ratios, memory."""
     lines = [
@@ -160,6 +176,7 @@ def render(report: Report, config: dict[str, Any]) -> str:
         f"{config['sessions']:,} AI sessions, PostgreSQL fsync on; load average "
         f"{report.load_before[0]:.1f} before, {report.load_after[0]:.1f} after, "
         f"{os.cpu_count()} CPUs",
+        *_grpc_lines(config),
         "",
         "| path | req/s | p50 ms | p99 ms | non-2xx |",
         "|---|---|---|---|---|",
@@ -267,6 +284,14 @@ def _processes() -> Iterator[dict[str, subprocess.Popen[bytes]]]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _chain_environment(env: dict[str, str]) -> dict[str, str]:
+    """`env` with GRPC_EXPERIMENTS as the caller set it (or unset)."""
+    chain = {name: value for name, value in env.items() if name != "GRPC_EXPERIMENTS"}
+    if CALLER_GRPC_EXPERIMENTS is not None:
+        chain["GRPC_EXPERIMENTS"] = CALLER_GRPC_EXPERIMENTS
+    return chain
 
 
 def _spawn(
@@ -494,6 +519,7 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
             "FLOWPILOT_SCRIPTBUILDER_TARGET": f"127.0.0.1:{ports['scriptbuilder']}",
             "FLOWPILOT_HTTP_PORT": str(ports["gateway"]),
         }
+        chain_env = _chain_environment(env)
         bare_grpc = ["-m", "bench", "--serve-bare-grpc", str(ports["bare_grpc"]), bare_dsn]
         bare_http = ["-m", "bench", "--serve-bare-http", str(ports["bare"])]
         bare_http.append(f"127.0.0.1:{ports['bare_grpc']}")
@@ -501,8 +527,8 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
             _spawn(started, "fixes", ["-m", "fixes_service.main"], env, workdir)
             _spawn(started, "scriptbuilder", ["-m", "scriptbuilder_service.main"], env, workdir)
             _spawn(started, "gateway", ["-m", "gateway.app"], env, workdir)
-            _spawn(started, "bare-grpc", bare_grpc, env, workdir)
-            _spawn(started, "bare-http", bare_http, env, workdir)
+            _spawn(started, "bare-grpc", bare_grpc, chain_env, workdir)
+            _spawn(started, "bare-http", bare_http, chain_env, workdir)
             for port in ports.values():
                 await _wait_port(port, started)
             token = mint_token(settings, user_id="bench-user", account_id="bench", role="engineer")
@@ -542,6 +568,11 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         "paths": [CHAIN, *args.system],
         "cpus": os.cpu_count(),
         "fsync": True,
+        # What each side's gRPC core was told (empty: grpc's defaults).
+        "grpc_experiments": {
+            "chain": CALLER_GRPC_EXPERIMENTS or "",
+            "system": os.environ.get("GRPC_EXPERIMENTS", ""),
+        },
     }
     print()
     print(render(report, config))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bench import run as bench_run
 from bench.run import CHAIN, GET, INLINE, PATCH, Report, as_json, render
 from bench.wrk import WrkError, WrkResult, parse_wrk_output, wrk_command
 
@@ -176,3 +177,23 @@ def test_json_and_cleanliness() -> None:
     report.rounds[1][GET] = _result(1600, 18, non2xx=3)
     assert not report.clean()
     assert "non-2xx statuses: 500×3" in render(report, CONFIG)
+
+
+def test_the_summary_says_what_each_sides_grpc_was_told() -> None:
+    config = {**CONFIG, "grpc_experiments": {"chain": "", "system": "-event_engine_client"}}
+    lines = render(_report(), config).splitlines()
+    assert "GRPC_EXPERIMENTS: chain (grpc defaults)" in lines
+    assert "GRPC_EXPERIMENTS: system -event_engine_client" in lines
+
+
+@pytest.mark.parametrize("caller", [None, "", "-tcp_rcv_lowat"])
+def test_the_chain_runs_with_the_callers_grpc_experiments(
+    monkeypatch: pytest.MonkeyPatch, caller: str | None
+) -> None:
+    # The services' environment carries FlowPilot's choice; the yardstick keeps
+    # what `python -m bench` was started with.
+    monkeypatch.setattr(bench_run, "CALLER_GRPC_EXPERIMENTS", caller)
+    env = {"PATH": "/bin", "GRPC_EXPERIMENTS": "-event_engine_client,-event_engine_listener"}
+    chain = bench_run._chain_environment(env)
+    assert chain.get("GRPC_EXPERIMENTS") == caller
+    assert chain["PATH"] == "/bin"
