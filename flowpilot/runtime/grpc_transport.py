@@ -10,8 +10,9 @@ instead of 18 and the gateway 4 instead of 9, and both spent less CPU per
 request (`docs/architecture.md`, "Performance is measured").
 
 grpc core reads `GRPC_EXPERIMENTS` once, while `grpc` is imported, so the
-choice is made here, from `flowpilot/__init__.py` and from each service
-package's `__init__.py`, before anything imports `grpc`. An operator's own
+choice is made here, from `flowpilot/__init__.py`, which the `__init__.py` of
+every package a process starts from (fixes_service, scriptbuilder_service,
+gateway, tests) imports before anything imports `grpc`. An operator's own
 `GRPC_EXPERIMENTS` wins (an empty value restores grpc's defaults).
 """
 
