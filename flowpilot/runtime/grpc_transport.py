@@ -5,9 +5,11 @@ a socket is read on an EventEngine thread, which wakes the thread that polls
 the completion queue, which wakes the asyncio loop; replies go back the same
 way. gRPC core's older iomgr path reads and writes the sockets on the polling
 thread itself, one handoff fewer each way. Measured under the benchmark's
-PATCH load (2 cores): the fixes process made 14 context switches per request
-instead of 18 and the gateway 4 instead of 9, and both spent less CPU per
-request (`docs/architecture.md`, "Performance is measured").
+PATCH load (2 cores): the fixes process made 13-14 context switches per
+request instead of 18 and the gateway 4 instead of 9. CPU per request hardly
+moved (the polling thread does what the EventEngine threads did), but a call
+waits on fewer wake-ups: PATCH's p99 went from 1.31-1.48x the bare chain's
+to 1.15-1.19x (`docs/architecture.md`, "Performance is measured").
 
 grpc core reads `GRPC_EXPERIMENTS` once, while `grpc` is imported, so the
 choice is made here, from `flowpilot/__init__.py`, which the `__init__.py` of
