@@ -135,6 +135,13 @@ def _classify(error: BaseException, *, checking_out: bool) -> DomainError | None
             return database_unavailable()
         if isinstance(cause, asyncpg.InterfaceError) and "closed" in str(cause):
             return database_unavailable()
+        if isinstance(cause, asyncpg.InvalidCachedStatementError):
+            # A migration changed a type a statement prepared before it
+            # returns: inside a transaction nothing prepares it again for
+            # this attempt, but the next one does (the drivers drop it).
+            return Unavailable(
+                "SCHEMA_CHANGED", "the database schema changed during this request; try again"
+            )
     return None
 
 

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from enum import StrEnum
 
 import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from fixes_service.adapters.tables import metadata
+from fixes_service.adapters.tables import DOMAINS, metadata
+from fixes_service.domain.model import (
+    FixEventAction,
+    FixStatus,
+    Outcome,
+    RunKind,
+    RunSource,
+    ScriptDecision,
+    ScriptLanguage,
+    SessionStatus,
+)
+from fixes_service.domain.validation import MAX_SCRIPT_CHARS
 from flowpilot.runtime.db import create_engine
 from flowpilot.runtime.migrations import downgrade, upgrade
 from tests.fixes.conftest import raw_url
@@ -156,5 +168,121 @@ async def test_issue_10s_revision_goes_back_with_data_in_it(empty_db_url: str) -
         assert [r["action"] for r in rows] == ["created", "script_updated"]
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("DELETE FROM fix_events")  # append-only again
+    finally:
+        await conn.close()
+
+
+async def _schema_facts(conn: asyncpg.Connection) -> dict[str, set[str]]:
+    """Table checks and triggers by definition, and column types."""
+    checks = await conn.fetch(
+        "SELECT conrelid::regclass::text AS t, conname, pg_get_constraintdef(oid) AS d"
+        " FROM pg_constraint WHERE contype = 'c' AND conrelid <> 0"
+    )
+    triggers = await conn.fetch(
+        "SELECT pg_get_triggerdef(oid) AS d FROM pg_trigger WHERE NOT tgisinternal"
+    )
+    columns = await conn.fetch(
+        "SELECT table_name, column_name, coalesce(domain_name, data_type) AS type"
+        " FROM information_schema.columns WHERE table_schema = 'public'"
+    )
+    return {
+        "checks": {f"{r['t']}.{r['conname']}: {r['d']}" for r in checks},
+        "triggers": {r["d"] for r in triggers},
+        "columns": {f"{r['table_name']}.{r['column_name']}: {r['type']}" for r in columns},
+    }
+
+
+async def test_0004_moves_single_column_checks_to_domains_and_back(empty_db_url: str) -> None:
+    """0004 keeps the data and the rules, and going back restores exactly
+    the checks, triggers and column types 0003 had."""
+    await asyncio.to_thread(upgrade, "fixes_service", empty_db_url, "0003_provenance_analytics")
+    conn = await asyncpg.connect(raw_url(empty_db_url))
+    try:
+        session_id, fix_id = uuid.uuid4(), uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO ai_sessions (id, owner_user_id, account_id, title)"
+            " VALUES ($1, 'u', 'a', 't')",
+            session_id,
+        )
+        await conn.execute(
+            "INSERT INTO suggested_fixes (id, ai_session_id, title, script_language,"
+            " ai_drafted_script, status, applied_at)"
+            " VALUES ($1, $2, 'f', 'bash', 'echo hi', 'applied_partial', now())",
+            fix_id,
+            session_id,
+        )
+        before = await _schema_facts(conn)
+
+        await asyncio.to_thread(upgrade, "fixes_service", empty_db_url)
+        after = await _schema_facts(conn)
+        assert "suggested_fixes.status: fix_status" in after["columns"]
+        assert not any(".ck_suggested_fixes_status:" in c for c in after["checks"])
+        # outcome_of_runs is back (its WHEN clause now reads the domain as text).
+        assert {t.split()[2] for t in after["triggers"]} == {
+            t.split()[2] for t in before["triggers"]
+        }
+        row = await conn.fetchrow(
+            "SELECT status, ai_drafted_script FROM suggested_fixes WHERE id = $1", fix_id
+        )
+        assert tuple(row) == ("applied_partial", "echo hi")
+        with pytest.raises(asyncpg.CheckViolationError, match="fix_status"):
+            await conn.execute("UPDATE suggested_fixes SET status = 'bogus' WHERE id = $1", fix_id)
+        # A check over two columns is still the table's.
+        with pytest.raises(asyncpg.CheckViolationError, match="partial_was_applied"):
+            await conn.execute("UPDATE suggested_fixes SET applied_at = NULL WHERE id = $1", fix_id)
+
+        await asyncio.to_thread(
+            downgrade, "fixes_service", empty_db_url, "0003_provenance_analytics"
+        )
+        assert await _schema_facts(conn) == before
+        assert await conn.fetchval("SELECT status FROM suggested_fixes WHERE id = $1", fix_id) == (
+            "applied_partial"
+        )
+    finally:
+        await conn.close()
+
+
+VOCABULARIES = [
+    ("session_status", SessionStatus),
+    ("fix_status", FixStatus),
+    ("script_language", ScriptLanguage),
+    ("script_decision", ScriptDecision),
+    ("fix_outcome", Outcome),
+    ("fix_event_action", FixEventAction),
+    ("run_kind", RunKind),
+    ("run_source", RunSource),
+]
+
+
+@pytest.mark.parametrize(("domain", "values"), VOCABULARIES, ids=[d for d, _ in VOCABULARIES])
+async def test_each_domain_allows_exactly_its_vocabulary(
+    fixes_db_url: str, domain: str, values: type[StrEnum]
+) -> None:
+    """The migration's values and the domain model's agree: a value added
+    to an enum without a migration that allows it fails here."""
+    assert domain in {d.name for d in DOMAINS}
+    conn = await asyncpg.connect(raw_url(fixes_db_url))
+    try:
+        for value in values:
+            assert await conn.fetchval(f"SELECT $1::text::{domain}", value.value) == value.value
+        for wrong in (
+            "",
+            "bogus",
+            next(iter(values)).value.upper(),
+        ):
+            with pytest.raises(asyncpg.CheckViolationError, match=domain):
+                await conn.fetchval(f"SELECT $1::text::{domain}", wrong)
+    finally:
+        await conn.close()
+
+
+async def test_a_drafted_script_is_one_to_max_characters(fixes_db_url: str) -> None:
+    conn = await asyncpg.connect(raw_url(fixes_db_url))
+    try:
+        for size in (1, MAX_SCRIPT_CHARS):
+            assert len(await conn.fetchval("SELECT $1::text::drafted_script", "x" * size)) == size
+        for size in (0, MAX_SCRIPT_CHARS + 1):
+            with pytest.raises(asyncpg.CheckViolationError, match="drafted_script"):
+                await conn.fetchval("SELECT $1::text::drafted_script", "x" * size)
     finally:
         await conn.close()

@@ -292,3 +292,35 @@ async def test_errors_that_are_not_faults_stay_what_they_are(
         async with uow.autocommit() as connection:
             await connection.execute(text("INSERT INTO rows (id) VALUES (1)"))
     assert not isinstance(info.value, DomainError)
+
+
+async def test_a_statement_prepared_before_a_migration_retyped_its_result_is_schema_changed(
+    uow: UnitOfWork[AsyncConnection], cluster: EmbeddedPostgres
+) -> None:
+    """A migration that changes a column's type (fixes 0004: text to a domain
+    over text) under statements prepared before it: the first use of each in
+    a transaction fails ("cached plan must not change result type"), which
+    the caller gets as retryable; the retry prepares it again and succeeds."""
+    cluster.psql("CREATE TABLE labels (id int PRIMARY KEY, label text NOT NULL)")
+    cluster.psql("INSERT INTO labels VALUES (1, 'a')")
+    read = text("SELECT label FROM labels WHERE id = 1")
+
+    async def read_in_a_transaction() -> Any:
+        async with uow.transaction() as connection:
+            return await connection.scalar(read)
+
+    try:
+        async with uow.transaction() as connection:
+            assert await connection.scalar(read) == "a"  # prepared on this connection
+        cluster.psql("CREATE DOMAIN label_text AS text")
+        cluster.psql("ALTER TABLE labels ALTER COLUMN label TYPE label_text")
+        errors: list[DomainError] = []
+        for _ in range(4):  # more than the pool's two connections
+            try:
+                assert await read_in_a_transaction() == "a"
+            except DomainError as error:
+                errors.append(error)
+        assert [(type(e), e.reason) for e in errors] == [(Unavailable, "SCHEMA_CHANGED")]
+    finally:
+        cluster.psql("DROP TABLE labels")
+        cluster.psql("DROP DOMAIN IF EXISTS label_text")
