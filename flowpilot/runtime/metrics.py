@@ -113,12 +113,18 @@ DB_UP = Gauge(
 DB_FAULTS = Counter(
     "flowpilot_db_faults_total",
     "Calls refused because of the database, by the reason the caller gets "
-    "(DATABASE_UNAVAILABLE, DATABASE_BUSY, DATABASE_TIMEOUT, RESOURCE_BUSY).",
+    "(DATABASE_UNAVAILABLE, DATABASE_BUSY, DATABASE_TIMEOUT, RESOURCE_BUSY, SCHEMA_CHANGED).",
     ("reason",),
 )
 # The reasons flowpilot.runtime.uow gives; exported at 0 from the start, so a
 # rate over them is 0, not absent, until the first fault.
-DB_FAULT_REASONS = ("DATABASE_UNAVAILABLE", "DATABASE_BUSY", "DATABASE_TIMEOUT", "RESOURCE_BUSY")
+DB_FAULT_REASONS = (
+    "DATABASE_UNAVAILABLE",
+    "DATABASE_BUSY",
+    "DATABASE_TIMEOUT",
+    "RESOURCE_BUSY",
+    "SCHEMA_CHANGED",
+)
 for _reason in DB_FAULT_REASONS:
     DB_FAULTS.labels(_reason)
 DB_ERRORS = Counter(

@@ -37,8 +37,10 @@ and repository (`database_fault`): a database that cannot be reached or
 answers that it is shutting down is UNAVAILABLE `DATABASE_UNAVAILABLE`, a
 statement past `statement_timeout` UNAVAILABLE `DATABASE_TIMEOUT`, every
 pooled connection busy past the pool timeout UNAVAILABLE `DATABASE_BUSY`,
-and a lock not granted within `lock_timeout` ABORTED `RESOURCE_BUSY` (another
-request holds the row; retrying is right). Each unit's work is bounded by
+a lock not granted within `lock_timeout` ABORTED `RESOURCE_BUSY` (another
+request holds the row; retrying is right), and a statement prepared before a
+migration changed the type of a column it returns UNAVAILABLE
+`SCHEMA_CHANGED` (the retry prepares it again). Each unit's work is bounded by
 those settings, all below the gateway's backend deadline. A pooled
 connection the server closed meanwhile (a restart) is replaced when it is
 checked out, so the first call after a restart succeeds (`flowpilot.runtime.

@@ -162,7 +162,7 @@ def test_every_database_fault_reason_is_exported_from_the_start() -> None:
     from flowpilot.runtime import uow
     from flowpilot.runtime.metrics import DB_FAULT_REASONS
 
-    given = set(re.findall(r'"((?:DATABASE|RESOURCE)_[A-Z_]+)"', inspect.getsource(uow)))
+    given = set(re.findall(r'"((?:DATABASE|RESOURCE|SCHEMA)_[A-Z_]+)"', inspect.getsource(uow)))
     assert given == set(DB_FAULT_REASONS)
     for reason in DB_FAULT_REASONS:
         assert (
