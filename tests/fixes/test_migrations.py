@@ -242,6 +242,22 @@ async def test_0004_moves_single_column_checks_to_domains_and_back(empty_db_url:
         await conn.close()
 
 
+async def test_every_domain_tables_py_declares_exists_with_its_check(fixes_db_url: str) -> None:
+    conn = await asyncpg.connect(raw_url(fixes_db_url))
+    try:
+        rows = await conn.fetch(
+            "SELECT t.typname, c.conname FROM pg_type t"
+            " JOIN pg_namespace n ON n.oid = t.typnamespace"
+            " JOIN pg_constraint c ON c.contypid = t.oid"
+            " WHERE t.typtype = 'd' AND n.nspname = 'public'"
+        )
+    finally:
+        await conn.close()
+    assert {(r["typname"], r["conname"]) for r in rows} == {
+        (domain.name, domain.constraint_name) for domain in DOMAINS
+    }
+
+
 VOCABULARIES = [
     ("session_status", SessionStatus),
     ("fix_status", FixStatus),
