@@ -47,17 +47,17 @@ from tests.support.gateway import both_services
 from tests.support.tokens import TEST_JWT_SECRET
 
 FIXES = "fixes_service"
-HEAD = "0003_provenance_analytics"
+HEAD = "0004_value_domains"
 
 NEXT_EXPAND = '''"""Next release, expand: a nullable column and an index."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_next_expand"
-down_revision = "0003_provenance_analytics"
+revision = "0005_next_expand"
+down_revision = "0004_value_domains"
 branch_labels = None
 depends_on = None
-oldest_compatible_revision = "0003_provenance_analytics"
+oldest_compatible_revision = "0004_value_domains"
 
 
 def upgrade() -> None:
@@ -73,11 +73,11 @@ def downgrade() -> None:
 NEXT_CONTRACT = '''"""The release after, contract: renames a column today's code reads."""
 from alembic import op
 
-revision = "0005_next_contract"
-down_revision = "0004_next_expand"
+revision = "0006_next_contract"
+down_revision = "0005_next_expand"
 branch_labels = None
 depends_on = None
-oldest_compatible_revision = "0005_next_contract"
+oldest_compatible_revision = "0006_next_contract"
 
 
 def upgrade() -> None:
@@ -93,8 +93,8 @@ def downgrade() -> None:
 def next_release(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A version location holding the next two releases' fixes revisions."""
     path = tmp_path_factory.mktemp("next_release_versions")
-    (path / "0004_next_expand.py").write_text(NEXT_EXPAND)
-    (path / "0005_next_contract.py").write_text(NEXT_CONTRACT)
+    (path / "0005_next_expand.py").write_text(NEXT_EXPAND)
+    (path / "0006_next_contract.py").write_text(NEXT_CONTRACT)
     return path
 
 
@@ -141,8 +141,8 @@ def test_compatibility_is_the_latest_declaration_up_to_a_revision(next_release: 
     script = ScriptDirectory.from_config(
         alembic_config(FIXES, "postgresql://h/db", extra_version_locations=[next_release])
     )
-    assert declared_compatibility(script, "0004_next_expand") == HEAD
-    assert declared_compatibility(script, "0005_next_contract") == "0005_next_contract"
+    assert declared_compatibility(script, "0005_next_expand") == HEAD
+    assert declared_compatibility(script, "0006_next_contract") == "0006_next_contract"
     sb = ScriptDirectory.from_config(alembic_config("scriptbuilder_service", "postgresql://h/db"))
     assert declared_compatibility(sb, "0004_template_drafts") == "0003_session_editor_draft"
 
@@ -151,13 +151,13 @@ def test_classification_from_todays_point_of_view() -> None:
     script = ScriptDirectory.from_config(alembic_config(FIXES, "postgresql://h/db"))
     assert classify(script, None, None) is SchemaState.EMPTY
     assert classify(script, HEAD, HEAD) is SchemaState.CURRENT
-    assert classify(script, "0004_next_expand", HEAD) is SchemaState.AHEAD_COMPATIBLE
+    assert classify(script, "0005_next_expand", HEAD) is SchemaState.AHEAD_COMPATIBLE
     assert (
-        classify(script, "0005_next_contract", "0005_next_contract")
+        classify(script, "0006_next_contract", "0006_next_contract")
         is SchemaState.AHEAD_INCOMPATIBLE
     )
     # A newer database without the mark (migrated by other tooling) is refused.
-    assert classify(script, "0004_next_expand", None) is SchemaState.AHEAD_INCOMPATIBLE
+    assert classify(script, "0005_next_expand", None) is SchemaState.AHEAD_INCOMPATIBLE
     sb = ScriptDirectory.from_config(alembic_config("scriptbuilder_service", "postgresql://h/db"))
     assert classify(sb, "0002_script_builder_origin", None) is SchemaState.BEHIND
 
@@ -167,10 +167,10 @@ def test_classification_from_todays_point_of_view() -> None:
 
 async def test_migrating_records_the_compatibility(fresh_db: str, next_release: Path) -> None:
     await asyncio.to_thread(upgrade, FIXES, fresh_db)
-    # Today's head only expanded: code at 0002_runs_etags_watch still fits it.
-    assert await read_schema_marks(fresh_db) == (HEAD, "0002_runs_etags_watch")
-    await asyncio.to_thread(_next_release_migrates, fresh_db, next_release, "0004_next_expand")
-    assert await read_schema_marks(fresh_db) == ("0004_next_expand", HEAD)
+    # Today's head only expanded: code at 0003_provenance_analytics still fits it.
+    assert await read_schema_marks(fresh_db) == (HEAD, "0003_provenance_analytics")
+    await asyncio.to_thread(_next_release_migrates, fresh_db, next_release, "0005_next_expand")
+    assert await read_schema_marks(fresh_db) == ("0005_next_expand", HEAD)
     status = await schema_status(FIXES, fresh_db)
     assert status.state is SchemaState.AHEAD_COMPATIBLE and status.serviceable
 
@@ -185,7 +185,7 @@ async def test_previous_code_serves_the_newer_expanded_schema(
     from scriptbuilder_service.main import create_server as create_scriptbuilder
 
     await asyncio.to_thread(upgrade, FIXES, fresh_db)
-    await asyncio.to_thread(_next_release_migrates, fresh_db, next_release, "0004_next_expand")
+    await asyncio.to_thread(_next_release_migrates, fresh_db, next_release, "0005_next_expand")
     fixes = await create_fixes(settings, database_url=fresh_db, port=0)
     await fixes.start()
     sb = await create_scriptbuilder(
@@ -299,7 +299,7 @@ def test_rollback_old_pods_start_after_a_newer_migration(
     ReplicaSet's pods run today's `flowpilot serve fixes` and must start;
     re-running today's migration Job (a GitOps rollback) changes nothing."""
     upgrade(FIXES, fresh_db)
-    _next_release_migrates(fresh_db, next_release, "0004_next_expand")
+    _next_release_migrates(fresh_db, next_release, "0005_next_expand")
     env = _env(fresh_db, tmp_path)
     target = _serve_fixes(env, served_fixes)
     _wait_serving(target, served_fixes[0])
@@ -312,16 +312,16 @@ def test_code_refuses_a_schema_that_contracted_past_it(
     fresh_db: str, next_release: Path, tmp_path: Path
 ) -> None:
     upgrade(FIXES, fresh_db)
-    _next_release_migrates(fresh_db, next_release, "0005_next_contract")
+    _next_release_migrates(fresh_db, next_release, "0006_next_contract")
     env = _env(fresh_db, tmp_path)
     started = time.monotonic()
     served = _flowpilot(["serve", "fixes"], env)
     assert served.returncode == 3, served.stderr
     assert time.monotonic() - started < 30, "an incompatible schema is not waited for"
     assert "refusing to start" in served.stderr
-    assert "0005_next_contract" in served.stderr and HEAD in served.stderr
+    assert "0006_next_contract" in served.stderr and HEAD in served.stderr
     migrated = _flowpilot(["migrate", "fixes"], env)
-    assert migrated.returncode == 3 and "needs code at revision 0005_next_contract" in (
+    assert migrated.returncode == 3 and "needs code at revision 0006_next_contract" in (
         migrated.stderr
     )
 
