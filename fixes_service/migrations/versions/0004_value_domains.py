@@ -35,39 +35,40 @@ depends_on: str | Sequence[str] | None = None
 oldest_compatible_revision: str = "0003_provenance_analytics"
 
 
-def _one_of(*values: str) -> str:
-    return "VALUE IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
-FIX_STATUSES = ("proposed", "applied_success", "applied_failed", "applied_partial", "dismissed")
-
-# name → (base type, check)
-DOMAINS: dict[str, tuple[str, str]] = {
-    "session_status": ("text", _one_of("active", "resolved", "escalated")),
-    "fix_status": ("text", _one_of(*FIX_STATUSES)),
-    "script_language": ("text", _one_of("powershell", "bash", "python")),
-    "script_decision": ("text", _one_of("one_off", "draft_template", "build_template")),
-    "fix_outcome": ("text", _one_of("applied_success", "applied_failed", "applied_partial")),
+# The vocabulary domains: name → the values allowed.
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "session_status": ("active", "resolved", "escalated"),
+    "fix_status": ("proposed", "applied_success", "applied_failed", "applied_partial", "dismissed"),
+    "script_language": ("powershell", "bash", "python"),
+    "script_decision": ("one_off", "draft_template", "build_template"),
+    "fix_outcome": ("applied_success", "applied_failed", "applied_partial"),
     "fix_event_action": (
-        "text",
-        _one_of(
-            "created",
-            "script_updated",
-            "applied",
-            "script_decision_recorded",
-            "outcome_recorded",
-            "dismissed",
-            "outcome_proposed",
-            "outcome_proposal_cleared",
-            "resolve_auto_success",
-            "escalation_outcome",
-            "session_resolved",
-            "session_escalated",
-        ),
+        "created",
+        "script_updated",
+        "applied",
+        "script_decision_recorded",
+        "outcome_recorded",
+        "dismissed",
+        "outcome_proposed",
+        "outcome_proposal_cleared",
+        "resolve_auto_success",
+        "escalation_outcome",
+        "session_resolved",
+        "session_escalated",
     ),
-    "run_kind": ("text", _one_of("apply", "one_off", "draft_template")),
-    "run_source": ("text", _one_of("drafted_script", "template")),
-    "drafted_script": ("text", "char_length(VALUE) BETWEEN 1 AND 50000"),
+    "run_kind": ("apply", "one_off", "draft_template"),
+    "run_source": ("drafted_script", "template"),
+}
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+# Every domain (all over text) → its check.
+DOMAINS: dict[str, str] = {
+    **{name: f"VALUE IN ({_listed(values)})" for name, values in VOCABULARIES.items()},
+    "drafted_script": "char_length(VALUE) BETWEEN 1 AND 50000",
 }
 
 # (table, column, domain, the table check it replaces, that check's expression)
@@ -116,9 +117,7 @@ OUTCOME_TRIGGER = (
 
 def _table_check(column: str, domain: str, template: str) -> str:
     """The table check `column` had before, from its domain's values."""
-    check = DOMAINS[domain][1]
-    values = check[len("VALUE IN (") : -1] if check.startswith("VALUE IN (") else ""
-    return template.format(c=column, s=values)
+    return template.format(c=column, s=_listed(VOCABULARIES.get(domain, ())))
 
 
 def upgrade() -> None:
@@ -126,22 +125,21 @@ def upgrade() -> None:
         op.execute(f"ALTER TABLE {table} DROP CONSTRAINT ck_{table}_{check}")
     # Domains without their checks first: changing a column to a domain
     # with a check rewrites the table, to one without only relabels it.
-    for name, (base, _) in DOMAINS.items():
-        op.execute(f"CREATE DOMAIN {name} AS {base}")
+    for name in DOMAINS:
+        op.execute(f"CREATE DOMAIN {name} AS text")
     op.execute("DROP TRIGGER outcome_of_runs ON suggested_fixes")
     for table, column, domain, _, _ in COLUMNS:
         op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {domain}")
     op.execute(OUTCOME_TRIGGER)
     # Adding the check validates every stored value (a scan, no rewrite).
-    for name, (_, check) in DOMAINS.items():
+    for name, check in DOMAINS.items():
         op.execute(f"ALTER DOMAIN {name} ADD CONSTRAINT {name}_values CHECK ({check})")
 
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER outcome_of_runs ON suggested_fixes")
-    for table, column, domain, _, _ in COLUMNS:
-        base = DOMAINS[domain][0]
-        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {base}")
+    for table, column, _, _, _ in COLUMNS:
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE text")
     op.execute(OUTCOME_TRIGGER)
     for table, column, domain, check, template in COLUMNS:
         op.execute(
