@@ -1,6 +1,8 @@
 """CPU time the benchmark's processes spend, per phase: on a shared 2-core
 machine req/s moves with whatever else runs, while CPU milliseconds per
-request of each process stay put, so they say where a path's cost goes."""
+request of each process stay put, so they say where a path's cost goes.
+And how the machine's CPU time went meanwhile (`MachineShare`): what nobody
+used, and what the hypervisor gave to other guests."""
 
 from __future__ import annotations
 
@@ -11,6 +13,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+# /proc/stat's first line: user nice system idle iowait irq softirq steal (guest
+# time is inside user already).
+_IDLE, _IOWAIT, _STEAL = 3, 4, 7
+
+
+def machine_ticks() -> tuple[int, ...]:
+    """The whole machine's CPU ticks so far, by kind, or () where there is no
+    /proc/stat."""
+    with contextlib.suppress(OSError), open("/proc/stat") as stat:
+        return tuple(int(value) for value in stat.readline().split()[1:9])
+    return ()
+
+
+@dataclass(frozen=True)
+class MachineShare:
+    """How the machine's CPU time went between two `machine_ticks()`, as
+    fractions of it. `idle` (idle, or waiting on I/O) is capacity nobody
+    used; `steal` is what the hypervisor gave to other guests: a round with
+    more steal serves fewer req/s at the same CPU per request."""
+
+    idle: float
+    steal: float
+
+    @classmethod
+    def between(cls, before: tuple[int, ...], after: tuple[int, ...]) -> MachineShare:
+        if not before or len(before) != len(after):
+            return cls(0.0, 0.0)
+        spent = [end - start for start, end in zip(before, after, strict=True)]
+        total = sum(spent)
+        if total <= 0:
+            return cls(0.0, 0.0)
+        return cls((spent[_IDLE] + spent[_IOWAIT]) / total, spent[_STEAL] / total)
 
 
 def _stat_fields(pid: int) -> list[str] | None:
@@ -57,6 +91,7 @@ class CpuMeter:
     postmaster: int | None
     _start: dict[str, float] = field(default_factory=dict)
     _backends: dict[int, float] = field(default_factory=dict)
+    _ticks: tuple[int, ...] = ()
 
     def _postgres(self) -> dict[int, float]:
         """CPU by backend; key 0 holds the postmaster's own and its ended
@@ -79,6 +114,7 @@ class CpuMeter:
         self._start = {name: process_cpu_seconds(pid) for name, pid in self.processes.items()}
         self._start["wrk"] = self._reaped()
         self._backends = self._postgres()
+        self._ticks = machine_ticks()
 
     def stop(self) -> dict[str, float]:
         """CPU seconds per process since start(): named ones, postgres, wrk."""
@@ -93,3 +129,7 @@ class CpuMeter:
         )
         spent["wrk"] = max(0.0, self._reaped() - self._start["wrk"])
         return spent
+
+    def machine(self) -> MachineShare:
+        """How the machine's CPU time went since start()."""
+        return MachineShare.between(self._ticks, machine_ticks())

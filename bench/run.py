@@ -47,7 +47,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.cpu import CpuMeter
+from bench.cpu import CpuMeter, MachineShare
 from bench.wrk import WrkError, WrkResult, run_wrk, wrk_binary, wrk_command
 
 # The caller's GRPC_EXPERIMENTS, read before anything imports flowpilot (which
@@ -108,6 +108,8 @@ class Report:
     rounds: list[dict[str, WrkResult]] = field(default_factory=list)
     # Per round and path: CPU seconds each process spent during the phase.
     cpu: list[dict[str, dict[str, float]]] = field(default_factory=list)
+    # Per round and path: how the machine's CPU time went during the phase.
+    machine: list[dict[str, MachineShare]] = field(default_factory=list)
     rss_peak_kb: dict[str, int] = field(default_factory=dict)
     load_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     load_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -216,6 +218,23 @@ def render(report: Report, config: dict[str, Any]) -> str:
             if spent:
                 cells = " | ".join(f"{spent.get(name, 0.0):.2f}" for name in names)
                 lines.append(f"| {path} | {cells} | {sum(spent.values()):.2f} |")
+    if any(report.machine):
+        lines += [
+            "",
+            "The machine during each phase (range over rounds, % of its CPU time): idle is",
+            "capacity nobody used; steal is what the hypervisor gave to other guests, and",
+            "a round with more of it serves fewer req/s at the same CPU per request",
+            "",
+            "| path | idle % | steal % |",
+            "|---|---|---|",
+        ]
+        for path in PATHS:
+            shares = [machine[path] for machine in report.machine if path in machine]
+            if shares:
+                lines.append(
+                    f"| {path} | {_span([100 * s.idle for s in shares], 0)} "
+                    f"| {_span([100 * s.steal for s in shares], 0)} |"
+                )
     if report.rss_peak_kb:
         peaks = ", ".join(f"{name} {kb / 1024:.0f}" for name, kb in report.rss_peak_kb.items())
         worst = max(report.rss_peak_kb.values()) / 1024
@@ -250,6 +269,9 @@ def as_json(report: Report, config: dict[str, Any]) -> dict[str, Any]:
         "load_average_before": report.load_before,
         "load_average_after": report.load_after,
         "rounds": [{path: result(r) for path, r in results.items()} for results in report.rounds],
+        "machine": [
+            {path: asdict(share) for path, share in machine.items()} for machine in report.machine
+        ],
         "ratios": ratios,
         "cpu_ms_per_request": {path: report.cpu_ms_per_request(path) for path in PATHS},
         "rss_peak_mb": {name: kb / 1024 for name, kb in report.rss_peak_kb.items()},
@@ -405,20 +427,25 @@ def _path_command(
 
 async def _phase(
     command: list[str], log: Path, meter: CpuMeter | None = None
-) -> tuple[WrkResult, dict[str, float]]:
-    """One wrk run of `command`, and the CPU `meter` saw spent during it."""
-    if meter is not None:
-        meter.start()
+) -> tuple[WrkResult, dict[str, float], MachineShare]:
+    """One wrk run of `command`, the CPU `meter` saw spent during it, and how
+    the machine's CPU time went."""
+    if meter is None:
+        return await run_wrk(command, log), {}, MachineShare(0.0, 0.0)
+    meter.start()
     result = await run_wrk(command, log)
-    return result, meter.stop() if meter is not None else {}
+    return result, meter.stop(), meter.machine()
 
 
-def _print_result(label: str, path: str, result: WrkResult, cpu: dict[str, float]) -> None:
+def _print_result(
+    label: str, path: str, result: WrkResult, cpu: dict[str, float], machine: MachineShare
+) -> None:
     extra = f", statuses {result.statuses}" if result.statuses else ""
     per_request = sum(cpu.values()) * 1000 / result.requests if result.requests else 0.0
     print(
         f"  {label} {path:<22}{result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.1f} ms  "
-        f"p99 {result.p99_ms:6.1f} ms  CPU {per_request:5.2f} ms/req  non-2xx {result.non2xx}  "
+        f"p99 {result.p99_ms:6.1f} ms  CPU {per_request:5.2f} ms/req  "
+        f"idle {machine.idle:4.0%}  steal {machine.steal:4.0%}  non-2xx {result.non2xx}  "
         f"socket errors {result.socket_errors}{extra}",
         flush=True,
     )
@@ -443,12 +470,14 @@ async def _load(
         order = [CHAIN, *args.system] if number % 2 else [*args.system, CHAIN]
         results: dict[str, WrkResult] = {}
         cpu: dict[str, dict[str, float]] = {}
+        machine: dict[str, MachineShare] = {}
         for path in order:
             command = _path_command(args, path, ports, targets, token, args.seconds)
-            results[path], cpu[path] = await _phase(command, log, meter)
-            _print_result(f"round {number}", path, results[path], cpu[path])
+            results[path], cpu[path], machine[path] = await _phase(command, log, meter)
+            _print_result(f"round {number}", path, results[path], cpu[path], machine[path])
         report.rounds.append({path: results[path] for path in PATHS if path in results})
         report.cpu.append(cpu)
+        report.machine.append(machine)
     report.load_after = os.getloadavg()
     return report
 

@@ -37,6 +37,11 @@ def test_one_short_round_prints_every_path_without_a_non_2xx(tmp_path: Path) -> 
     for path, figures in measured.items():
         assert figures["requests"] > 0, path
         assert figures["non2xx"] == 0 and figures["statuses"] == {}, (path, figures)
+    (machine,) = data["machine"]  # how the machine's CPU time went, per path
+    assert set(machine) == set(PATHS)
+    for share in machine.values():
+        assert 0 <= share["idle"] <= 1 and 0 <= share["steal"] <= 1
+    assert "| path | idle % | steal % |" in result.stdout
     assert set(data["rss_peak_mb"]) == {
         "fixes",
         "scriptbuilder",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench import run as bench_run
+from bench.cpu import MachineShare, machine_ticks
 from bench.run import CHAIN, GET, INLINE, PATCH, Report, as_json, render
 from bench.wrk import WrkError, WrkResult, parse_wrk_output, wrk_command
 
@@ -197,3 +198,28 @@ def test_the_chain_runs_with_the_callers_grpc_experiments(
     chain = bench_run._chain_environment(env)
     assert chain.get("GRPC_EXPERIMENTS") == caller
     assert chain["PATH"] == "/bin"
+
+
+def test_the_machines_share_is_read_from_its_tick_counts() -> None:
+    # user nice system idle iowait irq softirq steal
+    before = (1000, 0, 300, 500, 10, 0, 50, 100)
+    after = (2200, 0, 600, 680, 30, 0, 70, 380)  # 2,000 ticks: 200 idle or waiting, 280 stolen
+    share = MachineShare.between(before, after)
+    assert share == MachineShare(idle=pytest.approx(0.10), steal=pytest.approx(0.14))
+    assert MachineShare.between((), after) == MachineShare(0.0, 0.0)
+    assert MachineShare.between(after, after) == MachineShare(0.0, 0.0)
+    now = machine_ticks()  # this machine's own: eight counters that only grow
+    assert len(now) == 8 and all(b >= a for a, b in zip(now, machine_ticks(), strict=True))
+
+
+def test_the_summary_shows_how_the_machine_went_during_each_path() -> None:
+    report = _report()
+    assert "steal %" not in render(report, CONFIG)  # not measured: not shown
+    report.machine = [
+        {CHAIN: MachineShare(0.06, 0.02), PATCH: MachineShare(0.11, 0.15)},
+        {CHAIN: MachineShare(0.08, 0.12), PATCH: MachineShare(0.09, 0.03)},
+    ]
+    text = render(report, CONFIG)
+    assert "| chain PATCH | 6–8 | 2–12 |" in text
+    assert "| PATCH …/script | 9–11 | 3–15 |" in text
+    assert as_json(report, CONFIG)["machine"][1][PATCH] == {"idle": 0.09, "steal": 0.03}
