@@ -110,12 +110,6 @@ DB_UP = Gauge(
     "1 while the service's database answers its health probe (every "
     "FLOWPILOT_DB_HEALTH_INTERVAL_SECONDS), 0 while it does not.",
 )
-DB_FAULTS = Counter(
-    "flowpilot_db_faults_total",
-    "Calls refused because of the database, by the reason the caller gets "
-    "(DATABASE_UNAVAILABLE, DATABASE_BUSY, DATABASE_TIMEOUT, RESOURCE_BUSY, SCHEMA_CHANGED).",
-    ("reason",),
-)
 # The reasons flowpilot.runtime.uow gives; exported at 0 from the start, so a
 # rate over them is 0, not absent, until the first fault.
 DB_FAULT_REASONS = (
@@ -124,6 +118,12 @@ DB_FAULT_REASONS = (
     "DATABASE_TIMEOUT",
     "RESOURCE_BUSY",
     "SCHEMA_CHANGED",
+)
+DB_FAULTS = Counter(
+    "flowpilot_db_faults_total",
+    "Calls refused because of the database, by the reason the caller gets "
+    f"({', '.join(DB_FAULT_REASONS)}).",
+    ("reason",),
 )
 for _reason in DB_FAULT_REASONS:
     DB_FAULTS.labels(_reason)
