@@ -546,6 +546,16 @@ class FixesServicer(fixes_pb2_grpc.FixesServiceServicer):
             events=[event_out(e) for e in page.items], next_page_token=page.next_page_token
         )
 
+    async def ListAiSessionEvents(
+        self, request: pb.ListAiSessionEventsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAiSessionEventsResponse:
+        page = await self._service.list_session_events(
+            current_principal(), request.session_id, request.page_size, request.page_token
+        )
+        return pb.ListAiSessionEventsResponse(
+            events=[event_out(e) for e in page.items], next_page_token=page.next_page_token
+        )
+
     # --- for the script-builder service ---------------------------------------------
 
     async def CheckAiSessionAccess(

@@ -443,6 +443,23 @@ class FixesService:
             rows, size, lambda last: self._pages.encode_id("fix_events", parent, last.id)
         )
 
+    async def list_session_events(
+        self, principal: Principal, session_id: str, page_size: int, page_token: str
+    ) -> Page[FixEvent]:
+        """The session's audit trail, oldest first: its fixes' rows and its own
+        (resolve, escalate), which no fix's trail holds."""
+        parsed = parse_uuid(session_id, "session_id")
+        size = paging.page_size(page_size, default=100, maximum=500)
+        parent = str(parsed)
+        after = self._pages.decode_id(page_token, "session_events", parent)
+        async with self._uow.autocommit() as repo:
+            if await repo.get_session(Scope.of(principal), parsed) is None:
+                raise session_not_found()
+            rows = await repo.session_events(parsed, after or 0, size + 1)
+        return Page.cut(
+            rows, size, lambda last: self._pages.encode_id("session_events", parent, last.id)
+        )
+
     async def render_fix(
         self, principal: Principal, session_id: str, fix_id: str, values: Any
     ) -> tuple[str, ScriptLanguage]:

@@ -176,6 +176,16 @@ async def test_resolve_freezes_the_session(open_console) -> None:
     await expect(banner(page)).to_contain_text("This session is resolved")
     await expect(page.get_by_role("button", name="Escalate")).to_have_count(0)
     assert (await console.api.get_fix(verifying))["status"] == "applied_success"
+    timeline = page.get_by_test_id("timeline")
+    await expect(timeline.locator("li").last).to_contain_text("resolved the session.")
+    # The session's own row belongs to no fix; its audit trail still holds it,
+    # so a reload shows it where the live update put it.
+    await page.reload()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("resolved")
+    await expect(timeline.locator("li").last).to_contain_text("resolved the session.")
+    await expect(timeline).to_contain_text(
+        f"Resolving the session recorded that “{verifying['title']}” worked."
+    )
 
 
 # ------------------------------------------------------ script builder page

@@ -55,6 +55,7 @@ READS: dict[str, Call] = {
     "ListSuggestedFixes": lambda c, s, f: c.ListSuggestedFixes(session_id=s),
     "GetSuggestedFix": lambda c, s, f: c.GetSuggestedFix(session_id=s, fix_id=f),
     "ListFixEvents": lambda c, s, f: c.ListFixEvents(session_id=s, fix_id=f),
+    "ListAiSessionEvents": lambda c, s, f: c.ListAiSessionEvents(session_id=s),
     "RenderSuggestedFix": lambda c, s, f: c.RenderSuggestedFix(session_id=s, fix_id=f),
     "WatchAiSession": lambda c, s, f: _first_change(c, s),
 }

@@ -202,3 +202,54 @@ async def test_events_oldest_first_with_paging(client: Client) -> None:
     assert last.actor_user_id == "engineer-1"
     assert last.details["notes"] == "only the mailbox"
     assert events[0].from_status == pb.FIX_STATUS_UNSPECIFIED
+
+
+async def test_session_events_hold_every_fix_and_the_session_itself(client: Client) -> None:
+    """The session's trail is its fixes' trails plus its own rows (resolve),
+    which no fix's trail holds; oldest first, page by page."""
+    session = await client.new_session()
+    partial = await make_state(client, session.id, "partial")
+    verifying = await make_state(client, session.id, "verifying")
+    elsewhere = await client.new_session()
+    await make_state(client, elsewhere.id, "partial")
+    await client.ResolveAiSession(session_id=session.id)
+
+    events, token = [], ""
+    while True:
+        page = await client.ListAiSessionEvents(
+            session_id=session.id, page_size=2, page_token=token
+        )
+        assert len(page.events) <= 2
+        events += page.events
+        token = page.next_page_token
+        if not token:
+            break
+
+    fix_trails = [
+        e
+        for fix in (partial, verifying)
+        for e in (await client.ListFixEvents(session_id=session.id, fix_id=fix.id)).events
+    ]
+    own = [e for e in events if not e.fix_id]
+    assert [e.action for e in own] == [pb.FIX_EVENT_ACTION_SESSION_RESOLVED]
+    assert own[0].ai_session_id == session.id and own[0].actor_user_id == "engineer-1"
+    assert sorted((e.id for e in [*fix_trails, *own]), key=int) == [e.id for e in events]
+    assert [int(e.id) for e in events] == sorted(int(e.id) for e in events)
+    assert {e.ai_session_id for e in events} == {session.id}
+    # Resolving recorded the verifying fix as worked, in that fix's trail too.
+    assert pb.FIX_EVENT_ACTION_RESOLVE_AUTO_SUCCESS in {
+        e.action for e in events if e.fix_id == verifying.id
+    }
+
+    # A token of one session's trail is refused on another's.
+    first = await client.ListAiSessionEvents(session_id=session.id, page_size=1)
+    refusal = await refused(
+        client.ListAiSessionEvents(session_id=elsewhere.id, page_token=first.next_page_token)
+    )
+    assert refusal.reason == "INVALID_PAGE_TOKEN"
+
+
+async def test_session_events_of_a_new_session_are_empty(client: Client) -> None:
+    session = await client.new_session()
+    page = await client.ListAiSessionEvents(session_id=session.id)
+    assert list(page.events) == [] and page.next_page_token == ""

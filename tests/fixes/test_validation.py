@@ -127,6 +127,7 @@ async def test_bad_uuids(client: Client, db, bad: str) -> None:
             client.ResolveAiSession(session_id=bad),
             client.ApplyFix(session_id=bad, fix_id=fix.id),
             client.ListSuggestedFixes(session_id=bad),
+            client.ListAiSessionEvents(session_id=bad),
         ],
         "fix_id": [
             client.ApplyFix(session_id=session.id, fix_id=bad),
@@ -191,6 +192,7 @@ async def test_bad_page_tokens(client: Client, token: object, settings: Settings
         client.ListAiSessions(page_token=token),
         client.ListSuggestedFixes(session_id=session.id, page_token=token),
         client.ListFixEvents(session_id=session.id, fix_id=fix.id, page_token=token),
+        client.ListAiSessionEvents(session_id=session.id, page_token=token),
     ):
         refusal = await refused(call)
         assert (refusal.code, refusal.reason) == (INVALID, "INVALID_PAGE_TOKEN")

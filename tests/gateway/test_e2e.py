@@ -354,6 +354,17 @@ async def test_full_script_builder_tab_story(user) -> None:
     actions = [e["action"] for e in events["events"]]
     assert actions[0] == "created" and "script_updated" in actions
     assert events["events"][-1]["state_version"] == escalated["state_version"]
+    # The session's trail holds the fix's rows and, last, the escalation itself,
+    # which belongs to no fix.
+    trail = await user.call("GET", f"/ai-sessions/{sid}/events", 200, params={"page_size": 500})
+    assert trail["next_page_token"] == ""
+    assert [e["id"] for e in trail["events"] if e["fix_id"] == fix["id"]] == [
+        e["id"] for e in events["events"]
+    ]
+    last = trail["events"][-1]
+    assert last["action"] == "session_escalated" and last["fix_id"] == ""
+    assert last["details"]["reason"] == "still dropping"
+    assert last["state_version"] == escalated["state_version"]
 
 
 # ------------------------------------------------------- identity and inputs

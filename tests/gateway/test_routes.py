@@ -93,6 +93,8 @@ def test_the_protos_have_the_contract_surface() -> None:
         ("POST", "/api/v1/script-builder/sessions/{}:submit"),
         ("GET", "/api/v1/analytics/outcomes"),
         ("GET", "/api/v1/analytics/success-rate"),
+        # The session's whole audit trail, its own rows included.
+        ("GET", "/api/v1/ai-sessions/{}/events"),
     }
     internal = {"CheckAiSessionAccess", "ListPendingTemplateProposals", "AckTemplateProposal"}
     assert not internal & {rpc for _, rpc, _, _ in RPCS}

@@ -119,6 +119,11 @@ class FixesServiceStub:
                 request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsRequest.SerializeToString,
                 response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsResponse.FromString,
                 _registered_method=True)
+        self.ListAiSessionEvents = channel.unary_unary(
+                '/flowpilot.fixes.v1.FixesService/ListAiSessionEvents',
+                request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListAiSessionEventsRequest.SerializeToString,
+                response_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListAiSessionEventsResponse.FromString,
+                _registered_method=True)
         self.WatchAiSession = channel.unary_stream(
                 '/flowpilot.fixes.v1.FixesService/WatchAiSession',
                 request_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.WatchAiSessionRequest.SerializeToString,
@@ -278,6 +283,17 @@ class FixesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAiSessionEvents(self, request, context):
+        """The session's audit trail, oldest first: every fix's rows and the
+        session's own (`session_resolved`, `session_escalated`, which belong to
+        no fix and so are in no fix's trail). Same visibility as GetAiSession.
+        What the console's timeline reads on load; WatchAiSession then carries
+        each new row.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchAiSession(self, request, context):
         """The session's changes as they happen, across replicas: first a
         `snapshot` (or, with `last_event_id`, every change after that event from
@@ -425,6 +441,11 @@ def add_FixesServiceServicer_to_server(servicer, server):
                     servicer.ListFixEvents,
                     request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsRequest.FromString,
                     response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsResponse.SerializeToString,
+            ),
+            'ListAiSessionEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAiSessionEvents,
+                    request_deserializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListAiSessionEventsRequest.FromString,
+                    response_serializer=flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListAiSessionEventsResponse.SerializeToString,
             ),
             'WatchAiSession': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchAiSession,
@@ -916,6 +937,33 @@ class FixesService:
             '/flowpilot.fixes.v1.FixesService/ListFixEvents',
             flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsRequest.SerializeToString,
             flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListFixEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAiSessionEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/flowpilot.fixes.v1.FixesService/ListAiSessionEvents',
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListAiSessionEventsRequest.SerializeToString,
+            flowpilot_dot_fixes_dot_v1_dot_fixes__pb2.ListAiSessionEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -297,11 +297,13 @@ export function clearOutcomeProposal(fix: SuggestedFix, signal?: AbortSignal): P
   return request('DELETE', fixPath(fix, '/ai-outcome-proposal'), { signal, headers: writePreconditions(fix) })
 }
 
-export function listFixEvents(fix: SuggestedFix, signal?: AbortSignal): Promise<FixEvent[]> {
+/** The session's audit trail, oldest first: every fix's rows and the
+ * session's own (resolved, escalated), which belong to no fix. */
+export function listAiSessionEvents(sessionId: string, signal?: AbortSignal): Promise<FixEvent[]> {
   return collectPages(async (pageToken) => {
     const page = await request<{ events: FixEvent[]; next_page_token: string }>(
       'GET',
-      fixPath(fix, '/events'),
+      `/ai-sessions/${segment(sessionId)}/events`,
       { query: { page_size: 500, page_token: pageToken }, signal },
     )
     return { items: page.events, next: page.next_page_token }

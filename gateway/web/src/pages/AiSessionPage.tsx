@@ -85,8 +85,8 @@ export function AiSessionPage({
   const builderHeading = useRef<HTMLHeadingElement>(null)
   const templateHeading = useRef<HTMLHeadingElement>(null)
 
-  // Two steps: the session and its fixes render at once; the timeline (one
-  // audit trail per fix) fills in when it arrives.
+  // Two steps: the session and its fixes render at once; the timeline (the
+  // session's audit trail) fills in when it arrives.
   const load = useCallback(async (): Promise<void> => {
     const [session, fixes] = await Promise.all([
       api.getAiSession(sessionId, signal),
@@ -101,10 +101,10 @@ export function AiSessionPage({
       for (const fix of fixes) merged = upsertFix(merged, fix)
       return { ...previous, session: newer(previous.session, session), fixes: merged }
     })
-    const eventLists = await Promise.all(fixes.map((fix) => api.listFixEvents(fix, signal)))
+    const events = await api.listAiSessionEvents(sessionId, signal)
     if (signal.aborted) return
     setState((previous) =>
-      previous ? { ...previous, events: mergeEvents(previous.events ?? [], eventLists.flat()) } : previous,
+      previous ? { ...previous, events: mergeEvents(previous.events ?? [], events) } : previous,
     )
   }, [sessionId, signal])
 
