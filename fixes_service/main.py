@@ -16,6 +16,7 @@ from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.paging import PageTokens
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, run_server, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
+from flowpilot.runtime.turns import KeyedTurns
 from flowpilot.runtime.uow import UnitOfWork
 
 ERROR_DOMAIN = "fixes.flowpilot.dev"
@@ -52,6 +53,8 @@ async def create_server(
             templates=templates,
             feed=feed,
             pages=PageTokens.from_settings(settings),
+            # A session's writer waits for its turn as long as for its row's lock.
+            turns=KeyedTurns(settings.db_lock_timeout_seconds),
             snapshots=SnapshotCache(settings.fixes_snapshot_cache_size),
         )
     )

@@ -66,6 +66,7 @@ from flowpilot.runtime.auth import LEEWAY_SECONDS, Principal
 from flowpilot.runtime.errors import DomainError, InvalidArgument, Unauthenticated
 from flowpilot.runtime.etags import EntityTag
 from flowpilot.runtime.paging import Keyset, Page, PageTokens
+from flowpilot.runtime.turns import KeyedTurns
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import check_text, parse_uuid
@@ -183,10 +184,14 @@ class FixesService:
         templates: TemplateCatalog,
         feed: ChangeFeed,
         pages: PageTokens,
+        turns: KeyedTurns,
         clock: Clock = utcnow,
         snapshots: SnapshotCache | None = None,
     ) -> None:
         self._uow = uow
+        # Writers of one session take turns here before they take a
+        # connection (flowpilot.runtime.turns).
+        self._turns = turns
         self._templates = templates
         self._feed = feed
         self._clock = clock
@@ -314,7 +319,10 @@ class FixesService:
         now: datetime,
     ) -> SessionView:
         """Resolve or escalate: the session and every fix it touches, under their locks."""
-        async with self._uow.transaction() as repo:
+        async with (
+            self._turns.turn((principal.account_id, session_id)),
+            self._uow.transaction() as repo,
+        ):
             session = await repo.lock_session(Scope.of(principal), session_id)
             model.check_etag(expected, session.state_version)
             change = rule(session, await repo.lock_session_fixes(session.id))
@@ -375,7 +383,10 @@ class FixesService:
             )
         provenance, basis = model.proposed_script_origin(script)
         now = self._clock()
-        async with self._uow.transaction() as repo:
+        async with (
+            self._turns.turn((principal.account_id, parsed)),
+            self._uow.transaction() as repo,
+        ):
             session = await repo.lock_session(Scope.of(principal), parsed)
             model.check_etag(expected, session.state_version)
             # Proposing a fix changes the session: it must still be active.
@@ -604,9 +615,20 @@ class FixesService:
         memory. The read is skipped when this process holds the fix's last
         snapshot and the swap confirms it is still current. A writer that
         keeps losing the swap takes row locks in a transaction instead, where
-        it cannot lose.
+        it cannot lose. All of it in the session's turn (`KeyedTurns`).
         """
         principal.require_writer()
+        async with self._turns.turn((principal.account_id, ids[0])):
+            return await self._change_fix_in_turn(principal, ids, expected, action, **arguments)
+
+    async def _change_fix_in_turn(
+        self,
+        principal: Principal,
+        ids: tuple[UUID, UUID],
+        expected: EntityTag | None,
+        action: FixAction,
+        **arguments: Any,
+    ) -> FixView:
         now = self._clock()
         scope, actor, can_write = Scope.of(principal), principal.user_id, principal.can_write
         key = (scope, *ids)

@@ -178,9 +178,12 @@ class Settings(BaseSettings):
     # usual mode) drops notifications. Unset: `fixes_database_url`.
     fixes_listen_database_url: str | None = Field(default=None, repr=False)
     scriptbuilder_database_url: str | None = Field(default=None, repr=False)
-    # Connections per service process: at most pool + overflow.
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    # Connections per service process: at most pool + overflow. Five, as in
+    # deploy/base: past that many statements at once, more backends only
+    # compete for the database's CPUs and widen the tail (README, "Measured");
+    # requests wait their turn in the pool instead.
+    db_pool_size: int = Field(default=3, ge=1)
+    db_max_overflow: int = Field(default=2, ge=0)
     # Prepared-statement caches (asyncpg's and SQLAlchemy's); 0 behind
     # PgBouncer transaction pooling: every statement is then unnamed.
     db_statement_cache_size: int = Field(default=100, ge=0)

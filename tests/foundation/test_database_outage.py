@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 
 from flowpilot.runtime.auth import mint_token
 from flowpilot.runtime.embedded_pg import EmbeddedPostgres
@@ -88,6 +89,9 @@ def stack(cluster: EmbeddedPostgres) -> Iterator[Stack]:
             running.start(name)
         asyncio.run(running.wait_ready())
         yield running
+
+
+INFLIGHT_REQUESTS = "flowpilot_inflight_requests"
 
 
 async def until(check: Any, what: str) -> None:
@@ -195,7 +199,7 @@ async def test_the_first_request_after_a_restart_succeeds(
 async def held_system(
     settings: Settings, fixes_db_url: str, scriptbuilder_db_url: str
 ) -> AsyncIterator[tuple[str, str]]:
-    """The system in-process, with the default pools (10 + 10 per service):
+    """The system in-process, with the default pools (3 + 2 per service):
     (gateway URL, fixes database URL)."""
     from fixes_service.main import create_server as fixes_server
     from gateway.app import create_app
@@ -224,7 +228,10 @@ async def test_one_held_row_does_not_starve_other_tenants(
     held_system: tuple[str, str],
 ) -> None:
     """Issue 9: a row held locked plus 30 requests on it filled the pool; an
-    unrelated tenant's read then took 9.55 s, and the 30 got 504 after 10 s."""
+    unrelated tenant's read then took 9.55 s, and the 30 got 504 after 10 s.
+    Now the writes of one session take turns in the fixes process: one waits
+    on the row in PostgreSQL, the others wait for their turn without a
+    connection, so the pool (five connections) stays free for others."""
     url, fixes_url = held_system
     async with client(url, "victim", "tenant-a") as api:
         session = (await api.post("/ai-sessions", json={"title": "hot"})).json()
@@ -246,13 +253,19 @@ async def test_one_held_row_does_not_starve_other_tenants(
                 async with client(url, "victim", "tenant-a") as api:
                     return await api.patch(path, json={"ai_drafted_script": f"echo {number}"})
 
+            # The gateway and the fixes service count each write in flight.
+            before = REGISTRY.get_sample_value(INFLIGHT_REQUESTS) or 0.0
             flood = [asyncio.create_task(write(n)) for n in range(30)]
 
-            async def saturated() -> bool:
-                waiting = await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
-                return bool(waiting >= 10)
+            async def row_waiters() -> int:
+                return int(await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
 
-            await until(saturated, "the writes waiting on the row")
+            async def flooded() -> bool:
+                in_flight = (REGISTRY.get_sample_value(INFLIGHT_REQUESTS) or 0.0) - before
+                return in_flight >= 60 and await row_waiters() >= 1
+
+            await until(flooded, "the 30 writes in flight, one of them waiting on the row")
+            assert await row_waiters() <= 1, "the others wait for their turn, not in PostgreSQL"
             async with client(url, "bystander", "tenant-b") as other:
                 read = await other.get("/ai-sessions")
             assert read.status_code == 200, read.text

@@ -243,9 +243,9 @@ async def test_every_process_serves_metrics_that_move(
         assert value(after[process], "flowpilot_db_up") == 1, process
         moved(process, "flowpilot_db_statement_duration_seconds_count", operation="SELECT")
         moved(process, "flowpilot_db_pool_wait_seconds_count")
-        # FLOWPILOT_DB_POOL_SIZE 2 + the default overflow 10: the pool keeps
+        # FLOWPILOT_DB_POOL_SIZE 2 + the default overflow 2: the pool keeps
         # every connection it may open (flowpilot.runtime.db.create_engine).
-        assert value(after[process], "flowpilot_db_pool_size") == 12
+        assert value(after[process], "flowpilot_db_pool_size") == 4
         assert value(after[process], "flowpilot_db_pool_open_connections") >= 1
     # Product counters.
     moved("fixes", "flowpilot_fixes_proposed_total", apply_route="no_template_dialog")

@@ -1,0 +1,101 @@
+"""Writers of one key take turns in this process (`KeyedTurns`).
+
+Every write of an AI session takes its row (the version bump), so concurrent
+writes of one session queue on that row's lock in PostgreSQL, each holding a
+pooled connection while it waits. A burst on one hot session could then hold
+every connection of the pool and starve other tenants' requests (issue 9),
+the sooner the smaller the pool. Taking turns here first, the writers of one
+session wait in this process without a connection, and at most one of them
+per process waits in the database. A turn not granted within the budget (the
+database's lock timeout) ends the call ABORTED `RESOURCE_BUSY`, as a lock
+wait past it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable
+from types import TracebackType
+
+from flowpilot.runtime.errors import Aborted
+from flowpilot.runtime.metrics import DB_FAULTS
+
+BUSY_REASON = "RESOURCE_BUSY"
+
+
+class _Line:
+    """The lock of one key and how many calls hold or wait for it."""
+
+    __slots__ = ("calls", "lock")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()  # first come, first served
+        self.calls = 0
+
+
+class KeyedTurns:
+    """`async with turns.turn(key):` runs one caller per key at a time, in
+    the order they came, each waiting at most `budget_seconds` for its turn.
+    Keys nobody holds or waits for are forgotten."""
+
+    def __init__(self, budget_seconds: float) -> None:
+        self._budget = budget_seconds
+        self._lines: dict[Hashable, _Line] = {}
+
+    def turn(self, key: Hashable) -> _Turn:
+        return _Turn(self, key)
+
+    def waiting(self, key: Hashable) -> int:
+        """Calls holding or waiting for `key`'s turn (0 when none)."""
+        line = self._lines.get(key)
+        return line.calls if line else 0
+
+    async def _enter(self, key: Hashable) -> _Line:
+        line = self._lines.get(key)
+        if line is None:
+            line = self._lines[key] = _Line()
+        line.calls += 1
+        try:
+            if not line.lock.locked():
+                await line.lock.acquire()  # free: no wait, no timer
+                return line
+            try:
+                async with asyncio.timeout(self._budget):
+                    await line.lock.acquire()
+            except TimeoutError:
+                DB_FAULTS.labels(BUSY_REASON).inc()
+                raise Aborted(
+                    BUSY_REASON, "another request is changing this resource; try again"
+                ) from None
+            return line
+        except BaseException:
+            self._leave(key, line)
+            raise
+
+    def _leave(self, key: Hashable, line: _Line) -> None:
+        line.calls -= 1
+        if line.calls == 0:
+            del self._lines[key]
+
+
+class _Turn:
+    __slots__ = ("_key", "_line", "_turns")
+
+    def __init__(self, turns: KeyedTurns, key: Hashable) -> None:
+        self._turns = turns
+        self._key = key
+        self._line: _Line | None = None
+
+    async def __aenter__(self) -> None:
+        self._line = await self._turns._enter(self._key)
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        line = self._line
+        assert line is not None
+        line.lock.release()
+        self._turns._leave(self._key, line)

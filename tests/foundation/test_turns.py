@@ -1,0 +1,99 @@
+"""KeyedTurns: one caller per key at a time, first come first served, each
+waiting at most its budget (flowpilot/runtime/turns.py)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from flowpilot.runtime.errors import Aborted
+from flowpilot.runtime.turns import KeyedTurns
+
+
+async def test_callers_of_one_key_go_one_at_a_time_in_arrival_order() -> None:
+    turns = KeyedTurns(budget_seconds=5)
+    inside: list[int] = []
+    order: list[int] = []
+
+    async def caller(number: int) -> None:
+        async with turns.turn("session"):
+            inside.append(number)
+            assert len(inside) == 1, inside
+            order.append(number)
+            await asyncio.sleep(0.01)
+            inside.remove(number)
+
+    tasks = []
+    for number in range(5):
+        tasks.append(asyncio.create_task(caller(number)))
+        await asyncio.sleep(0)  # each reaches its turn in this order
+    await asyncio.gather(*tasks)
+    assert order == [0, 1, 2, 3, 4]
+    assert turns.waiting("session") == 0
+
+
+async def test_other_keys_do_not_wait() -> None:
+    turns = KeyedTurns(budget_seconds=5)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with turns.turn("a"):
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    async with asyncio.timeout(1), turns.turn("b"):
+        assert turns.waiting("a") == 1 and turns.waiting("b") == 1
+    release.set()
+    await holder
+
+
+async def test_a_turn_not_granted_within_the_budget_is_resource_busy() -> None:
+    turns = KeyedTurns(budget_seconds=0.05)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with turns.turn("session"):
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    with pytest.raises(Aborted) as refused:
+        async with turns.turn("session"):
+            pytest.fail("got a turn the holder still has")
+    assert refused.value.reason == "RESOURCE_BUSY"
+    # The refused caller left the line; the holder still has its turn.
+    assert turns.waiting("session") == 1
+    release.set()
+    await holder
+    assert turns.waiting("session") == 0
+    async with turns.turn("session"):  # free again at once
+        pass
+
+
+async def test_an_error_or_a_cancellation_gives_the_turn_back() -> None:
+    turns = KeyedTurns(budget_seconds=5)
+    with pytest.raises(RuntimeError):
+        async with turns.turn("session"):
+            raise RuntimeError("the write failed")
+    assert turns.waiting("session") == 0
+
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with turns.turn("session"):
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    assert turns.waiting("session") == 2
+    waiter.cancel()  # a client gone while it waited
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert turns.waiting("session") == 1
+    release.set()
+    await holder
+    assert turns.waiting("session") == 0
