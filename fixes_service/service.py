@@ -619,26 +619,32 @@ class FixesService:
         """
         principal.require_writer()
         async with self._turns.turn((principal.account_id, ids[0])):
-            return await self._change_fix_in_turn(principal, ids, expected, action, **arguments)
+            # Stamped in the turn: a session's writes carry times in their order.
+            now = self._clock()
+            actor = principal.user_id
 
-    async def _change_fix_in_turn(
-        self,
-        principal: Principal,
-        ids: tuple[UUID, UUID],
-        expected: EntityTag | None,
-        action: FixAction,
-        **arguments: Any,
-    ) -> FixView:
-        now = self._clock()
-        scope, actor, can_write = Scope.of(principal), principal.user_id, principal.can_write
-        key = (scope, *ids)
+            def decide(seen: FixSnapshot) -> FixChange | None:
+                model.check_etag(expected, seen.fix.state_version)
+                return action(
+                    seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
+                )
 
-        def decide(seen: FixSnapshot) -> FixChange | None:
-            model.check_etag(expected, seen.fix.state_version)
-            return action(
-                seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
+            return await self._write_fix(
+                (Scope.of(principal), *ids), decide, now=now, principal=principal
             )
 
+    async def _write_fix(
+        self,
+        key: tuple[Scope, UUID, UUID],
+        decide: Callable[[FixSnapshot], FixChange | None],
+        *,
+        now: datetime,
+        principal: Principal,
+    ) -> FixView:
+        """`decide`'s change, written: on the cached snapshot, else on the row
+        as read (twice), else under the row locks."""
+        scope, ids = key[0], key[1:]
+        actor, can_write = principal.user_id, principal.can_write
         async with self._uow.driver() as repo:
             written = await self._change_cached(repo, key, decide, actor=actor, now=now)
             if written is not None:

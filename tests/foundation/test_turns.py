@@ -11,6 +11,19 @@ from flowpilot.runtime.errors import Aborted
 from flowpilot.runtime.turns import KeyedTurns
 
 
+async def holding(turns: KeyedTurns, key: str) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A caller that has `key`'s turn (or waits for it) until the event is set."""
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with turns.turn(key):
+            await release.wait()
+
+    task = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    return task, release
+
+
 async def test_callers_of_one_key_go_one_at_a_time_in_arrival_order() -> None:
     turns = KeyedTurns(budget_seconds=5)
     inside: list[int] = []
@@ -35,14 +48,7 @@ async def test_callers_of_one_key_go_one_at_a_time_in_arrival_order() -> None:
 
 async def test_other_keys_do_not_wait() -> None:
     turns = KeyedTurns(budget_seconds=5)
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with turns.turn("a"):
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0)
+    holder, release = await holding(turns, "a")
     async with asyncio.timeout(1), turns.turn("b"):
         assert turns.waiting("a") == 1 and turns.waiting("b") == 1
     release.set()
@@ -51,14 +57,7 @@ async def test_other_keys_do_not_wait() -> None:
 
 async def test_a_turn_not_granted_within_the_budget_is_resource_busy() -> None:
     turns = KeyedTurns(budget_seconds=0.05)
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with turns.turn("session"):
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0)
+    holder, release = await holding(turns, "session")
     with pytest.raises(Aborted) as refused:
         async with turns.turn("session"):
             pytest.fail("got a turn the holder still has")
@@ -79,16 +78,8 @@ async def test_an_error_or_a_cancellation_gives_the_turn_back() -> None:
             raise RuntimeError("the write failed")
     assert turns.waiting("session") == 0
 
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with turns.turn("session"):
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0)
-    waiter = asyncio.create_task(hold())
-    await asyncio.sleep(0)
+    holder, release = await holding(turns, "session")
+    waiter, _ = await holding(turns, "session")
     assert turns.waiting("session") == 2
     waiter.cancel()  # a client gone while it waited
     with pytest.raises(asyncio.CancelledError):
