@@ -629,22 +629,20 @@ class FixesService:
                     seen.fix, session_status=seen.session_status, now=now, actor=actor, **arguments
                 )
 
-            return await self._write_fix(
-                (Scope.of(principal), *ids), decide, now=now, principal=principal
-            )
+            return await self._write_fix(principal, ids, decide, now=now)
 
     async def _write_fix(
         self,
-        key: tuple[Scope, UUID, UUID],
+        principal: Principal,
+        ids: tuple[UUID, UUID],
         decide: Callable[[FixSnapshot], FixChange | None],
         *,
         now: datetime,
-        principal: Principal,
     ) -> FixView:
         """`decide`'s change, written: on the cached snapshot, else on the row
         as read (twice), else under the row locks."""
-        scope, ids = key[0], key[1:]
-        actor, can_write = principal.user_id, principal.can_write
+        scope, actor, can_write = Scope.of(principal), principal.user_id, principal.can_write
+        key = (scope, *ids)
         async with self._uow.driver() as repo:
             written = await self._change_cached(repo, key, decide, actor=actor, now=now)
             if written is not None:

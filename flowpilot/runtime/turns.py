@@ -17,10 +17,8 @@ import asyncio
 from collections.abc import Hashable
 from types import TracebackType
 
-from flowpilot.runtime.errors import Aborted
 from flowpilot.runtime.metrics import DB_FAULTS
-
-BUSY_REASON = "RESOURCE_BUSY"
+from flowpilot.runtime.uow import resource_busy
 
 
 class _Line:
@@ -63,10 +61,9 @@ class KeyedTurns:
                 async with asyncio.timeout(self._budget):
                     await line.lock.acquire()
             except TimeoutError:
-                DB_FAULTS.labels(BUSY_REASON).inc()
-                raise Aborted(
-                    BUSY_REASON, "another request is changing this resource; try again"
-                ) from None
+                busy = resource_busy()
+                DB_FAULTS.labels(busy.reason).inc()  # as a lock wait past the timeout is
+                raise busy from None
             return line
         except BaseException:
             self._leave(key, line)

@@ -93,6 +93,12 @@ def database_unavailable() -> Unavailable:
     return Unavailable("DATABASE_UNAVAILABLE", "the database is not answering; try again shortly")
 
 
+def resource_busy() -> Aborted:
+    """Another call holds what this one would change (a row's lock, a
+    session's turn) past the lock timeout."""
+    return Aborted("RESOURCE_BUSY", "another request is changing this resource; try again")
+
+
 def database_fault(error: BaseException, *, checking_out: bool = False) -> DomainError | None:
     """The domain error a database fault means for the caller, or None when
     `error` is not one (a bug, a constraint: those stay INTERNAL). Counted
@@ -120,10 +126,7 @@ def _classify(error: BaseException, *, checking_out: bool) -> DomainError | None
     for cause in _causes(error):
         sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
         if sqlstate == LOCK_NOT_AVAILABLE:
-            return Aborted(
-                "RESOURCE_BUSY",
-                "another request is changing this resource; try again",
-            )
+            return resource_busy()
         if sqlstate == QUERY_CANCELED:
             return _timed_out()
         if isinstance(sqlstate, str) and (
