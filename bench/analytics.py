@@ -202,7 +202,9 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
     from flowpilot.runtime.auth import Principal, Role
     from flowpilot.runtime.embedded_pg import EmbeddedPostgres
     from flowpilot.runtime.migrations import upgrade
+    from flowpilot.runtime.paging import PageTokens
     from flowpilot.runtime.settings import Settings
+    from flowpilot.runtime.turns import KeyedTurns
     from flowpilot.runtime.uow import UnitOfWork
 
     settings = Settings(jwt_secret="bench-" + uuid.uuid4().hex * 2, data_dir=workdir)
@@ -215,7 +217,13 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         print(f"loading {args.runs:,} runs ...", flush=True)
         await _load(url, args.runs)
         uow = UnitOfWork.from_settings(url, FixesRepository, settings)
-        service = FixesService(uow, templates=_Unused(), feed=_Unused())  # type: ignore[arg-type]
+        service = FixesService(
+            uow,
+            templates=_Unused(),  # type: ignore[arg-type]
+            feed=_Unused(),  # type: ignore[arg-type]
+            pages=PageTokens.from_settings(settings),
+            turns=KeyedTurns(settings.db_lock_timeout_seconds),
+        )
         now = datetime.now(UTC)
         rows = []
         for account in (BIG, "acct-7"):
