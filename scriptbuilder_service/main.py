@@ -12,6 +12,7 @@ from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.paging import PageTokens
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, run_server, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
+from flowpilot.runtime.turns import KeyedTurns
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.scriptbuilder.v1 import scriptbuilder_pb2_grpc
 from scriptbuilder_service.adapters.drafting import provider_from_settings
@@ -72,7 +73,13 @@ async def create_server(
         database_url, ScriptBuilderRepository, settings, on_driver=ScriptBuilderRepository.on_driver
     )
     fixes = FixesClient(fixes_target, timeout_seconds=settings.fixes_call_timeout_seconds)
-    service = ScriptBuilderService(uow, fixes, provider, pages=PageTokens.from_settings(settings))
+    service = ScriptBuilderService(
+        uow,
+        fixes,
+        provider,
+        pages=PageTokens.from_settings(settings),
+        turns=KeyedTurns(settings.db_lock_timeout_seconds),
+    )
     servicer = ScriptBuilderServicer(service)
     relay = ProposalRelay(uow, fixes, settings)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from flowpilot.runtime import paging
 from flowpilot.runtime.auth import Principal
 from flowpilot.runtime.errors import FailedPrecondition, Unavailable
 from flowpilot.runtime.paging import Page, PageTokens
+from flowpilot.runtime.turns import KeyedTurns
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import parse_uuid
@@ -123,11 +125,26 @@ class ScriptBuilderService:
         drafter: DraftingProvider,
         *,
         pages: PageTokens,
+        turns: KeyedTurns,
     ) -> None:
         self._uow = uow
         self._fixes = fixes
         self._drafter = drafter
         self._pages = pages
+        # The writers of one row (a session, a template, an owner's cap lock)
+        # take turns here before they take a connection, so that writes
+        # queued on one row cannot hold the whole pool (flowpilot.runtime.turns).
+        self._turns = turns
+
+    def _session_turn(
+        self, owner: Owner, session_id: uuid.UUID
+    ) -> AbstractAsyncContextManager[None]:
+        return self._turns.turn(("session", owner, session_id))
+
+    def _template_turn(
+        self, caller: Principal, template_id: uuid.UUID
+    ) -> AbstractAsyncContextManager[None]:
+        return self._turns.turn(("template", caller.account_id, template_id))
 
     # Sessions.
 
@@ -174,7 +191,7 @@ class ScriptBuilderService:
                     fix_id=request.fix_id,
                 )
             if not created and request.fix_id is not None:
-                async with self._uow.autocommit() as repo:
+                async with self._session_turn(owner, session.id), self._uow.autocommit() as repo:
                     session = (
                         await repo.target_fix(
                             owner, session.id, fix_id=request.fix_id, language=language_now
@@ -182,7 +199,7 @@ class ScriptBuilderService:
                         or session
                     )
             return session, created
-        async with self._uow.transaction() as repo:
+        async with self._turns.turn(("standalone", owner)), self._uow.transaction() as repo:
             await repo.lock_owner_sessions(owner)
             standalone = await repo.create_standalone_capped(
                 owner,
@@ -244,8 +261,9 @@ class ScriptBuilderService:
     async def delete_session(self, caller: Principal, session_id: str) -> None:
         caller.require_writer()
         parsed = parse_uuid(session_id, "session_id")
-        async with self._uow.autocommit() as repo:
-            deleted = await repo.delete_session(Owner.of(caller), parsed)
+        owner = Owner.of(caller)
+        async with self._session_turn(owner, parsed), self._uow.autocommit() as repo:
+            deleted = await repo.delete_session(owner, parsed)
         if not deleted:
             raise session_not_found(parsed)
 
@@ -265,10 +283,11 @@ class ScriptBuilderService:
         parsed = parse_uuid(session_id, "session_id")
         fields = masked_fields(update_mask, DRAFT_FIELDS)
         change = draft_change(fields, editor_buffer=editor_buffer, mode=mode)
-        async with self._uow.autocommit() as repo:
-            if change.empty:
-                return await self._own_session(repo, caller, parsed)
-            session = await repo.update_draft(Owner.of(caller), parsed, change)
+        if change.empty:
+            return await self.get_session(caller, session_id)
+        owner = Owner.of(caller)
+        async with self._session_turn(owner, parsed), self._uow.autocommit() as repo:
+            session = await repo.update_draft(owner, parsed, change)
         if session is None:
             raise session_not_found(parsed)
         if mode is EditorMode.EDITOR:
@@ -373,7 +392,7 @@ class ScriptBuilderService:
         the message named one."""
         session = turn.session
         owner = Owner.of(caller)
-        async with self._uow.transaction() as repo:
+        async with self._session_turn(owner, session.id), self._uow.transaction() as repo:
             if await repo.get_session(owner, session.id) is None:
                 raise session_not_found(session.id)  # deleted meanwhile
             if turn.retarget and turn.fix_id is not None:
@@ -446,7 +465,11 @@ class ScriptBuilderService:
         """The editor buffer when it is not blank, else the AI's latest script."""
         caller.require_writer()
         parsed = parse_uuid(session_id, "session_id")
-        async with self._uow.transaction() as repo:
+        # The template's reference to the session waits on a write holding it.
+        async with (
+            self._session_turn(Owner.of(caller), parsed),
+            self._uow.transaction() as repo,
+        ):
             session = await self._own_session(repo, caller, parsed)
             body = session.editor_buffer
             if not body.strip():
@@ -525,7 +548,7 @@ class ScriptBuilderService:
         creator = tpl.required_publisher(user_id=caller.user_id, is_admin=caller.is_admin)
         # Autocommit: the common case is one conditional UPDATE; the read that
         # may follow is a fresh snapshot, so it sees a concurrent publish.
-        async with self._uow.autocommit() as repo:
+        async with self._template_turn(caller, parsed), self._uow.autocommit() as repo:
             published = await repo.publish_template(caller.account_id, parsed, creator=creator)
             if published is not None:
                 return published
@@ -570,7 +593,7 @@ class ScriptBuilderService:
         parsed = parse_uuid(template_id, "template_id")
         if base_version:
             versions.check_version_number(base_version, "base_version")
-        async with self._uow.transaction() as repo:
+        async with self._template_turn(caller, parsed), self._uow.transaction() as repo:
             template = await repo.get_template(caller.account_id, parsed, lock=True)
             if template is None:
                 raise template_not_found(parsed)
@@ -658,7 +681,7 @@ class ScriptBuilderService:
         parsed = parse_uuid(template_id, "template_id")
         versions.check_version_number(version)
         checked_reason = check_text(reason.strip(), "reason", max_len=versions.MAX_CHANGE_NOTE)
-        async with self._uow.transaction() as repo:
+        async with self._template_turn(caller, parsed), self._uow.transaction() as repo:
             template = await repo.get_template(caller.account_id, parsed)
             if template is None:
                 raise template_not_found(parsed)

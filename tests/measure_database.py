@@ -45,7 +45,7 @@ CALLS = (
     ("scriptbuilder", "GET", "/script-builder/sessions", None),
     ("scriptbuilder", "POST", "/script-templates", None),
 )
-PHASES = ("down", "restart", "starvation")
+PHASES = ("down", "restart", "starvation", "scriptbuilder-starvation")
 TEMPLATE = {"name": "n", "language": "bash", "body": "echo hi"}
 
 
@@ -234,6 +234,75 @@ async def starvation(pg: EmbeddedPostgres, stack: Stack, fixes_url: str, flood: 
         )
 
 
+async def scriptbuilder_starvation(
+    stack: Stack, scriptbuilder_url: str, flood: int, hold: float
+) -> None:
+    """The script-builder's side of `starvation`: one script-builder session
+    row locked, `flood` editor saves to it, and another tenant's list."""
+    async with client(stack.url, "victim", "tenant-a") as api:
+        created = await api.post(
+            "/script-builder/sessions", json={"origin": "standalone", "title": "hot"}
+        )
+        session = created.json()
+    async with client(stack.url, "bystander", "tenant-b") as other:
+        started = time.monotonic()
+        baseline = await other.get("/script-builder/sessions")
+        quiet = time.monotonic() - started
+    locker = await asyncpg.connect(scriptbuilder_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        transaction = locker.transaction()
+        await transaction.start()
+        await locker.execute(
+            "SELECT 1 FROM script_builder_sessions WHERE id = $1 FOR UPDATE", session["id"]
+        )
+        path = f"/script-builder/sessions/{session['id']}/draft"
+
+        async def write(number: int) -> tuple[int | str, float, str]:
+            async with client(stack.url, "victim", "tenant-a") as api:
+                began = time.monotonic()
+                try:
+                    answer = await api.patch(path, json={"editor_buffer": f"echo {number}"})
+                    return answer.status_code, time.monotonic() - began, reason(answer)
+                except httpx.HTTPError as exc:
+                    return type(exc).__name__, time.monotonic() - began, ""
+
+        flooding = [asyncio.create_task(write(n)) for n in range(flood)]
+        most = [0]
+
+        async def saturated() -> bool:
+            waiting = await locker.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
+            most[0] = max(most[0], waiting)
+            return bool(waiting >= 1)
+
+        filled = await until(saturated, 5)
+        await asyncio.sleep(0.2)
+        await saturated()
+        async with client(stack.url, "bystander", "tenant-b") as other:
+            began = time.monotonic()
+            read = await other.get("/script-builder/sessions")
+            took = time.monotonic() - began
+        release = asyncio.create_task(asyncio.sleep(max(0.0, hold - 1.0)))
+        results = await asyncio.gather(*flooding)
+        await release
+        await transaction.rollback()
+    finally:
+        await locker.close()
+    print(f"One script-builder session row locked, {flood} editor saves to it through the gateway:")
+    print(
+        f"  another tenant's list: {read.status_code} in {took:.2f} s "
+        f"(with nothing locked: {baseline.status_code} in {quiet * 1000:.0f} ms; "
+        f"at most {most[0]} saves waited for the lock in PostgreSQL"
+        f"{'' if filled is not None else ', 5 s after the first'})"
+    )
+    counts: dict[str, list[float]] = {}
+    for status, elapsed, why in results:
+        counts.setdefault(f"{status} {why}".strip(), []).append(elapsed)
+    for answer, times in sorted(counts.items()):
+        print(
+            f"  the {len(times)} saves answered {answer} after {min(times):.2f}-{max(times):.2f} s"
+        )
+
+
 async def main(flood: int, hold: float, phases: list[str]) -> None:
     directory = Path(tempfile.mkdtemp(prefix="flowpilot-measure-db-"))
     os.chmod(directory, 0o755)  # the postgres user must reach it
@@ -257,6 +326,8 @@ async def main(flood: int, hold: float, phases: list[str]) -> None:
                 await restart(pg, stack)
             if "starvation" in phases:
                 await starvation(pg, stack, urls["fixes_service"], flood, hold)
+            if "scriptbuilder-starvation" in phases:
+                await scriptbuilder_starvation(stack, urls["scriptbuilder_service"], flood, hold)
             stack.stop_all()
             for name in SERVICES:
                 errors = [line for line in stack.logs(name).splitlines() if "Traceback" in line]

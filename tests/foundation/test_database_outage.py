@@ -8,10 +8,11 @@ and 5).
 - Back: both serve again and `/readyz` is 200.
 - `pg_ctl restart` with every pooled connection open: the first request to
   each service succeeds.
-- A row held locked and 30 writes to it: each is refused with a reason
-  (409 `RESOURCE_BUSY`, or 503 `DATABASE_BUSY` if it never got a connection)
-  instead of 504 after the gateway's deadline, and another tenant's read is
-  served meanwhile.
+- A row held locked and 30 writes to it (an AI session; a script-builder
+  session; a script template): each is refused with a reason (409
+  `RESOURCE_BUSY`, or 503 `DATABASE_BUSY` if it never got a connection)
+  instead of 504 after the gateway's deadline, at most one waits in
+  PostgreSQL, and another tenant's read is served meanwhile.
 
 The figures (how long each takes) are printed by `python -m
 tests.measure_database`; tests assert outcomes, with bounds only against hangs.
@@ -198,9 +199,9 @@ async def test_the_first_request_after_a_restart_succeeds(
 @pytest.fixture
 async def held_system(
     settings: Settings, fixes_db_url: str, scriptbuilder_db_url: str
-) -> AsyncIterator[tuple[str, str]]:
+) -> AsyncIterator[tuple[str, str, str]]:
     """The system in-process, with the default pools (3 + 2 per service):
-    (gateway URL, fixes database URL)."""
+    (gateway URL, fixes database URL, script-builder database URL)."""
     from fixes_service.main import create_server as fixes_server
     from gateway.app import create_app
     from scriptbuilder_service.main import create_server as scriptbuilder_server
@@ -218,44 +219,37 @@ async def held_system(
     try:
         app = create_app(settings, both_services(servers[0].target, servers[1].target))
         async with serve_http(app) as url:
-            yield url, fixes_db_url
+            yield url, fixes_db_url, scriptbuilder_db_url
     finally:
         for server in reversed(servers):
             await server.stop(0)
 
 
-async def test_one_held_row_does_not_starve_other_tenants(
-    held_system: tuple[str, str],
+async def flood_a_held_row(
+    url: str,
+    database_url: str,
+    *,
+    table: str,
+    row_id: str,
+    write: Any,
+    bystander_read: str,
 ) -> None:
-    """Issue 9: a row held locked plus 30 requests on it filled the pool; an
-    unrelated tenant's read then took 9.55 s, and the 30 got 504 after 10 s.
-    Now the writes of one session take turns in the fixes process: one waits
-    on the row in PostgreSQL, the others wait for their turn without a
-    connection, so the pool (five connections) stays free for others."""
-    url, fixes_url = held_system
-    async with client(url, "victim", "tenant-a") as api:
-        session = (await api.post("/ai-sessions", json={"title": "hot"})).json()
-        fix = (
-            await api.post(
-                f"/ai-sessions/{session['id']}/suggested-fixes",
-                json={"title": "f", "script_language": "bash", "ai_drafted_script": "echo"},
-            )
-        ).json()
-    path = f"/ai-sessions/{session['id']}/suggested-fixes/{fix['id']}/script"
-    holder = await asyncpg.connect(fixes_url.replace("postgresql+asyncpg", "postgresql"))
+    """Holds `table`'s row `row_id` locked, sends 30 `write(api, number)`
+    calls as the victim tenant, and once all are in flight (the gateway and
+    the service count each) and one waits on the row, asserts that no other
+    waits in PostgreSQL and that another tenant's `bystander_read` is served.
+    Then every write must be refused with a reason."""
+    holder = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
         async with holder.transaction():
-            await holder.execute(
-                "SELECT 1 FROM ai_sessions WHERE id = $1 FOR UPDATE", session["id"]
-            )
+            await holder.execute(f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE", row_id)
 
-            async def write(number: int) -> httpx.Response:
+            async def one(number: int) -> httpx.Response:
                 async with client(url, "victim", "tenant-a") as api:
-                    return await api.patch(path, json={"ai_drafted_script": f"echo {number}"})
+                    return await write(api, number)
 
-            # The gateway and the fixes service count each write in flight.
             before = REGISTRY.get_sample_value(INFLIGHT_REQUESTS) or 0.0
-            flood = [asyncio.create_task(write(n)) for n in range(30)]
+            flood = [asyncio.create_task(one(n)) for n in range(30)]
 
             async def row_waiters() -> int:
                 return int(await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
@@ -267,7 +261,7 @@ async def test_one_held_row_does_not_starve_other_tenants(
             await until(flooded, "the 30 writes in flight, one of them waiting on the row")
             assert await row_waiters() <= 1, "the others wait for their turn, not in PostgreSQL"
             async with client(url, "bystander", "tenant-b") as other:
-                read = await other.get("/ai-sessions")
+                read = await other.get(bystander_read)
             assert read.status_code == 200, read.text
             answers = await asyncio.gather(*flood)
     finally:
@@ -275,3 +269,91 @@ async def test_one_held_row_does_not_starve_other_tenants(
     seen = {(a.status_code, reason(a)) for a in answers}
     assert seen <= {(409, "RESOURCE_BUSY"), (503, "DATABASE_BUSY")}, seen
     assert (409, "RESOURCE_BUSY") in seen
+
+
+async def test_one_held_row_does_not_starve_other_tenants(
+    held_system: tuple[str, str, str],
+) -> None:
+    """Issue 9: a row held locked plus 30 requests on it filled the pool; an
+    unrelated tenant's read then took 9.55 s, and the 30 got 504 after 10 s.
+    Now the writes of one session take turns in the fixes process: one waits
+    on the row in PostgreSQL, the others wait for their turn without a
+    connection, so the pool (five connections) stays free for others."""
+    url, fixes_url, _ = held_system
+    async with client(url, "victim", "tenant-a") as api:
+        session = (await api.post("/ai-sessions", json={"title": "hot"})).json()
+        fix = (
+            await api.post(
+                f"/ai-sessions/{session['id']}/suggested-fixes",
+                json={"title": "f", "script_language": "bash", "ai_drafted_script": "echo"},
+            )
+        ).json()
+    path = f"/ai-sessions/{session['id']}/suggested-fixes/{fix['id']}/script"
+
+    async def write(api: httpx.AsyncClient, number: int) -> httpx.Response:
+        return await api.patch(path, json={"ai_drafted_script": f"echo {number}"})
+
+    await flood_a_held_row(
+        url,
+        fixes_url,
+        table="ai_sessions",
+        row_id=session["id"],
+        write=write,
+        bystander_read="/ai-sessions",
+    )
+
+
+async def test_one_held_script_builder_session_does_not_starve_other_tenants(
+    held_system: tuple[str, str, str],
+) -> None:
+    """The same in the script builder: 30 editor saves to one held session
+    row took every connection of its five, so another tenant's list waited
+    3.75 s and 23 saves got 503 (`python -m tests.measure_database
+    scriptbuilder-starvation`). Its writers of one row take turns too."""
+    url, _, scriptbuilder_url = held_system
+    async with client(url, "victim", "tenant-a") as api:
+        created = await api.post(
+            "/script-builder/sessions", json={"origin": "standalone", "title": "hot"}
+        )
+        assert created.status_code == 201, created.text
+    path = f"/script-builder/sessions/{created.json()['id']}/draft"
+
+    async def write(api: httpx.AsyncClient, number: int) -> httpx.Response:
+        return await api.patch(path, json={"editor_buffer": f"echo {number}"})
+
+    await flood_a_held_row(
+        url,
+        scriptbuilder_url,
+        table="script_builder_sessions",
+        row_id=created.json()["id"],
+        write=write,
+        bystander_read="/script-builder/sessions",
+    )
+
+
+async def test_one_held_template_does_not_starve_other_tenants(
+    held_system: tuple[str, str, str],
+) -> None:
+    """A template's writers (new versions, publish, deprecate) take the
+    template's turn: 30 new versions of one held template."""
+    url, _, scriptbuilder_url = held_system
+    async with client(url, "victim", "tenant-a") as api:
+        created = await api.post(
+            "/script-templates", json={"name": "n", "language": "bash", "body": "echo 0"}
+        )
+        assert created.status_code == 201, created.text
+    template_id = created.json()["id"]
+
+    async def write(api: httpx.AsyncClient, number: int) -> httpx.Response:
+        return await api.post(
+            f"/script-templates/{template_id}/versions", json={"body": f"echo {number + 1}"}
+        )
+
+    await flood_a_held_row(
+        url,
+        scriptbuilder_url,
+        table="script_templates",
+        row_id=template_id,
+        write=write,
+        bystander_read="/script-templates",
+    )
