@@ -8,6 +8,7 @@ from fixes_service.adapters.change_feed import PostgresChangeFeed, listener_url
 from fixes_service.adapters.repository import FixesRepository
 from fixes_service.adapters.snapshots import SnapshotCache
 from fixes_service.adapters.templates_client import SCRIPTBUILDER_SERVICE, TemplatesClient
+from fixes_service.domain.analytics import analytics_busy
 from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
 from fixes_service.service import FixesService
 from flowpilot.fixes.v1 import fixes_pb2_grpc
@@ -16,7 +17,7 @@ from flowpilot.runtime.logging import configure_logging
 from flowpilot.runtime.paging import PageTokens
 from flowpilot.runtime.server import GrpcServer, ServiceSpec, run_server, serve_until_signalled
 from flowpilot.runtime.settings import Settings, get_settings
-from flowpilot.runtime.turns import KeyedTurns
+from flowpilot.runtime.turns import KeyedTurns, Slots
 from flowpilot.runtime.uow import UnitOfWork
 
 ERROR_DOMAIN = "fixes.flowpilot.dev"
@@ -55,6 +56,11 @@ async def create_server(
             pages=PageTokens.from_settings(settings),
             # A session's writer waits for its turn as long as for its row's lock.
             turns=KeyedTurns(settings.db_lock_timeout_seconds),
+            slow_reads=Slots(
+                settings.analytics_concurrency,
+                settings.db_pool_timeout_seconds,
+                busy=analytics_busy,
+            ),
             snapshots=SnapshotCache(settings.fixes_snapshot_cache_size),
         )
     )

@@ -66,7 +66,7 @@ from flowpilot.runtime.auth import LEEWAY_SECONDS, Principal
 from flowpilot.runtime.errors import DomainError, InvalidArgument, Unauthenticated
 from flowpilot.runtime.etags import EntityTag
 from flowpilot.runtime.paging import Keyset, Page, PageTokens
-from flowpilot.runtime.turns import KeyedTurns
+from flowpilot.runtime.turns import KeyedTurns, Slots
 from flowpilot.runtime.uow import UnitOfWork
 from flowpilot.runtime.update_mask import masked_fields
 from flowpilot.runtime.validation import check_text, parse_uuid
@@ -185,6 +185,7 @@ class FixesService:
         feed: ChangeFeed,
         pages: PageTokens,
         turns: KeyedTurns,
+        slow_reads: Slots,
         clock: Clock = utcnow,
         snapshots: SnapshotCache | None = None,
     ) -> None:
@@ -192,6 +193,8 @@ class FixesService:
         # Writers of one session take turns here before they take a
         # connection (flowpilot.runtime.turns).
         self._turns = turns
+        # At most a few analytics reads hold a connection at once.
+        self._slow_reads = slow_reads
         self._templates = templates
         self._feed = feed
         self._clock = clock
@@ -796,7 +799,7 @@ class FixesService:
         window = analytics.window(start, end, now=self._clock(), default=analytics.DEFAULT_WINDOW)
         size = paging.page_size(page_size, default=50, maximum=500)
         # A transaction only for its local settings (memory for the sorts).
-        async with self._uow.transaction() as repo:
+        async with self._slow_reads.taken(), self._uow.transaction() as repo:
             totals, groups = await repo.outcome_analytics(
                 principal.account_id, window, group_by, size
             )
@@ -834,7 +837,7 @@ class FixesService:
         window = analytics.window(
             start, end, now=self._clock(), default=analytics.DEFAULT_RATE_WINDOW
         )
-        async with self._uow.transaction() as repo:
+        async with self._slow_reads.taken(), self._uow.transaction() as repo:
             if parsed is not None:
                 total, versions = await repo.template_success_rate(
                     principal.account_id, parsed, window

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from flowpilot.runtime.errors import InvalidArgument
+from flowpilot.runtime.errors import InvalidArgument, ResourceExhausted
 
 
 class Dimension(StrEnum):
@@ -233,3 +233,12 @@ def title_cluster(title: str) -> str:
             if len(word) > 1 and word not in STOPWORDS and word not in words:
                 words.append(word)
     return " ".join(sorted(words[:MAX_CLUSTER_WORDS])) or EMPTY_CLUSTER
+
+
+def analytics_busy() -> ResourceExhausted:
+    """More analytics reads at once than the service runs
+    (`FLOWPILOT_ANALYTICS_CONCURRENCY`), past the wait for a free one."""
+    return ResourceExhausted(
+        "ANALYTICS_BUSY",
+        "too many analytics reads are running in this service; try again shortly",
+    )

@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     # requests wait their turn in the pool instead.
     db_pool_size: int = Field(default=3, ge=1)
     db_max_overflow: int = Field(default=2, ge=0)
+    # Analytics reads (a year of runs can take a third of a second) holding a
+    # connection at once, per process: the rest of the pool stays free for
+    # the calls an engineer waits on (flowpilot.runtime.turns.Slots).
+    analytics_concurrency: int = Field(default=2, ge=1)
     # Prepared-statement caches (asyncpg's and SQLAlchemy's); 0 behind
     # PgBouncer transaction pooling: every statement is then unnamed.
     db_statement_cache_size: int = Field(default=100, ge=0)

@@ -1,4 +1,5 @@
-"""Writers of one key take turns in this process (`KeyedTurns`).
+"""Writers of one key take turns in this process (`KeyedTurns`), and slow
+reads share a few connections (`Slots`).
 
 Every write of an AI session takes its row (the version bump), so concurrent
 writes of one session queue on that row's lock in PostgreSQL, each holding a
@@ -9,14 +10,25 @@ session wait in this process without a connection, and at most one of them
 per process waits in the database. A turn not granted within the budget (the
 database's lock timeout) ends the call ABORTED `RESOURCE_BUSY`, as a lock
 wait past it does.
+
+Some reads are slow by nature (analytics over a year of runs: a third of a
+second on a loaded machine), and a handful of them at once would hold the
+whole pool (five connections) for that long, so every other call would wait
+behind them. `Slots` lets at most a few of them hold a connection at once;
+the others wait in this process, at most a budget, after which the call ends
+with the refusal the caller chose (the fixes service's analytics:
+RESOURCE_EXHAUSTED `ANALYTICS_BUSY`, which no channel retries, so the wait
+plus the read stays within the gateway's deadline).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
+from contextlib import asynccontextmanager
 from types import TracebackType
 
+from flowpilot.runtime.errors import DomainError
 from flowpilot.runtime.metrics import DB_FAULTS
 from flowpilot.runtime.uow import resource_busy
 
@@ -96,3 +108,31 @@ class _Turn:
         assert line is not None
         line.lock.release()
         self._turns._leave(self._key, line)
+
+
+class Slots:
+    """`async with slots.taken():` runs at most `count` callers at once, in
+    the order they came, each waiting at most `budget_seconds` for a slot
+    and refused with `busy()` past it."""
+
+    def __init__(
+        self, count: int, budget_seconds: float, *, busy: Callable[[], DomainError]
+    ) -> None:
+        self._free = asyncio.Semaphore(count)
+        self._budget = budget_seconds
+        self._busy = busy
+
+    @asynccontextmanager
+    async def taken(self) -> AsyncIterator[None]:
+        if self._free.locked():
+            try:
+                async with asyncio.timeout(self._budget):
+                    await self._free.acquire()
+            except TimeoutError:
+                raise self._busy() from None
+        else:
+            await self._free.acquire()
+        try:
+            yield
+        finally:
+            self._free.release()

@@ -1,5 +1,6 @@
 """KeyedTurns: one caller per key at a time, first come first served, each
-waiting at most its budget (flowpilot/runtime/turns.py)."""
+waiting at most its budget; Slots: at most N callers at once, the same way
+(flowpilot/runtime/turns.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import asyncio
 
 import pytest
 
-from flowpilot.runtime.errors import Aborted
-from flowpilot.runtime.turns import KeyedTurns
+from flowpilot.runtime.errors import Aborted, ResourceExhausted
+from flowpilot.runtime.turns import KeyedTurns, Slots
+
+
+def too_many() -> ResourceExhausted:
+    return ResourceExhausted("TOO_MANY", "too many at once")
 
 
 async def holding(turns: KeyedTurns, key: str) -> tuple[asyncio.Task[None], asyncio.Event]:
@@ -88,3 +93,71 @@ async def test_an_error_or_a_cancellation_gives_the_turn_back() -> None:
     release.set()
     await holder
     assert turns.waiting("session") == 0
+
+
+async def test_slots_let_at_most_their_count_in_at_once_in_arrival_order() -> None:
+    slots = Slots(2, budget_seconds=5, busy=too_many)
+    inside: list[int] = []
+    most = 0
+    order: list[int] = []
+
+    async def caller(number: int) -> None:
+        nonlocal most
+        async with slots.taken():
+            inside.append(number)
+            most = max(most, len(inside))
+            order.append(number)
+            await asyncio.sleep(0.01)
+            inside.remove(number)
+
+    tasks = []
+    for number in range(6):
+        tasks.append(asyncio.create_task(caller(number)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert most == 2
+    assert order == [0, 1, 2, 3, 4, 5]
+
+
+async def test_a_slot_not_free_within_the_budget_is_the_chosen_refusal() -> None:
+    slots = Slots(1, budget_seconds=0.05, busy=too_many)
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with slots.taken():
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    with pytest.raises(ResourceExhausted) as refused:
+        async with slots.taken():
+            pytest.fail("got the slot the holder still has")
+    assert refused.value.reason == "TOO_MANY"
+    release.set()
+    await holder
+    async with asyncio.timeout(1), slots.taken():  # free again at once
+        pass
+
+
+async def test_an_error_or_a_cancellation_gives_the_slot_back() -> None:
+    slots = Slots(1, budget_seconds=5, busy=too_many)
+    with pytest.raises(RuntimeError):
+        async with slots.taken():
+            raise RuntimeError("the read failed")
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with slots.taken():
+            await release.wait()
+
+    holder = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    waiter.cancel()  # a client gone while it waited
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    release.set()
+    await holder
+    async with asyncio.timeout(1), slots.taken():
+        pass
