@@ -197,14 +197,12 @@ def _runs_of(result: Any) -> int:
 
 async def _run(args: argparse.Namespace, workdir: Path) -> int:
     from fixes_service.adapters.repository import FixesRepository
-    from fixes_service.domain.analytics import Dimension, analytics_busy
-    from fixes_service.service import FixesService
+    from fixes_service.domain.analytics import Dimension
+    from fixes_service.main import build_service
     from flowpilot.runtime.auth import Principal, Role
     from flowpilot.runtime.embedded_pg import EmbeddedPostgres
     from flowpilot.runtime.migrations import upgrade
-    from flowpilot.runtime.paging import PageTokens
     from flowpilot.runtime.settings import Settings
-    from flowpilot.runtime.turns import KeyedTurns, Slots
     from flowpilot.runtime.uow import UnitOfWork
 
     settings = Settings(jwt_secret="bench-" + uuid.uuid4().hex * 2, data_dir=workdir)
@@ -217,17 +215,11 @@ async def _run(args: argparse.Namespace, workdir: Path) -> int:
         print(f"loading {args.runs:,} runs ...", flush=True)
         await _load(url, args.runs)
         uow = UnitOfWork.from_settings(url, FixesRepository, settings)
-        service = FixesService(
+        service = build_service(
+            settings,
             uow,
             templates=_Unused(),  # type: ignore[arg-type]
             feed=_Unused(),  # type: ignore[arg-type]
-            pages=PageTokens.from_settings(settings),
-            turns=KeyedTurns(settings.db_lock_timeout_seconds),
-            slow_reads=Slots(
-                settings.analytics_concurrency,
-                settings.db_pool_timeout_seconds,
-                busy=analytics_busy,
-            ),
         )
         now = datetime.now(UTC)
         rows = []

@@ -10,7 +10,7 @@ from fixes_service.adapters.snapshots import SnapshotCache
 from fixes_service.adapters.templates_client import SCRIPTBUILDER_SERVICE, TemplatesClient
 from fixes_service.domain.analytics import analytics_busy
 from fixes_service.grpc_api import INTERNAL_METHODS, SERVICE_NAME, FixesServicer
-from fixes_service.service import FixesService
+from fixes_service.service import ChangeFeed, FixesService, TemplateCatalog
 from flowpilot.fixes.v1 import fixes_pb2_grpc
 from flowpilot.runtime.db import connector
 from flowpilot.runtime.logging import configure_logging
@@ -21,6 +21,29 @@ from flowpilot.runtime.turns import KeyedTurns, Slots
 from flowpilot.runtime.uow import UnitOfWork
 
 ERROR_DOMAIN = "fixes.flowpilot.dev"
+
+
+def build_service(
+    settings: Settings,
+    uow: UnitOfWork[FixesRepository],
+    *,
+    templates: TemplateCatalog,
+    feed: ChangeFeed,
+) -> FixesService:
+    """The use cases as the service runs them, their bounds from `settings`
+    (the server's, and tools such as `python -m bench.analytics`)."""
+    return FixesService(
+        uow,
+        templates=templates,
+        feed=feed,
+        pages=PageTokens.from_settings(settings),
+        # A session's writer waits for its turn as long as for its row's lock.
+        turns=KeyedTurns(settings.db_lock_timeout_seconds),
+        slow_reads=Slots(
+            settings.analytics_concurrency, settings.db_pool_timeout_seconds, busy=analytics_busy
+        ),
+        snapshots=SnapshotCache(settings.fixes_snapshot_cache_size),
+    )
 
 
 async def create_server(
@@ -48,22 +71,7 @@ async def create_server(
         ),
         max_per_user=settings.watch_max_per_user,
     )
-    servicer = FixesServicer(
-        FixesService(
-            uow,
-            templates=templates,
-            feed=feed,
-            pages=PageTokens.from_settings(settings),
-            # A session's writer waits for its turn as long as for its row's lock.
-            turns=KeyedTurns(settings.db_lock_timeout_seconds),
-            slow_reads=Slots(
-                settings.analytics_concurrency,
-                settings.db_pool_timeout_seconds,
-                busy=analytics_busy,
-            ),
-            snapshots=SnapshotCache(settings.fixes_snapshot_cache_size),
-        )
-    )
+    servicer = FixesServicer(build_service(settings, uow, templates=templates, feed=feed))
 
     def register(server: grpc.aio.Server) -> None:
         fixes_pb2_grpc.add_FixesServiceServicer_to_server(servicer, server)

@@ -9,9 +9,10 @@ processes on this machine (`flowpilot serve ...` for each, one PostgreSQL):
   then `pg_ctl restart` and the first request to each service at once;
 - one tenant starving all: one AI-session row held locked (`SELECT ... FOR
   UPDATE` in an open transaction), 30 requests writing that row, and the
-  time another tenant's read takes meanwhile.
+  time another tenant's read takes meanwhile; the same for one
+  script-builder session row (`scriptbuilder-starvation`).
 
-    python -m tests.measure_database [--flood 30] [--hold 12] [down restart starvation]
+    python -m tests.measure_database [--flood 30] [--hold 12] [down restart starvation scriptbuilder-starvation]
 
 It starts its own PostgreSQL in a temporary directory. Loopback only.
 """
@@ -163,7 +164,8 @@ async def restart(pg: EmbeddedPostgres, stack: Stack) -> None:
         print(line)
 
 
-async def starvation(pg: EmbeddedPostgres, stack: Stack, fixes_url: str, flood: int, hold: float):
+async def starvation(stack: Stack, fixes_url: str, flood: int, hold: float) -> None:
+    """One AI-session row held, `flood` script edits of one of its fixes."""
     async with client(stack.url, "victim", "tenant-a") as api:
         session = (await api.post("/ai-sessions", json={"title": "hot"})).json()
         fix = (
@@ -174,27 +176,79 @@ async def starvation(pg: EmbeddedPostgres, stack: Stack, fixes_url: str, flood: 
         ).json()
     async with client(stack.url, "bystander", "tenant-b") as other:
         await other.post("/ai-sessions", json={"title": "mine"})
+    path = f"/ai-sessions/{session['id']}/suggested-fixes/{fix['id']}/script"
+    await flood_a_held_row(
+        stack,
+        fixes_url,
+        what="AI-session",
+        table="ai_sessions",
+        row_id=session["id"],
+        write=lambda api, number: api.patch(path, json={"ai_drafted_script": f"echo {number}"}),
+        bystander_read="/ai-sessions",
+        flood=flood,
+        hold=hold,
+    )
+
+
+async def scriptbuilder_starvation(
+    stack: Stack, scriptbuilder_url: str, flood: int, hold: float
+) -> None:
+    """The script-builder's side: one script-builder session row held,
+    `flood` editor saves to it."""
+    async with client(stack.url, "victim", "tenant-a") as api:
+        created = await api.post(
+            "/script-builder/sessions", json={"origin": "standalone", "title": "hot"}
+        )
+        session = created.json()
+    path = f"/script-builder/sessions/{session['id']}/draft"
+    await flood_a_held_row(
+        stack,
+        scriptbuilder_url,
+        what="script-builder session",
+        table="script_builder_sessions",
+        row_id=session["id"],
+        write=lambda api, number: api.patch(path, json={"editor_buffer": f"echo {number}"}),
+        bystander_read="/script-builder/sessions",
+        flood=flood,
+        hold=hold,
+    )
+
+
+async def flood_a_held_row(
+    stack: Stack,
+    database_url: str,
+    *,
+    what: str,
+    table: str,
+    row_id: str,
+    write: Any,
+    bystander_read: str,
+    flood: int,
+    hold: float,
+) -> None:
+    """Holds the row locked for `hold` seconds, sends `flood` writes to it
+    as the victim, and times another tenant's `bystander_read` once one
+    write waits on the row; prints what each got and when."""
+    async with client(stack.url, "bystander", "tenant-b") as other:
         started = time.monotonic()
-        baseline = await other.get("/ai-sessions")
+        baseline = await other.get(bystander_read)
         quiet = time.monotonic() - started
-    locker = await asyncpg.connect(fixes_url.replace("postgresql+asyncpg", "postgresql"))
+    locker = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
         transaction = locker.transaction()
         await transaction.start()
-        await locker.execute("SELECT 1 FROM ai_sessions WHERE id = $1 FOR UPDATE", session["id"])
-        path = f"/ai-sessions/{session['id']}/suggested-fixes/{fix['id']}/script"
+        await locker.execute(f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE", row_id)
 
-        async def write(number: int) -> tuple[int | str, float, str]:
+        async def one(number: int) -> tuple[int | str, float, str]:
             async with client(stack.url, "victim", "tenant-a") as api:
                 began = time.monotonic()
                 try:
-                    answer = await api.patch(path, json={"ai_drafted_script": f"echo {number}"})
+                    answer = await write(api, number)
                     return answer.status_code, time.monotonic() - began, reason(answer)
                 except httpx.HTTPError as exc:
                     return type(exc).__name__, time.monotonic() - began, ""
 
-        flooding = [asyncio.create_task(write(n)) for n in range(flood)]
-
+        flooding = [asyncio.create_task(one(n)) for n in range(flood)]
         most = [0]
 
         async def saturated() -> bool:
@@ -205,12 +259,13 @@ async def starvation(pg: EmbeddedPostgres, stack: Stack, fixes_url: str, flood: 
             return bool(waiting >= 1)
 
         # A write waits on the row (or 5 s passed); the others have been sent
-        # (they wait for their turn in the fixes process, without a connection).
+        # (they wait for their turn in the service, without a connection).
         filled = await until(saturated, 5)
         await asyncio.sleep(0.2)
+        await saturated()
         async with client(stack.url, "bystander", "tenant-b") as other:
             began = time.monotonic()
-            read = await other.get("/ai-sessions")
+            read = await other.get(bystander_read)
             took = time.monotonic() - began
         release = asyncio.create_task(asyncio.sleep(max(0.0, hold - 1.0)))
         results = await asyncio.gather(*flooding)
@@ -218,11 +273,11 @@ async def starvation(pg: EmbeddedPostgres, stack: Stack, fixes_url: str, flood: 
         await transaction.rollback()
     finally:
         await locker.close()
-    print(f"One AI-session row locked, {flood} writes to it through the gateway:")
+    print(f"One {what} row locked, {flood} writes to it through the gateway:")
     print(
         f"  another tenant's read: {read.status_code} in {took:.2f} s "
         f"(with nothing locked: {baseline.status_code} in {quiet * 1000:.0f} ms; "
-        f"sent once {most[0]} writes waited for the lock"
+        f"at most {most[0]} writes waited for the lock in PostgreSQL"
         f"{'' if filled is not None else ', 5 s after the first'})"
     )
     counts: dict[str, list[float]] = {}
@@ -231,75 +286,6 @@ async def starvation(pg: EmbeddedPostgres, stack: Stack, fixes_url: str, flood: 
     for answer, times in sorted(counts.items()):
         print(
             f"  the {len(times)} writes answered {answer} after {min(times):.2f}-{max(times):.2f} s"
-        )
-
-
-async def scriptbuilder_starvation(
-    stack: Stack, scriptbuilder_url: str, flood: int, hold: float
-) -> None:
-    """The script-builder's side of `starvation`: one script-builder session
-    row locked, `flood` editor saves to it, and another tenant's list."""
-    async with client(stack.url, "victim", "tenant-a") as api:
-        created = await api.post(
-            "/script-builder/sessions", json={"origin": "standalone", "title": "hot"}
-        )
-        session = created.json()
-    async with client(stack.url, "bystander", "tenant-b") as other:
-        started = time.monotonic()
-        baseline = await other.get("/script-builder/sessions")
-        quiet = time.monotonic() - started
-    locker = await asyncpg.connect(scriptbuilder_url.replace("postgresql+asyncpg", "postgresql"))
-    try:
-        transaction = locker.transaction()
-        await transaction.start()
-        await locker.execute(
-            "SELECT 1 FROM script_builder_sessions WHERE id = $1 FOR UPDATE", session["id"]
-        )
-        path = f"/script-builder/sessions/{session['id']}/draft"
-
-        async def write(number: int) -> tuple[int | str, float, str]:
-            async with client(stack.url, "victim", "tenant-a") as api:
-                began = time.monotonic()
-                try:
-                    answer = await api.patch(path, json={"editor_buffer": f"echo {number}"})
-                    return answer.status_code, time.monotonic() - began, reason(answer)
-                except httpx.HTTPError as exc:
-                    return type(exc).__name__, time.monotonic() - began, ""
-
-        flooding = [asyncio.create_task(write(n)) for n in range(flood)]
-        most = [0]
-
-        async def saturated() -> bool:
-            waiting = await locker.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted")
-            most[0] = max(most[0], waiting)
-            return bool(waiting >= 1)
-
-        filled = await until(saturated, 5)
-        await asyncio.sleep(0.2)
-        await saturated()
-        async with client(stack.url, "bystander", "tenant-b") as other:
-            began = time.monotonic()
-            read = await other.get("/script-builder/sessions")
-            took = time.monotonic() - began
-        release = asyncio.create_task(asyncio.sleep(max(0.0, hold - 1.0)))
-        results = await asyncio.gather(*flooding)
-        await release
-        await transaction.rollback()
-    finally:
-        await locker.close()
-    print(f"One script-builder session row locked, {flood} editor saves to it through the gateway:")
-    print(
-        f"  another tenant's list: {read.status_code} in {took:.2f} s "
-        f"(with nothing locked: {baseline.status_code} in {quiet * 1000:.0f} ms; "
-        f"at most {most[0]} saves waited for the lock in PostgreSQL"
-        f"{'' if filled is not None else ', 5 s after the first'})"
-    )
-    counts: dict[str, list[float]] = {}
-    for status, elapsed, why in results:
-        counts.setdefault(f"{status} {why}".strip(), []).append(elapsed)
-    for answer, times in sorted(counts.items()):
-        print(
-            f"  the {len(times)} saves answered {answer} after {min(times):.2f}-{max(times):.2f} s"
         )
 
 
@@ -325,7 +311,7 @@ async def main(flood: int, hold: float, phases: list[str]) -> None:
             if "restart" in phases:
                 await restart(pg, stack)
             if "starvation" in phases:
-                await starvation(pg, stack, urls["fixes_service"], flood, hold)
+                await starvation(stack, urls["fixes_service"], flood, hold)
             if "scriptbuilder-starvation" in phases:
                 await scriptbuilder_starvation(stack, urls["scriptbuilder_service"], flood, hold)
             stack.stop_all()

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import asyncpg
@@ -244,30 +244,45 @@ async def flood_a_held_row(
                 async with client(url, "victim", "tenant-a") as api:
                     return await write(api, number)
 
-            writes = asyncio.gather(*(one(n) for n in range(30)))
-            most = 0
-            served = False
-            while not writes.done():
-                most = max(most, await row_waiters(holder))
-                if most >= 1 and not served:
-                    served = True
-                    async with client(url, "bystander", "tenant-b") as other:
-                        read = await other.get(bystander_read)
-                    assert read.status_code == 200, read.text
-                await asyncio.sleep(0.05)
-            answers = await writes
+            async def bystander() -> None:
+                async with client(url, "bystander", "tenant-b") as other:
+                    read = await other.get(bystander_read)
+                assert read.status_code == 200, read.text
+
+            most, answers = await watch_lock_queue(
+                holder, [one(n) for n in range(30)], bystander=bystander, once=1
+            )
     finally:
         await holder.close()
-    assert served, "the bystander was served while the writes waited"
     assert most == 1, f"{most} writes waited on the row in PostgreSQL at once"
     seen = {(a.status_code, reason(a)) for a in answers}
     assert seen <= {(409, "RESOURCE_BUSY"), (503, "DATABASE_BUSY")}, seen
     assert (409, "RESOURCE_BUSY") in seen
 
 
-async def row_waiters(holder: asyncpg.Connection) -> int:
-    """Lock requests PostgreSQL has not granted (other than to `holder`)."""
-    return int(await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+async def watch_lock_queue(
+    holder: asyncpg.Connection,
+    calls: list[Awaitable[httpx.Response]],
+    *,
+    bystander: Callable[[], Awaitable[None]],
+    once: int,
+) -> tuple[int, list[httpx.Response]]:
+    """Runs `calls` at once while `holder` holds what they need, and watches
+    PostgreSQL's lock queue until every call has its answer, running
+    `bystander` once `once` of them wait there. (The most that waited at
+    once, the answers.)"""
+    answers = asyncio.gather(*calls)
+    most = 0
+    served = False
+    while not answers.done():
+        waiting = int(await holder.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+        most = max(most, waiting)
+        if most >= once and not served:
+            served = True
+            await bystander()
+        await asyncio.sleep(0.05)
+    assert served, "the bystander was served while the calls waited"
+    return most, await answers
 
 
 async def test_one_held_row_does_not_starve_other_tenants(
@@ -376,26 +391,19 @@ async def test_slow_analytics_reads_leave_the_pool_to_other_calls(
                 async with client(url, "analyst", "tenant-a") as api:
                     return await api.get("/analytics/outcomes", params={"group_by": "template"})
 
-            reads = asyncio.gather(*(analytics() for _ in range(10)))
+            async def bystander() -> None:
+                async with client(url, "bystander", "tenant-b") as other:
+                    listed = await other.get("/ai-sessions")
+                    created = await other.post("/ai-sessions", json={"title": "mine"})
+                assert listed.status_code == 200, listed.text
+                assert created.status_code == 201, created.text
 
-            # Watched until every read has its answer: without the slots, five
-            # (the whole pool) wait on the lock at once.
-            most = 0
-            served = False
-            while not reads.done():
-                most = max(most, await row_waiters(holder))
-                if most >= 2 and not served:
-                    served = True
-                    async with client(url, "bystander", "tenant-b") as other:
-                        listed = await other.get("/ai-sessions")
-                        created = await other.post("/ai-sessions", json={"title": "mine"})
-                    assert listed.status_code == 200, listed.text
-                    assert created.status_code == 201, created.text
-                await asyncio.sleep(0.05)
-            answers = await reads
+            # Without the slots, five (the whole pool) wait on the lock at once.
+            most, answers = await watch_lock_queue(
+                holder, [analytics() for _ in range(10)], bystander=bystander, once=2
+            )
     finally:
         await holder.close()
-    assert served, "the bystander was served while the reads waited"
     assert most == 2, f"{most} analytics reads waited in PostgreSQL at once"
     # Two at a time wait out the lock timeout (2 s) while the rest wait for
     # a slot (at most the pool timeout, 3 s): some of each, and never a 504.

@@ -29,6 +29,19 @@ async def holding(turns: KeyedTurns, key: str) -> tuple[asyncio.Task[None], asyn
     return task, release
 
 
+async def holding_slot(slots: Slots) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A caller that has a slot (or waits for one) until the event is set."""
+    release = asyncio.Event()
+
+    async def hold() -> None:
+        async with slots.taken():
+            await release.wait()
+
+    task = asyncio.create_task(hold())
+    await asyncio.sleep(0)
+    return task, release
+
+
 async def test_callers_of_one_key_go_one_at_a_time_in_arrival_order() -> None:
     turns = KeyedTurns(budget_seconds=5)
     inside: list[int] = []
@@ -121,14 +134,7 @@ async def test_slots_let_at_most_their_count_in_at_once_in_arrival_order() -> No
 
 async def test_a_slot_not_free_within_the_budget_is_the_chosen_refusal() -> None:
     slots = Slots(1, budget_seconds=0.05, busy=too_many)
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with slots.taken():
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0)
+    holder, release = await holding_slot(slots)
     with pytest.raises(ResourceExhausted) as refused:
         async with slots.taken():
             pytest.fail("got the slot the holder still has")
@@ -144,16 +150,8 @@ async def test_an_error_or_a_cancellation_gives_the_slot_back() -> None:
     with pytest.raises(RuntimeError):
         async with slots.taken():
             raise RuntimeError("the read failed")
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with slots.taken():
-            await release.wait()
-
-    holder = asyncio.create_task(hold())
-    await asyncio.sleep(0)
-    waiter = asyncio.create_task(hold())
-    await asyncio.sleep(0)
+    holder, release = await holding_slot(slots)
+    waiter, _ = await holding_slot(slots)
     waiter.cancel()  # a client gone while it waited
     with pytest.raises(asyncio.CancelledError):
         await waiter
