@@ -12,7 +12,10 @@ processes on this machine (`flowpilot serve ...` for each, one PostgreSQL):
   time another tenant's read takes meanwhile; the same for one
   script-builder session row (`scriptbuilder-starvation`).
 
-    python -m tests.measure_database [--flood 30] [--hold 12] [down restart starvation scriptbuilder-starvation]
+    python -m tests.measure_database [--flood 30] [--hold 12] [PHASE ...]
+
+where a PHASE is down, restart, starvation or scriptbuilder-starvation (all
+of them by default).
 
 It starts its own PostgreSQL in a temporary directory. Loopback only.
 """
