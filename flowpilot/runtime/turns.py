@@ -33,6 +33,30 @@ from flowpilot.runtime.metrics import DB_FAULTS
 from flowpilot.runtime.uow import resource_busy
 
 
+async def _acquire_within(
+    waitable: asyncio.Lock | asyncio.Semaphore,
+    budget_seconds: float,
+    *,
+    busy: Callable[[], DomainError],
+) -> None:
+    """Acquires `waitable`, first come first served, refused with `busy()`
+    past the budget."""
+    if not waitable.locked():
+        await waitable.acquire()  # free: no wait, no timer
+        return
+    try:
+        async with asyncio.timeout(budget_seconds):
+            await waitable.acquire()
+    except TimeoutError:
+        raise busy() from None
+
+
+def _turn_not_granted() -> DomainError:
+    busy = resource_busy()
+    DB_FAULTS.labels(busy.reason).inc()  # as a lock wait past the timeout is
+    return busy
+
+
 class _Line:
     """The lock of one key and how many calls hold or wait for it."""
 
@@ -66,20 +90,11 @@ class KeyedTurns:
             line = self._lines[key] = _Line()
         line.calls += 1
         try:
-            if not line.lock.locked():
-                await line.lock.acquire()  # free: no wait, no timer
-                return line
-            try:
-                async with asyncio.timeout(self._budget):
-                    await line.lock.acquire()
-            except TimeoutError:
-                busy = resource_busy()
-                DB_FAULTS.labels(busy.reason).inc()  # as a lock wait past the timeout is
-                raise busy from None
-            return line
+            await _acquire_within(line.lock, self._budget, busy=_turn_not_granted)
         except BaseException:
             self._leave(key, line)
             raise
+        return line
 
     def _leave(self, key: Hashable, line: _Line) -> None:
         line.calls -= 1
@@ -124,14 +139,7 @@ class Slots:
 
     @asynccontextmanager
     async def taken(self) -> AsyncIterator[None]:
-        if self._free.locked():
-            try:
-                async with asyncio.timeout(self._budget):
-                    await self._free.acquire()
-            except TimeoutError:
-                raise self._busy() from None
-        else:
-            await self._free.acquire()
+        await _acquire_within(self._free, self._budget, busy=self._busy)
         try:
             yield
         finally:

@@ -5,6 +5,7 @@ waiting at most its budget; Slots: at most N callers at once, the same way
 from __future__ import annotations
 
 import asyncio
+from contextlib import AbstractAsyncContextManager
 
 import pytest
 
@@ -16,25 +17,15 @@ def too_many() -> ResourceExhausted:
     return ResourceExhausted("TOO_MANY", "too many at once")
 
 
-async def holding(turns: KeyedTurns, key: str) -> tuple[asyncio.Task[None], asyncio.Event]:
-    """A caller that has `key`'s turn (or waits for it) until the event is set."""
+async def holding(
+    entry: AbstractAsyncContextManager[None],
+) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """A caller inside `entry` (a turn, a slot), or waiting for it, until the
+    event is set."""
     release = asyncio.Event()
 
     async def hold() -> None:
-        async with turns.turn(key):
-            await release.wait()
-
-    task = asyncio.create_task(hold())
-    await asyncio.sleep(0)
-    return task, release
-
-
-async def holding_slot(slots: Slots) -> tuple[asyncio.Task[None], asyncio.Event]:
-    """A caller that has a slot (or waits for one) until the event is set."""
-    release = asyncio.Event()
-
-    async def hold() -> None:
-        async with slots.taken():
+        async with entry:
             await release.wait()
 
     task = asyncio.create_task(hold())
@@ -66,7 +57,7 @@ async def test_callers_of_one_key_go_one_at_a_time_in_arrival_order() -> None:
 
 async def test_other_keys_do_not_wait() -> None:
     turns = KeyedTurns(budget_seconds=5)
-    holder, release = await holding(turns, "a")
+    holder, release = await holding(turns.turn("a"))
     async with asyncio.timeout(1), turns.turn("b"):
         assert turns.waiting("a") == 1 and turns.waiting("b") == 1
     release.set()
@@ -75,7 +66,7 @@ async def test_other_keys_do_not_wait() -> None:
 
 async def test_a_turn_not_granted_within_the_budget_is_resource_busy() -> None:
     turns = KeyedTurns(budget_seconds=0.05)
-    holder, release = await holding(turns, "session")
+    holder, release = await holding(turns.turn("session"))
     with pytest.raises(Aborted) as refused:
         async with turns.turn("session"):
             pytest.fail("got a turn the holder still has")
@@ -96,8 +87,8 @@ async def test_an_error_or_a_cancellation_gives_the_turn_back() -> None:
             raise RuntimeError("the write failed")
     assert turns.waiting("session") == 0
 
-    holder, release = await holding(turns, "session")
-    waiter, _ = await holding(turns, "session")
+    holder, release = await holding(turns.turn("session"))
+    waiter, _ = await holding(turns.turn("session"))
     assert turns.waiting("session") == 2
     waiter.cancel()  # a client gone while it waited
     with pytest.raises(asyncio.CancelledError):
@@ -134,7 +125,7 @@ async def test_slots_let_at_most_their_count_in_at_once_in_arrival_order() -> No
 
 async def test_a_slot_not_free_within_the_budget_is_the_chosen_refusal() -> None:
     slots = Slots(1, budget_seconds=0.05, busy=too_many)
-    holder, release = await holding_slot(slots)
+    holder, release = await holding(slots.taken())
     with pytest.raises(ResourceExhausted) as refused:
         async with slots.taken():
             pytest.fail("got the slot the holder still has")
@@ -150,8 +141,8 @@ async def test_an_error_or_a_cancellation_gives_the_slot_back() -> None:
     with pytest.raises(RuntimeError):
         async with slots.taken():
             raise RuntimeError("the read failed")
-    holder, release = await holding_slot(slots)
-    waiter, _ = await holding_slot(slots)
+    holder, release = await holding(slots.taken())
+    waiter, _ = await holding(slots.taken())
     waiter.cancel()  # a client gone while it waited
     with pytest.raises(asyncio.CancelledError):
         await waiter
